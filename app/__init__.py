@@ -1,0 +1,55 @@
+"""Application factory: extensions, AppBuilder, views, APIs and commands are wired here."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_appbuilder import AppBuilder, Model
+from flask_appbuilder.models.sqla.base import SQLA
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+db = SQLA(model_class=Model)
+migrate = Migrate()
+csrf = CSRFProtect()
+appbuilder = None  # set by create_app; FAB views reach it through current_app.appbuilder
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_object="config.Config", **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_object)
+    app.config.update(overrides)
+    # The schema is made by migrations only; permissions are synced by `flask crm init`.
+    app.config["FAB_CREATE_DB"] = False
+    app.config.setdefault("FAB_UPDATE_PERMS", False)
+    app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.CrmSecurityManager"
+
+    from app import models  # noqa: F401  (registers the tables on Model.metadata)
+    from app.services import audit
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
+    csrf.init_app(app)
+
+    from app import api, cli, errors, views
+
+    with app.app_context():
+        audit.install(db.session)
+        builder = AppBuilder()
+        builder.init_app(app, db.session)
+        views.register(builder)
+        api.register(builder)
+        errors.register(app)
+        cli.register(app)
+    global appbuilder
+    appbuilder = builder
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

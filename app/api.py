@@ -1,0 +1,264 @@
+"""REST resources under /api/v1/<name>/, with FAB's conventions and OpenAPI spec.
+
+Writes go through app.services.records like the forms do: the same validation, one commit,
+409 on a stale version (sent as `If-Match: <version>` or a `version` field), 422 on invalid
+input, and never a raw database error. Owner and audit columns are not writable: a request
+that names them is refused with 422.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import request
+from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext
+from marshmallow import ValidationError
+
+from app.datamodel import CrmInterface
+from app.models import (
+    ChangeLog,
+    Client,
+    CompanyRequisites,
+    Contact,
+    Department,
+    DictionaryItem,
+    Inquiry,
+    Interaction,
+    Interest,
+    Pipeline,
+    Product,
+    ProductGroup,
+    Stage,
+)
+from app.services import records
+
+AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
+
+
+class CrmApi(ModelRestApi):
+    """A ModelRestApi whose writes obey the CRM's rules."""
+
+    allow_browser_login = True
+    page_size = 25
+
+    def __init__(self):
+        super().__init__()
+        self.datamodel.eager_columns = [c for c in self.list_columns if "." not in c]
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _handle_filters_args(self, rison_args: dict[str, Any]):
+        """FAB keeps one filter object per resource; each request gets its own copy here."""
+        filters = copy.copy(self._filters)
+        filters.clear_filters()
+        filters.rest_add_filters(rison_args.get("filters", []))
+        return filters.get_joined_filters(self._base_filters)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _error(self, error: records.DomainError):
+        body: dict[str, Any] = {"message": error.message}
+        if error.errors:
+            body["message"] = error.errors
+        return self.response(error.status, **body)
+
+    def _json_body(self):
+        if not request.is_json:
+            return None
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else None
+
+    def post_headless(self):
+        data = self._json_body()
+        if data is None:
+            return self.response_400(message=gettext("The request body must be a JSON object."))
+        try:
+            item = self.add_model_schema.load(data)
+        except ValidationError as err:
+            return self.response_422(message=err.messages)
+        try:
+            self.pre_add(item)
+            records.save(item, is_new=True)
+        except records.DomainError as error:
+            return self._error(error)
+        self.post_add(item)
+        return self.response(201, result=self.add_model_schema.dump(item, many=False),
+                             id=self.datamodel.get_pk_value(item),
+                             version=getattr(item, "version", None))
+
+    def put_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            return self.response_404()
+        data = self._json_body()
+        if data is None:
+            return self.response_400(message=gettext("The request body must be a JSON object."))
+        data = dict(data)
+        seen_version = data.pop("version", None) if hasattr(item, "version") else None
+        if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
+        seen_version = if_match.strip('"') or seen_version
+        try:
+            records.check_version(item, seen_version)
+            merged = self._merge_update_item(item, data)
+            item = self.edit_model_schema.load(merged, instance=item)
+        except ValidationError as err:
+            self.datamodel.session.rollback()
+            return self.response_422(message=err.messages)
+        except records.DomainError as error:
+            return self._error(error)
+        try:
+            self.pre_update(item)
+            records.save(item, is_new=False)
+        except records.DomainError as error:
+            return self._error(error)
+        self.post_update(item)
+        return self.response(200, result=self.edit_model_schema.dump(item, many=False),
+                             version=getattr(item, "version", None))
+
+    def delete_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            return self.response_404()
+        try:
+            self.pre_delete(item)
+            records.delete(item)
+        except records.DomainError as error:
+            return self._error(error)
+        self.post_delete(item)
+        return self.response(200, message="OK")
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def put(self, pk):
+        """Change a record. Send the version you read (If-Match header or `version`).
+        ---
+        put:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/{{self.__class__.__name__}}.put'
+          responses:
+            200:
+              description: Item changed
+            400:
+              $ref: '#/components/responses/400'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: The record was changed by someone else since it was read
+            422:
+              $ref: '#/components/responses/422'
+        """
+        return self.put_headless(pk)
+
+    @expose("/<int:pk>", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("delete")
+    def delete(self, pk):
+        """Delete a record that nothing else refers to.
+        ---
+        delete:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            200:
+              description: Item deleted
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: Other records still refer to this one
+        """
+        return self.delete_headless(pk)
+
+
+def _api(model, name: str, columns: list[str], *, read: list[str] | None = None,
+         search: list[str] | None = None, order: list[str] | None = None,
+         read_only: bool = False) -> type:
+    """A resource for `model`: `columns` are writable, `read` are shown besides them."""
+    shown = ["id", *columns, *(read or [])]
+    if hasattr(model, "version"):
+        shown.append("version")
+    shown += AUDIT_READ if hasattr(model, "created_on") else []
+    attributes = {
+        "resource_name": name,
+        "datamodel": CrmInterface(model),
+        "list_columns": shown,
+        "show_columns": shown,
+        "add_columns": [] if read_only else columns,
+        "edit_columns": [] if read_only else columns,
+        "search_columns": search or [c for c in columns if c in model.__table__.columns][:6],
+        "order_columns": order or ["id"],
+    }
+    if read_only:
+        attributes["base_permissions"] = ["can_get", "can_info"]
+    return type(f"{model.__name__}Api", (CrmApi,), attributes)
+
+
+RESOURCES = [
+    _api(Client, "client",
+         ["kind", "name", "inn", "kpp", "ogrn", "phone", "email", "site", "address",
+          "industry", "size", "contact_type", "source", "responsible", "tags", "comment"],
+         read=["abc_class", "xyz_class"],
+         search=["name", "inn", "phone", "email", "responsible", "kind"],
+         order=["id", "name", "inn", "created_on"]),
+    _api(Contact, "contact",
+         ["client", "name", "position", "phone", "email", "birthday", "is_key", "responsible"],
+         search=["name", "client", "phone", "email"], order=["id", "name"]),
+    _api(Inquiry, "inquiry",
+         ["channel", "inquiry_type", "text", "sender_name", "sender_company", "sender_phone",
+          "sender_email", "received_at", "manager", "status", "client", "interest"],
+         search=["status", "channel", "sender_name", "sender_company", "manager"],
+         order=["id", "received_at", "status"]),
+    _api(Interest, "interest",
+         ["title", "description", "client", "potential_name", "potential_company",
+          "potential_email", "potential_phone", "pipeline", "stage", "service_type",
+          "deal_type", "source", "amount", "currency", "responsible", "tags", "flagged"],
+         read=["closed_at", "closed_by", "lost_reason"],
+         search=["title", "client", "pipeline", "stage", "responsible", "flagged"],
+         order=["id", "title", "amount", "created_on"]),
+    _api(Interaction, "interaction",
+         ["type", "subject", "client", "contact", "interest", "responsible", "planned_at",
+          "status", "done_at", "result"],
+         search=["subject", "status", "client", "interest", "responsible", "planned_at"],
+         order=["id", "planned_at", "status"]),
+    _api(Pipeline, "pipeline", ["name", "sort", "is_default"], order=["id", "sort", "name"]),
+    _api(Stage, "stage", ["pipeline", "name", "color", "sort", "kind", "requires_client"],
+         read=["is_system"], search=["pipeline", "name", "kind"], order=["id", "sort", "name"]),
+    _api(Product, "product",
+         ["group", "name", "sku", "unit", "price", "currency", "is_active", "description"],
+         search=["name", "sku", "group", "is_active"], order=["id", "name", "price"]),
+    _api(ProductGroup, "product_group", ["name", "parent", "sort"], order=["id", "name", "sort"]),
+    _api(Department, "department", ["name", "parent", "head", "activity_norm"],
+         order=["id", "name"]),
+    _api(DictionaryItem, "dictionary", ["kind", "code", "name", "sort", "color", "points"],
+         read=["is_system"], search=["kind", "code", "name"], order=["id", "kind", "sort", "name"]),
+    _api(CompanyRequisites, "requisites",
+         ["template", "full_name", "short_name", "inn", "kpp", "ogrn", "address", "bank_name",
+          "bik", "account", "corr_account", "director", "is_default"],
+         order=["id", "short_name"]),
+    _api(ChangeLog, "changelog", [], read=["entity", "record_id", "action", "changes",
+                                          "changed_at", "user_id"],
+         search=["entity", "record_id", "action", "user_id"],
+         order=["id", "changed_at"], read_only=True),
+]
+
+
+def register(appbuilder) -> None:
+    for resource in RESOURCES:
+        appbuilder.add_api(resource)

@@ -1,0 +1,75 @@
+"""`flask crm ...` commands: set-up, demo data, the data generator, the schema check."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+crm = AppGroup("crm", help="Voronka CRM administration.")
+
+
+@crm.command("check-schema")
+def check_schema_command() -> None:
+    """Exit non-zero unless the database is at the latest migration."""
+    from app.services.schema import schema_problem
+
+    problem = schema_problem()
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(1)
+    click.echo("The database schema is up to date.")
+
+
+@crm.command("init")
+@click.option("--demo/--no-demo", default=None,
+              help="Create the demo company on an empty database (default: CRM_DEMO).")
+def init_command(demo) -> None:
+    """Sync roles and permissions, create the administrator and, once, the demo company.
+
+    Safe to run again: nothing that exists is changed, except permissions that new
+    screens need.
+    """
+    from app.services.schema import schema_problem
+    from app.services.setup import ensure_admin, ensure_reference_data, sync_roles
+
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+    sync_roles()
+    ensure_reference_data()
+    config = current_app.config
+    password = config.get("CRM_ADMIN_PASSWORD")
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    created = ensure_admin(config["CRM_ADMIN_USER"], password)
+    if created:
+        click.echo(f"Administrator created: login '{config['CRM_ADMIN_USER']}'", nl=False)
+        click.echo(f", password '{generated}' (shown once: write it down)." if generated
+                   else " with the password from CRM_ADMIN_PASSWORD.")
+    demo = config.get("CRM_DEMO", True) if demo is None else demo
+    if demo:
+        from app.services.demo import create_demo_company
+
+        if create_demo_company(config["CRM_DEMO_PASSWORD"]):
+            click.echo("Demo company created: users supervisor, manager1, manager2, support1; "
+                       "password from CRM_DEMO_PASSWORD "
+                       f"('{config['CRM_DEMO_PASSWORD']}' unless you set it).")
+
+
+@crm.command("generate")
+@click.option("--clients", type=click.IntRange(1, 20_000_000), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+def generate_command(clients: int, seed: int) -> None:
+    """Fill the database with realistic generated data, by bulk inserts."""
+    from app.services.generator import generate
+
+    generate(clients=clients, seed=seed, echo=click.echo)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(crm)

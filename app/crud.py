@@ -1,0 +1,305 @@
+"""The base of every CRM screen: FAB's ModelView with its traps closed.
+
+- Lists: bounded queries (see app.datamodel), page size capped, malformed page, size or
+  sort arguments ignored instead of answering 500, per-request filter state.
+- Add/edit: every save goes through app.services.records (validation, one commit, clear
+  messages); the edit form carries the record's version and a stale save is refused with
+  the user's input kept in the form.
+- Delete: POST only; a record that others refer to is not deleted and the message says
+  what refers to it. Database errors are never shown raw.
+- Bulk actions re-load their rows through the view's filters.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from flask import abort, current_app, flash, redirect, request
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext, lazy_gettext as _l
+from wtforms import HiddenField
+
+from sqlalchemy import DateTime, inspect as sa_inspect
+
+from app.datamodel import CrmInterface
+from app.services import records
+from app.services.clock import format_local, to_local, to_utc
+
+
+class CrmListWidget(ListWidget):
+    template = "crm/widgets/list.html"
+
+
+def _int_arg(name: str, default=None):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return default
+    return value if value >= 0 else default
+
+
+def interface(model, list_columns=None) -> CrmInterface:
+    return CrmInterface(model, list_columns=list_columns)
+
+
+class CrmModelView(ModelView):
+    list_widget = CrmListWidget
+    page_size = 25
+    # Columns a user may never write, whatever the form or API says.
+    protected_columns = ("id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
+                         "created_by", "changed_by", "version")
+
+    add_row_message = _l("Added")
+    edit_row_message = _l("Changed")
+    delete_row_message = _l("Deleted")
+
+    def __init__(self, **kwargs):
+        if hasattr(self.datamodel.obj, "version"):
+            self.edit_form_extra_fields = {**(self.edit_form_extra_fields or {}),
+                                           "version": HiddenField("version")}
+            if "version" not in (self.edit_columns or []):
+                self.edit_columns = list(self.edit_columns or []) + ["version"]
+        self.datetime_columns = [c.key for c in sa_inspect(self.datamodel.obj).columns
+                                 if isinstance(c.type, DateTime)]
+        self.formatters_columns = {**{c: format_local for c in self.datetime_columns},
+                                   **(self.formatters_columns or {})}
+        super().__init__(**kwargs)
+        self.datamodel.eager_columns = list(self.list_columns)
+        self.order_columns = [c for c in self.order_columns if "." not in c]
+
+    # --- lists ---------------------------------------------------------------------------
+
+    def _max_page_size(self) -> int:
+        return current_app.config.get("CRM_LIST_MAX_PAGE_SIZE", 100)
+
+    def _request_filters(self):
+        """A copy of the view's filters for this request only: FAB's object is shared."""
+        filters = copy.copy(self._filters)
+        filters.clear_filters()
+        get_filter_args(filters)
+        return filters
+
+    def _list(self, **kwargs):
+        name = self.__class__.__name__
+        order_column = request.args.get(f"_oc_{name}", "")
+        order_direction = request.args.get(f"_od_{name}", "")
+        if order_direction not in ("asc", "desc"):
+            order_column, order_direction = "", ""
+        filters = self._request_filters()
+        widgets = self._get_list_widget(
+            filters=filters,
+            order_column=order_column,
+            order_direction=order_direction,
+            page=_int_arg(f"page_{name}", 0),
+            page_size=_int_arg(f"psize_{name}"),
+            **kwargs,
+        )
+        form = self.search_form.refresh()
+        self.update_redirect()
+        return self._get_search_widget(form=form, widgets=widgets, filters=filters)
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None, filters=None):
+        exclude_cols = exclude_cols or []
+        widgets = widgets or {}
+        widgets["search"] = self.search_widget(
+            route_base=self.route_base,
+            form=form,
+            include_cols=self.search_columns,
+            exclude_cols=exclude_cols,
+            filters=filters if filters is not None else self._filters,
+        )
+        return widgets
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
+                         page=None, page_size=None, widgets=None, **kwargs):
+        widgets = widgets or {}
+        actions = actions or self.actions
+        page_size = min(page_size or self.page_size, self._max_page_size())
+        if page_size <= 0:
+            page_size = self.page_size
+        if order_column and order_column not in self.order_columns:
+            order_column, order_direction = "", ""
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        joined_filters = filters.get_joined_filters(self._base_filters)
+        result = self.datamodel.query_page(joined_filters, order_column, order_direction,
+                                           page=page or 0, page_size=page_size)
+        pks = self.datamodel.get_keys(result.rows)
+        widgets["list"] = self.list_widget(
+            label_columns=self.label_columns,
+            include_columns=self.list_columns,
+            value_columns=self.datamodel.get_values(result.rows, self.list_columns),
+            order_columns=self.order_columns,
+            formatters_columns=self.formatters_columns,
+            page=page,
+            page_size=page_size,
+            count=result.count,
+            count_exact=result.exact,
+            pks=pks,
+            actions=actions,
+            filters=filters,
+            modelview_name=self.__class__.__name__,
+            **kwargs,
+        )
+        return widgets
+
+    # --- show ------------------------------------------------------------------------------
+
+    def _show(self, pk):
+        orders = {}
+        name_re = re.compile(r"_oc_(.*)")
+        for arg in request.args:
+            match = name_re.fullmatch(arg)
+            direction = request.args.get(f"_od_{match.group(1)}") if match else None
+            if match and direction in ("asc", "desc"):
+                orders[match.group(1)] = (request.args[arg], direction)
+        pages = {view.__class__.__name__: _int_arg(f"page_{view.__class__.__name__}", 0)
+                 for view in self._related_views}
+        sizes = {view.__class__.__name__: _int_arg(f"psize_{view.__class__.__name__}")
+                 for view in self._related_views}
+        item = self._get_item(pk)
+        widgets = self._get_show_widget(pk, item)
+        self.update_redirect()
+        return self._get_related_views_widgets(item, orders=orders, pages=pages,
+                                               page_sizes=sizes, widgets=widgets)
+
+    def _get_item(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            abort(404)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    # --- add and edit ----------------------------------------------------------------------
+
+    def _apply_errors(self, form, error: records.DomainError) -> None:
+        shown = False
+        for field_name, messages in error.errors.items():
+            field = getattr(form, field_name, None)
+            if field is None and field_name.endswith("_id"):
+                field = getattr(form, field_name[:-3], None)
+            if field is not None:
+                field.errors = list(field.errors or []) + list(messages)
+                shown = True
+        if not shown or not error.errors:
+            flash(error.message, "danger")
+
+    def _populate(self, form, item) -> None:
+        for name in self.protected_columns:
+            if name in form:
+                del form[name]
+        form.populate_obj(item)
+        # Forms speak the company's local time; the database keeps UTC.
+        for name in self.datetime_columns:
+            if name in form:
+                setattr(item, name, to_utc(getattr(item, name)))
+
+    def _add(self):
+        form = self.add_form.refresh()
+        if request.method == "POST" and form.validate():
+            self.process_form(form, True)
+            item = self.datamodel.obj()
+            try:
+                self._populate(form, item)
+                self.pre_add(item)
+                records.save(item, is_new=True)
+            except records.DomainError as error:
+                self.datamodel.session.rollback()
+                self._apply_errors(form, error)
+            else:
+                self.post_add(item)
+                flash(str(self.add_row_message), "success")
+                return None
+        return self._get_add_widget(form=form)
+
+    def _edit(self, pk):
+        item = self._get_item(pk)
+        pk = self.datamodel.get_pk_value(item)
+        if request.method == "POST":
+            form = self.edit_form.refresh(request.form)
+            form._id = pk
+            if form.validate():
+                self.process_form(form, False)
+                try:
+                    if "version" in form:
+                        records.check_version(item, form.version.data)
+                    self._populate(form, item)
+                    self.pre_update(item)
+                    records.save(item, is_new=False)
+                except records.DomainError as error:
+                    self.datamodel.session.rollback()
+                    self._apply_errors(form, error)
+                else:
+                    self.post_update(item)
+                    flash(str(self.edit_row_message), "success")
+                    return None
+        else:
+            form = self.edit_form.refresh(obj=item)
+            for name in self.datetime_columns:
+                if name in form:
+                    form[name].data = to_local(form[name].data)
+            self.prefill_form(form, pk)
+        widgets = self._get_edit_widget(form=form)
+        widgets = self._get_related_views_widgets(item, filters={}, orders={}, pages={},
+                                                  page_sizes={}, widgets=widgets)
+        return widgets
+
+    # --- delete ----------------------------------------------------------------------------
+
+    @expose("/delete/<pk>", methods=["POST"])
+    @has_access
+    def delete(self, pk):
+        item = self._get_item(pk)
+        try:
+            self.pre_delete(item)
+            records.delete(item)
+        except records.DomainError as error:
+            self.datamodel.session.rollback()
+            flash(error.message, "danger")
+        else:
+            self.post_delete(item)
+            flash(str(self.delete_row_message), "success")
+        self.update_redirect()
+        return self.post_delete_redirect()
+
+    # --- bulk actions ----------------------------------------------------------------------
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        """FAB loads the selected rows without the view's filters; here they go through them."""
+        name = request.form.get("action", "")
+        if name not in self.actions:
+            abort(404)
+        permission_name = self.get_action_permission_name(name)
+        if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
+            flash(gettext("Access is Denied"), "danger")
+            return redirect(".")
+        items = []
+        for raw in request.form.getlist("rowid"):
+            try:
+                item = self.datamodel.get(int(raw), self._base_filters)
+            except (TypeError, ValueError):
+                item = None
+            if item is not None:
+                items.append(item)
+        return self.actions[name].func(items)
+
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
+    def action(self, name, pk):
+        if name not in self.actions:
+            abort(404)
+        permission_name = self.get_action_permission_name(name)
+        if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
+            flash(gettext("Access is Denied"), "danger")
+            return redirect(".")
+        return self.actions[name].func(self._get_item(pk))

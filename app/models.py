@@ -1,0 +1,598 @@
+"""The CRM schema.
+
+Every CRM record carries audit columns (who created and changed it, and when) that the
+application sets in a session hook, never a form, and a `version` that SQLAlchemy checks
+on every UPDATE, so a stale save fails instead of overwriting someone else's change.
+Times are stored as naive UTC; money is Numeric.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Optional
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    JSON,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from app.services.validation import normalize_phone, normalize_search
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def SearchString(length: int) -> String:
+    """A normalised copy of a text column for indexed prefix search.
+
+    PostgreSQL compares it byte-wise ("C" collation) so that `>=`/`<` ranges and
+    `LIKE 'x%'` can use a plain b-tree index whatever the database locale is.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+# --- Choices -----------------------------------------------------------------------------
+
+CLIENT_KINDS = {"company": _l("Company"), "person": _l("Person")}
+INQUIRY_CHANNELS = {
+    "call": _l("Call"),
+    "email": _l("E-mail"),
+    "web": _l("Web form"),
+    "messenger": _l("Messenger"),
+    "visit": _l("Visit"),
+}
+INQUIRY_STATUSES = {
+    "new": _l("New"),
+    "processed": _l("Processed"),
+    "converted": _l("Converted"),
+    "linked": _l("Linked"),
+}
+STAGE_KINDS = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}
+INTERACTION_STATUSES = {
+    "planned": _l("Planned"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+REQUISITES_TEMPLATES = {"company": _l("Company"), "ip": _l("Sole proprietor")}
+DICTIONARY_KINDS = {
+    "source": _l("Sources"),
+    "contact_type": _l("Contact types"),
+    "industry": _l("Industries"),
+    "company_size": _l("Company sizes"),
+    "deal_type": _l("Deal types"),
+    "inquiry_type": _l("Inquiry types"),
+    "interaction_type": _l("Interaction types"),
+    "lost_reason": _l("Lost reasons"),
+    "service_type": _l("Service types"),
+    "tag": _l("Tags"),
+    "call_status": _l("Call statuses"),
+}
+CURRENCIES = {"RUB": "RUB", "USD": "USD", "EUR": "EUR", "CNY": "CNY"}
+
+
+# --- Mixins ------------------------------------------------------------------------------
+
+
+class AuditMixin:
+    """Created/changed by and at. Filled by app.services.audit, never by a form or the API."""
+
+    created_on: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    changed_on: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+    @declared_attr
+    def created_by_fk(cls) -> Mapped[Optional[int]]:
+        return mapped_column(Integer, ForeignKey("ab_user.id"), nullable=True)
+
+    @declared_attr
+    def changed_by_fk(cls) -> Mapped[Optional[int]]:
+        return mapped_column(Integer, ForeignKey("ab_user.id"), nullable=True)
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("CrmUser", foreign_keys=[cls.created_by_fk], lazy="select")
+
+    @declared_attr
+    def changed_by(cls):
+        return relationship("CrmUser", foreign_keys=[cls.changed_by_fk], lazy="select")
+
+
+class VersionedMixin(AuditMixin):
+    """Optimistic locking: UPDATE ... WHERE version = :seen, then version + 1."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.__table__.c.version}
+
+
+AUDIT_COLUMNS = ("created_on", "changed_on", "created_by_fk", "changed_by_fk",
+                 "created_by", "changed_by", "version", "id")
+
+
+# --- Organisation ------------------------------------------------------------------------
+
+
+class Department(AuditMixin, Model):
+    __tablename__ = "crm_department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), nullable=False)
+    parent_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_department.id", ondelete="RESTRICT"), index=True
+    )
+    head_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)
+    activity_norm: Mapped[int] = mapped_column(Integer, nullable=False, default=48)
+
+    parent = relationship("Department", remote_side=[id], back_populates="children")
+    children = relationship("Department", back_populates="parent")
+    head = relationship("CrmUser", foreign_keys=[head_id])
+    members = relationship(
+        "CrmUser", foreign_keys="CrmUser.department_id", back_populates="department"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CrmUser(User):
+    """FAB's user with the department, position and phone of an employee."""
+
+    __tablename__ = "ab_user"
+
+    department_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_department.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    position: Mapped[Optional[str]] = mapped_column(String(150))
+    phone: Mapped[Optional[str]] = mapped_column(String(40))
+
+    department = relationship(
+        "Department", foreign_keys=[department_id], back_populates="members"
+    )
+
+    def __str__(self) -> str:
+        full = f"{self.first_name or ''} {self.last_name or ''}".strip()
+        return full or self.username
+
+
+class DictionaryItem(AuditMixin, Model):
+    """One table for every reference list; `kind` says which list a row belongs to."""
+
+    __tablename__ = "crm_dictionary_item"
+    __table_args__ = (
+        UniqueConstraint("kind", "code", name="uq_dictionary_kind_code"),
+        Index("ix_dictionary_kind_sort", "kind", "sort", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    code: Mapped[str] = mapped_column(String(60), nullable=False)
+    name: Mapped[str] = mapped_column(String(150), nullable=False)
+    sort: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    color: Mapped[Optional[str]] = mapped_column(String(20))
+    points: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    is_system: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+client_tag = Table(
+    "crm_client_tag",
+    Model.metadata,
+    Column("client_id", ForeignKey("crm_client.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("crm_dictionary_item.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+)
+
+interest_tag = Table(
+    "crm_interest_tag",
+    Model.metadata,
+    Column("interest_id", ForeignKey("crm_interest.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("crm_dictionary_item.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+)
+
+
+# --- Clients -----------------------------------------------------------------------------
+
+
+class Client(VersionedMixin, Model):
+    __tablename__ = "crm_client"
+    __table_args__ = (
+        Index("ix_client_name_search", "name_search", "id"),
+        Index("ix_client_responsible", "responsible_id", "id"),
+        Index("ix_client_inn", "inn"),
+        Index("ix_client_phone_normalized", "phone_normalized"),
+        Index("ix_client_email_normalized", "email_normalized"),
+        Index("ix_client_created_on", "created_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="company")
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name_search: Mapped[str] = mapped_column(SearchString(255), nullable=False, default="")
+    inn: Mapped[Optional[str]] = mapped_column(String(12))
+    kpp: Mapped[Optional[str]] = mapped_column(String(9))
+    ogrn: Mapped[Optional[str]] = mapped_column(String(15))
+    phone: Mapped[Optional[str]] = mapped_column(String(40))
+    phone_normalized: Mapped[Optional[str]] = mapped_column(String(20))
+    email: Mapped[Optional[str]] = mapped_column(String(255))
+    email_normalized: Mapped[Optional[str]] = mapped_column(SearchString(255))
+    site: Mapped[Optional[str]] = mapped_column(String(255))
+    address: Mapped[Optional[str]] = mapped_column(String(500))
+    industry_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    size_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    contact_type_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    source_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    abc_class: Mapped[Optional[str]] = mapped_column(String(1))
+    xyz_class: Mapped[Optional[str]] = mapped_column(String(1))
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+
+    industry = relationship("DictionaryItem", foreign_keys=[industry_id])
+    size = relationship("DictionaryItem", foreign_keys=[size_id])
+    contact_type = relationship("DictionaryItem", foreign_keys=[contact_type_id])
+    source = relationship("DictionaryItem", foreign_keys=[source_id])
+    responsible = relationship("CrmUser", foreign_keys=[responsible_id])
+    tags = relationship("DictionaryItem", secondary=client_tag)
+    contacts = relationship("Contact", back_populates="client", passive_deletes=True)
+    interests = relationship("Interest", back_populates="client", passive_deletes=True)
+    interactions = relationship("Interaction", back_populates="client", passive_deletes=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(VersionedMixin, Model):
+    __tablename__ = "crm_contact"
+    __table_args__ = (
+        Index("ix_contact_client", "client_id", "id"),
+        Index("ix_contact_name_search", "name_search", "id"),
+        Index("ix_contact_phone_normalized", "phone_normalized"),
+        Index("ix_contact_email_normalized", "email_normalized"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_client.id", ondelete="RESTRICT"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name_search: Mapped[str] = mapped_column(SearchString(255), nullable=False, default="")
+    position: Mapped[Optional[str]] = mapped_column(String(150))
+    phone: Mapped[Optional[str]] = mapped_column(String(40))
+    phone_normalized: Mapped[Optional[str]] = mapped_column(String(20))
+    email: Mapped[Optional[str]] = mapped_column(String(255))
+    email_normalized: Mapped[Optional[str]] = mapped_column(SearchString(255))
+    birthday: Mapped[Optional[dt.date]] = mapped_column(Date)
+    is_key: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)
+
+    client = relationship("Client", back_populates="contacts")
+    responsible = relationship("CrmUser", foreign_keys=[responsible_id])
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Inquiry(VersionedMixin, Model):
+    __tablename__ = "crm_inquiry"
+    __table_args__ = (
+        Index("ix_inquiry_status_received", "status", "received_at"),
+        Index("ix_inquiry_manager", "manager_id", "status"),
+        Index("ix_inquiry_received", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), nullable=False, default="call")
+    inquiry_type_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    text: Mapped[Optional[str]] = mapped_column(Text)
+    sender_name: Mapped[Optional[str]] = mapped_column(String(255))
+    sender_company: Mapped[Optional[str]] = mapped_column(String(255))
+    sender_phone: Mapped[Optional[str]] = mapped_column(String(40))
+    sender_email: Mapped[Optional[str]] = mapped_column(String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    manager_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="new")
+    client_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_client.id", ondelete="SET NULL"), index=True
+    )
+    interest_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_interest.id", ondelete="SET NULL"), index=True
+    )
+
+    inquiry_type = relationship("DictionaryItem", foreign_keys=[inquiry_type_id])
+    manager = relationship("CrmUser", foreign_keys=[manager_id])
+    client = relationship("Client")
+    interest = relationship("Interest")
+
+    def __str__(self) -> str:
+        who = self.sender_company or self.sender_name or ""
+        return f"#{self.id} {who}".strip()
+
+
+# --- Sales -------------------------------------------------------------------------------
+
+
+class Pipeline(AuditMixin, Model):
+    __tablename__ = "crm_pipeline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), nullable=False, unique=True)
+    sort: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    stages = relationship("Stage", back_populates="pipeline", order_by="Stage.sort")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(AuditMixin, Model):
+    __tablename__ = "crm_stage"
+    __table_args__ = (Index("ix_stage_pipeline_sort", "pipeline_id", "sort"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_pipeline.id", ondelete="RESTRICT"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(150), nullable=False)
+    color: Mapped[Optional[str]] = mapped_column(String(20))
+    sort: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    is_system: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    requires_client: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    pipeline = relationship("Pipeline", back_populates="stages")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Interest(VersionedMixin, Model):
+    """A deal: what a client (or a not yet registered, potential client) needs."""
+
+    __tablename__ = "crm_interest"
+    __table_args__ = (
+        Index("ix_interest_responsible_stage", "responsible_id", "stage_id"),
+        Index("ix_interest_stage", "stage_id", "id"),
+        Index("ix_interest_client", "client_id", "id"),
+        Index("ix_interest_title_search", "title_search", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    title_search: Mapped[str] = mapped_column(SearchString(255), nullable=False, default="")
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    service_type_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    deal_type_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    source_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_pipeline.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    stage_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_stage.id", ondelete="RESTRICT"), nullable=False
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="RUB")
+    responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    client_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_client.id", ondelete="RESTRICT")
+    )
+    potential_name: Mapped[Optional[str]] = mapped_column(String(255))
+    potential_company: Mapped[Optional[str]] = mapped_column(String(255))
+    potential_email: Mapped[Optional[str]] = mapped_column(String(255))
+    potential_phone: Mapped[Optional[str]] = mapped_column(String(40))
+    flagged: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    lost_reason_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+
+    service_type = relationship("DictionaryItem", foreign_keys=[service_type_id])
+    deal_type = relationship("DictionaryItem", foreign_keys=[deal_type_id])
+    source = relationship("DictionaryItem", foreign_keys=[source_id])
+    lost_reason = relationship("DictionaryItem", foreign_keys=[lost_reason_id])
+    pipeline = relationship("Pipeline")
+    stage = relationship("Stage")
+    responsible = relationship("CrmUser", foreign_keys=[responsible_id])
+    closed_by = relationship("CrmUser", foreign_keys=[closed_by_id])
+    client = relationship("Client", back_populates="interests")
+    tags = relationship("DictionaryItem", secondary=interest_tag)
+    products = relationship("InterestProduct", back_populates="interest", passive_deletes=True)
+    interactions = relationship("Interaction", back_populates="interest", passive_deletes=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def client_display(self) -> str:
+        if self.client is not None:
+            return str(self.client)
+        return self.potential_company or self.potential_name or ""
+
+
+class ProductGroup(AuditMixin, Model):
+    __tablename__ = "crm_product_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), nullable=False)
+    parent_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_product_group.id", ondelete="RESTRICT"), index=True
+    )
+    sort: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+
+    parent = relationship("ProductGroup", remote_side=[id])
+    products = relationship("Product", back_populates="group")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(AuditMixin, Model):
+    __tablename__ = "crm_product"
+    __table_args__ = (Index("ix_product_group_name", "group_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_product_group.id", ondelete="RESTRICT")
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    sku: Mapped[Optional[str]] = mapped_column(String(60), unique=True)
+    unit: Mapped[str] = mapped_column(String(20), nullable=False, default="шт")
+    price: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="RUB")
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    description: Mapped[Optional[str]] = mapped_column(Text)
+
+    group = relationship("ProductGroup", back_populates="products")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InterestProduct(AuditMixin, Model):
+    __tablename__ = "crm_interest_product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interest_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_interest.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_product.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3), nullable=False, default=1)
+    price: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
+    discount: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False, default=0)
+
+    interest = relationship("Interest", back_populates="products")
+    product = relationship("Product")
+
+    @property
+    def total(self) -> Decimal:
+        gross = (self.quantity or 0) * (self.price or 0)
+        return (gross * (100 - (self.discount or 0)) / 100).quantize(Decimal("0.01"))
+
+    def __str__(self) -> str:
+        return f"{self.product} × {self.quantity}"
+
+
+class Interaction(VersionedMixin, Model):
+    """A call, meeting, e-mail, message or task: planned for a time, later done with a result."""
+
+    __tablename__ = "crm_interaction"
+    __table_args__ = (
+        Index("ix_interaction_responsible_status_planned", "responsible_id", "status", "planned_at"),
+        Index("ix_interaction_interest_status", "interest_id", "status", "planned_at"),
+        Index("ix_interaction_client", "client_id", "planned_at"),
+        Index("ix_interaction_planned", "planned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
+    subject: Mapped[str] = mapped_column(String(255), nullable=False)
+    client_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_client.id", ondelete="RESTRICT")
+    )
+    contact_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True
+    )
+    interest_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_interest.id", ondelete="CASCADE")
+    )
+    responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    planned_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    done_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="planned")
+    result: Mapped[Optional[str]] = mapped_column(Text)
+
+    type = relationship("DictionaryItem", foreign_keys=[type_id])
+    client = relationship("Client", back_populates="interactions")
+    contact = relationship("Contact")
+    interest = relationship("Interest", back_populates="interactions")
+    responsible = relationship("CrmUser", foreign_keys=[responsible_id])
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+# --- Settings ----------------------------------------------------------------------------
+
+
+class CompanyRequisites(AuditMixin, Model):
+    """Our own company's legal details, printed on invoices and offers."""
+
+    __tablename__ = "crm_company_requisites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(10), nullable=False, default="company")
+    full_name: Mapped[str] = mapped_column(String(500), nullable=False)
+    short_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    inn: Mapped[str] = mapped_column(String(12), nullable=False)
+    kpp: Mapped[Optional[str]] = mapped_column(String(9))
+    ogrn: Mapped[Optional[str]] = mapped_column(String(15))
+    address: Mapped[Optional[str]] = mapped_column(String(500))
+    bank_name: Mapped[Optional[str]] = mapped_column(String(255))
+    bik: Mapped[Optional[str]] = mapped_column(String(9))
+    account: Mapped[Optional[str]] = mapped_column(String(20))
+    corr_account: Mapped[Optional[str]] = mapped_column(String(20))
+    director: Mapped[Optional[str]] = mapped_column(String(255))
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class ChangeLog(Model):
+    """One row per create, update or delete of a tracked record: who, when, what changed."""
+
+    __tablename__ = "crm_change_log"
+    __table_args__ = (Index("ix_change_log_record", "entity", "record_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(40), nullable=False)
+    record_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(10), nullable=False)
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    user_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL"), index=True
+    )
+
+    user = relationship("CrmUser")
+
+    def __str__(self) -> str:
+        return f"{self.entity} #{self.record_id} {self.action}"
+
+
+# Normalised search columns: source attribute -> (shadow attribute, normaliser).
+SEARCH_SHADOWS = {
+    Client: {"name": ("name_search", normalize_search),
+             "phone": ("phone_normalized", normalize_phone),
+             "email": ("email_normalized", normalize_search)},
+    Contact: {"name": ("name_search", normalize_search),
+              "phone": ("phone_normalized", normalize_phone),
+              "email": ("email_normalized", normalize_search)},
+    Interest: {"title": ("title_search", normalize_search)},
+}
+
+# Models whose every change is written to the change log.
+TRACKED_MODELS = (Client, Contact, Inquiry, Interest, Interaction)

@@ -1,0 +1,177 @@
+"""Audit columns, search shadows and the change log, from one place: session events.
+
+Every flush of the application's session passes through `before_flush` (stamps who and
+when, refreshes the normalised search columns) and `after_flush` (writes one ChangeLog row
+per created, updated or deleted tracked record, with the changed fields old -> new).
+Forms, the REST API, imports and jobs therefore cannot forget either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any, Optional
+
+from flask import g, has_request_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from app.models import (
+    SEARCH_SHADOWS,
+    TRACKED_MODELS,
+    AuditMixin,
+    ChangeLog,
+    utcnow,
+)
+
+# Columns that say nothing a reader of the history needs.
+_UNLOGGED = {"created_on", "changed_on", "created_by_fk", "changed_by_fk", "version",
+             "name_search", "title_search", "phone_normalized", "email_normalized"}
+
+_acting_user_override: dict[str, Optional[int]] = {}
+
+
+def current_user_id() -> Optional[int]:
+    """The id of the user on whose behalf the session writes, or None (a job, the CLI)."""
+    if "id" in _acting_user_override:
+        return _acting_user_override["id"]
+    if has_request_context():
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user.id
+    return None
+
+
+class acting_as:
+    """Attribute writes inside the block to a user, outside any request (CLI, jobs, tests)."""
+
+    def __init__(self, user_id: Optional[int]):
+        self.user_id = user_id
+
+    def __enter__(self):
+        self._previous = dict(_acting_user_override)
+        _acting_user_override["id"] = self.user_id
+        return self
+
+    def __exit__(self, *exc):
+        _acting_user_override.clear()
+        _acting_user_override.update(self._previous)
+        return False
+
+
+def _refresh_search_shadows(obj: Any) -> None:
+    for source, (shadow, normalise) in SEARCH_SHADOWS.get(type(obj), {}).items():
+        value = normalise(getattr(obj, source) or "")
+        # name/title shadows are NOT NULL; phone/e-mail shadows stay NULL when empty.
+        setattr(obj, shadow, value if value or shadow.endswith("_search") else None)
+
+
+def _stamp(session: Session, flush_context, instances) -> None:
+    user_id = current_user_id()
+    now = utcnow()
+    for obj in session.new:
+        if isinstance(obj, AuditMixin):
+            obj.created_on = obj.created_on or now
+            obj.changed_on = now
+            obj.created_by_fk = user_id
+            obj.changed_by_fk = user_id
+        _refresh_search_shadows(obj)
+    for obj in session.dirty:
+        if not session.is_modified(obj, include_collections=True):
+            continue
+        if isinstance(obj, AuditMixin):
+            obj.changed_on = now
+            obj.changed_by_fk = user_id
+        _refresh_search_shadows(obj)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe rendering of a column value for the change log."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+def _column_changes(obj: Any, only_changed: bool) -> dict[str, list]:
+    state = inspect(obj)
+    changes: dict[str, list] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in _UNLOGGED:
+            continue
+        history = state.attrs[key].history
+        if only_changed:
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if _plain(old) == _plain(new):
+                continue
+            changes[key] = [_plain(old), _plain(new)]
+        else:
+            value = state.attrs[key].value
+            if value is not None:
+                changes[key] = [None, _plain(value)] if key != "id" else [None, value]
+    for rel in state.mapper.relationships:
+        if not rel.uselist or rel.secondary is None:
+            continue
+        history = state.attrs[rel.key].history
+        if history.has_changes():
+            changes[rel.key] = [
+                sorted(str(x) for x in (history.unchanged or ()) + tuple(history.deleted or ())),
+                sorted(str(x) for x in (history.unchanged or ()) + tuple(history.added or ())),
+            ]
+    return changes
+
+
+def _collect(session: Session, flush_context, instances) -> None:
+    """Before the flush, remember what changed: after it, the history is gone."""
+    pending = session.info.setdefault("crm_changelog_pending", [])
+    for obj in session.dirty:
+        if isinstance(obj, TRACKED_MODELS) and session.is_modified(obj):
+            changes = _column_changes(obj, only_changed=True)
+            if changes:
+                pending.append(("update", obj, changes))
+    for obj in session.deleted:
+        if isinstance(obj, TRACKED_MODELS):
+            pending.append(("delete", obj, _column_changes(obj, only_changed=False)))
+    for obj in session.new:
+        if isinstance(obj, TRACKED_MODELS):
+            pending.append(("create", obj, None))
+
+
+def _write(session: Session, flush_context) -> None:
+    pending = session.info.pop("crm_changelog_pending", [])
+    if not pending:
+        return
+    user_id = current_user_id()
+    now = utcnow()
+    rows = []
+    for action, obj, changes in pending:
+        if action == "create":
+            changes = {k: v for k, v in _column_changes(obj, only_changed=False).items()
+                       if k != "id"}
+        record_id = inspect(obj).identity[0] if inspect(obj).identity else obj.id
+        rows.append({
+            "entity": type(obj).__name__,
+            "record_id": record_id,
+            "action": action,
+            "changes": changes,
+            "changed_at": now,
+            "user_id": user_id,
+        })
+    session.execute(ChangeLog.__table__.insert(), rows)
+
+
+def install(session_class) -> None:
+    """Attach the hooks to a session class (the app's scoped session factory)."""
+    if getattr(session_class, "_crm_audit_installed", False):
+        return
+    event.listen(session_class, "before_flush", _stamp)
+    event.listen(session_class, "before_flush", _collect)
+    event.listen(session_class, "after_flush", _write)
+    session_class._crm_audit_installed = True

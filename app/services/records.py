@@ -1,0 +1,346 @@
+"""Saving and deleting CRM records: validation, version conflicts, references.
+
+Forms, the REST API, imports and jobs all save through `save()` and delete through
+`delete()`: one unit of work that commits once or rolls back, and domain errors that
+callers turn into a form message or a JSON 4xx.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Optional
+
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.models import (
+    CLIENT_KINDS,
+    CURRENCIES,
+    INQUIRY_CHANNELS,
+    INQUIRY_STATUSES,
+    INTERACTION_STATUSES,
+    REQUISITES_TEMPLATES,
+    STAGE_KINDS,
+    Client,
+    CompanyRequisites,
+    Contact,
+    DictionaryItem,
+    DICTIONARY_KINDS,
+    Inquiry,
+    Interaction,
+    Interest,
+    InterestProduct,
+    Model,
+    Product,
+    Stage,
+)
+from app.services import validation as v
+
+
+# --- Domain errors -------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """A rule said no. `status` is what the API answers."""
+
+    status = 400
+
+    def __init__(self, message: Any = "", errors: Optional[dict[str, list[str]]] = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.errors = errors or {}
+
+
+class RecordInvalid(DomainError):
+    status = 422
+
+    def __init__(self, errors: dict[str, list[str]]):
+        first = next(iter(errors.items()))
+        super().__init__(f"{first[0]}: {first[1][0]}", errors)
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+CONFLICT_MESSAGE = _l(
+    "Someone else has changed this record since you opened it. "
+    "Your input is kept below; reload the record to see their changes, then apply yours again."
+)
+
+
+# --- Field rules ---------------------------------------------------------------------------
+
+
+def _ogrn_kind(obj) -> Optional[str]:
+    kind = getattr(obj, "kind", None) or getattr(obj, "template", None)
+    return {"company": "company", "person": "ip", "ip": "ip"}.get(kind)
+
+
+def _inn_kind(obj) -> Optional[str]:
+    kind = getattr(obj, "kind", None) or getattr(obj, "template", None)
+    return {"company": "company", "person": "person", "ip": "person"}.get(kind)
+
+
+def _percent(value) -> None:
+    v.validate_non_negative(value)
+    if Decimal(str(value)) > 100:
+        raise v.ValidationError(v.N_("Discount must be between 0 and 100 percent"))
+
+
+def _choice(choices: dict) -> Callable:
+    def check(value) -> None:
+        if value is not None and value not in choices:
+            raise v.ValidationError(v.N_("Choose one of the offered values"))
+    return check
+
+
+# model -> field -> rule(obj, value); a rule raises validation.ValidationError.
+FIELD_RULES: dict[type, dict[str, Callable[[Any, Any], None]]] = {
+    Client: {
+        "kind": lambda o, x: _choice(CLIENT_KINDS)(x),
+        "inn": lambda o, x: v.validate_inn(x, _inn_kind(o)),
+        "kpp": lambda o, x: v.validate_kpp(x),
+        "ogrn": lambda o, x: v.validate_ogrn(x, _ogrn_kind(o)),
+        "email": lambda o, x: v.validate_email(x),
+        "phone": lambda o, x: v.validate_phone(x),
+    },
+    Contact: {
+        "email": lambda o, x: v.validate_email(x),
+        "phone": lambda o, x: v.validate_phone(x),
+    },
+    Inquiry: {
+        "channel": lambda o, x: _choice(INQUIRY_CHANNELS)(x),
+        "status": lambda o, x: _choice(INQUIRY_STATUSES)(x),
+        "sender_email": lambda o, x: v.validate_email(x),
+        "sender_phone": lambda o, x: v.validate_phone(x),
+    },
+    Interest: {
+        "amount": lambda o, x: v.validate_non_negative(x),
+        "currency": lambda o, x: _choice(CURRENCIES)(x),
+        "potential_email": lambda o, x: v.validate_email(x),
+        "potential_phone": lambda o, x: v.validate_phone(x),
+    },
+    Interaction: {"status": lambda o, x: _choice(INTERACTION_STATUSES)(x)},
+    Product: {
+        "price": lambda o, x: v.validate_non_negative(x),
+        "currency": lambda o, x: _choice(CURRENCIES)(x),
+    },
+    InterestProduct: {
+        "quantity": lambda o, x: v.validate_non_negative(x),
+        "price": lambda o, x: v.validate_non_negative(x),
+        "discount": lambda o, x: _percent(x),
+    },
+    Stage: {"kind": lambda o, x: _choice(STAGE_KINDS)(x)},
+    DictionaryItem: {"kind": lambda o, x: _choice(DICTIONARY_KINDS)(x)},
+    CompanyRequisites: {
+        "template": lambda o, x: _choice(REQUISITES_TEMPLATES)(x),
+        "inn": lambda o, x: v.validate_inn(x, _inn_kind(o)),
+        "kpp": lambda o, x: v.validate_kpp(x),
+        "ogrn": lambda o, x: v.validate_ogrn(x, _ogrn_kind(o)),
+        "bik": lambda o, x: v.validate_bik(x),
+        "account": lambda o, x: v.validate_account(x, o.bik),
+        "corr_account": lambda o, x: v.validate_corr_account(x, o.bik),
+    },
+}
+
+
+def _record_rules(obj) -> dict[str, str]:
+    """Rules that involve more than one field."""
+    errors: dict[str, str] = {}
+    if isinstance(obj, Interest):
+        if obj.client_id is None and obj.client is None and not (
+            (obj.potential_name or "").strip() or (obj.potential_company or "").strip()
+        ):
+            errors["client"] = gettext(
+                "Choose a client or fill in the potential client's name or company")
+        stage = obj.stage
+        if stage is not None and obj.pipeline is not None and stage.pipeline_id != obj.pipeline.id:
+            errors["stage"] = gettext("The stage belongs to another pipeline")
+    if isinstance(obj, Contact) and obj.client_id is None and obj.client is None:
+        errors["client"] = gettext("This field is required.")
+    if isinstance(obj, Interaction) and obj.status == "done" and not (obj.result or "").strip():
+        errors["result"] = gettext("Describe the result of a done interaction")
+    if isinstance(obj, CompanyRequisites) and obj.template == "company" and not obj.kpp:
+        errors["kpp"] = gettext("A company needs a KPP")
+    return errors
+
+
+def _required_errors(obj) -> dict[str, str]:
+    errors = {}
+    for column in inspect(type(obj)).columns:
+        if column.nullable or column.primary_key or column.default is not None:
+            continue
+        if column.key in ("created_on", "changed_on", "version", "name_search", "title_search"):
+            continue
+        value = getattr(obj, column.key, None)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            errors[column.key] = gettext("This field is required.")
+    return errors
+
+
+def validate(obj) -> None:
+    """Raise RecordInvalid with every field's message, or return when the record is valid."""
+    errors: dict[str, list[str]] = {}
+    for field, message in _required_errors(obj).items():
+        errors.setdefault(field, []).append(message)
+    for field, rule in FIELD_RULES.get(type(obj), {}).items():
+        if field in errors:
+            continue
+        value = getattr(obj, field, None)
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            rule(obj, value)
+        except v.ValidationError as exc:
+            errors.setdefault(field, []).append(gettext(exc.message))
+        except (InvalidOperation, ValueError, TypeError):
+            errors.setdefault(field, []).append(gettext("Value must be a number"))
+    for field, message in _record_rules(obj).items():
+        errors.setdefault(field, []).append(message)
+    if errors:
+        raise RecordInvalid(errors)
+
+
+# --- Saving and deleting -------------------------------------------------------------------
+
+
+def _session():
+    from app import db
+
+    return db.session
+
+
+def check_version(obj, seen_version) -> None:
+    """Refuse a save based on an older version of the record than the one stored."""
+    if seen_version in (None, ""):
+        return
+    try:
+        seen = int(seen_version)
+    except (TypeError, ValueError):
+        raise RecordInvalid({"version": [gettext("Not a valid integer value.")]})
+    if getattr(obj, "version", None) is not None and seen != obj.version:
+        raise Conflict(CONFLICT_MESSAGE)
+
+
+def save(obj, *, is_new: bool) -> Any:
+    """Validate and commit one record. Rolls back and raises a DomainError on failure."""
+    session = _session()
+    try:
+        validate(obj)
+        if is_new:
+            session.add(obj)
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise
+    except StaleDataError:
+        session.rollback()
+        raise Conflict(CONFLICT_MESSAGE)
+    except IntegrityError as exc:
+        session.rollback()
+        raise DomainError(_integrity_message(exc, type(obj)))
+    except SQLAlchemyError:
+        session.rollback()
+        raise DomainError(gettext("The database could not save the record. Nothing was saved."))
+    return obj
+
+
+def references_to(obj) -> list[tuple[str, int]]:
+    """What still points at a record and would stop its deletion: (table label, count)."""
+    session = _session()
+    table = type(obj).__table__
+    found = []
+    for mapper in Model.registry.mappers:
+        other = mapper.local_table
+        for fk in other.foreign_keys:
+            if fk.column.table is not table or fk.ondelete in ("CASCADE", "SET NULL"):
+                continue
+            if other is table and fk.parent.table is table and fk.parent.name == "id":
+                continue
+            count = session.execute(
+                select(func.count()).select_from(other).where(fk.parent == obj.id)
+            ).scalar()
+            if count:
+                found.append((_table_label(mapper.class_), count))
+    return found
+
+
+def _deletion_rules(obj) -> None:
+    """R9: the default pipeline, system stages and system directory items stay."""
+    from app.models import Pipeline
+
+    if isinstance(obj, Pipeline) and obj.is_default:
+        raise Conflict(gettext("The default pipeline cannot be deleted."))
+    if isinstance(obj, Stage) and obj.is_system:
+        raise Conflict(gettext("System stages cannot be deleted."))
+    if isinstance(obj, DictionaryItem) and obj.is_system:
+        raise Conflict(gettext("System directory items cannot be deleted."))
+
+
+def delete(obj) -> None:
+    session = _session()
+    _deletion_rules(obj)
+    blockers = references_to(obj) if hasattr(obj, "id") else []
+    blockers = [(label, n) for label, n in blockers if label is not None]
+    if blockers:
+        described = ", ".join(f"{label}: {count}" for label, count in blockers)
+        raise Conflict(gettext(
+            "This record cannot be deleted while other records refer to it (%(refs)s). "
+            "Move or delete them first.", refs=described))
+    try:
+        session.delete(obj)
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(_integrity_message(exc, type(obj)))
+    except SQLAlchemyError:
+        session.rollback()
+        raise DomainError(gettext("The database could not delete the record. Nothing changed."))
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+_TABLE_LABELS = {
+    "Client": _l("Clients"),
+    "Contact": _l("Contacts"),
+    "Inquiry": _l("Inquiries"),
+    "Interest": _l("Interests"),
+    "Interaction": _l("Interactions"),
+    "Pipeline": _l("Pipelines"),
+    "Stage": _l("Stages"),
+    "Product": _l("Products"),
+    "ProductGroup": _l("Product groups"),
+    "InterestProduct": _l("Interest products"),
+    "Department": _l("Departments"),
+    "DictionaryItem": _l("Directory items"),
+    "CompanyRequisites": _l("Requisites"),
+    "CrmUser": _l("Users"),
+}
+
+
+def _table_label(cls) -> Optional[str]:
+    label = _TABLE_LABELS.get(cls.__name__)
+    return str(label) if label is not None else None
+
+
+def _integrity_message(exc: IntegrityError, cls) -> str:
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "unique" in text or "duplicate" in text:
+        return gettext("A record with the same unique value already exists.")
+    if "foreign key" in text:
+        return gettext("The record refers to a record that does not exist, "
+                       "or other records still refer to it.")
+    if "not null" in text or "null value" in text:
+        return gettext("A required field is empty.")
+    return gettext("The record breaks a database rule and was not saved.")

@@ -1,0 +1,139 @@
+"""Idempotent set-up: roles and their permissions, the administrator, reference data."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import db
+from app.models import DictionaryItem, Pipeline, Stage
+from app.services.audit import acting_as
+
+# Screens and APIs a role works with, by FAB view name (permission view menu).
+CRM_VIEWS = ["ClientView", "ContactView", "InquiryView", "InterestView", "InteractionView",
+             "InterestProductView"]
+CRM_APIS = ["ClientApi", "ContactApi", "InquiryApi", "InterestApi", "InteractionApi"]
+DIRECTORY_VIEWS = ["ProductView", "ProductGroupView", "DictionaryItemView", "PipelineView",
+                   "StageView", "DepartmentView", "CompanyRequisitesView"]
+DIRECTORY_APIS = ["ProductApi", "ProductGroupApi", "DictionaryItemApi", "PipelineApi",
+                  "StageApi", "DepartmentApi", "CompanyRequisitesApi"]
+MENUS = ["CRM", "Sales", "Directories", "Clients", "Contacts", "Inquiries", "Interests",
+         "Interactions", "Interest products", "Price list", "Product groups", "Directories",
+         "Pipelines", "Stages", "Departments", "My requisites"]
+
+READ = ["can_list", "can_show", "can_get", "can_info"]
+WRITE = ["can_add", "can_edit", "can_post", "can_put"]
+DELETE = ["can_delete"]
+
+# Built-in roles of the Foundation. The rights matrix with scopes replaces these lists.
+ROLES = {
+    "Supervisor": {"crm": READ + WRITE + DELETE, "directories": READ, "history": True},
+    "Manager": {"crm": READ + WRITE, "directories": READ, "history": False},
+    "Read-only": {"crm": READ, "directories": READ, "history": True},
+}
+
+
+def sync_roles() -> None:
+    """Create every permission the registered views need and the built-in roles."""
+    from flask_appbuilder.security.manager import BaseSecurityManager
+
+    appbuilder = current_app.appbuilder
+    sm = appbuilder.sm
+    # FAB's Admin and Public roles; the tables themselves come from the migrations.
+    BaseSecurityManager.create_db(sm)
+    appbuilder.add_permissions(update_perms=True)
+    for role_name, rights in ROLES.items():
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        wanted = []
+        for views, permissions in ((CRM_VIEWS + CRM_APIS, rights["crm"]),
+                                   (DIRECTORY_VIEWS + DIRECTORY_APIS, rights["directories"])):
+            for view in views:
+                for permission in permissions:
+                    pv = sm.find_permission_view_menu(permission, view)
+                    if pv is not None:
+                        wanted.append(pv)
+        if rights["history"]:
+            for view in ("ChangeLogView", "ChangeLogApi"):
+                for permission in READ:
+                    pv = sm.find_permission_view_menu(permission, view)
+                    if pv is not None:
+                        wanted.append(pv)
+        for menu in MENUS + (["Settings", "History"] if rights["history"] else []):
+            pv = sm.find_permission_view_menu("menu_access", menu)
+            if pv is not None:
+                wanted.append(pv)
+        for view, permission in (("UserInfoEditView", "can_this_form_get"),
+                                 ("UserInfoEditView", "can_this_form_post"),
+                                 ("UserDBModelView", "can_userinfo"),
+                                 ("ResetMyPasswordView", "can_this_form_get"),
+                                 ("ResetMyPasswordView", "can_this_form_post")):
+            pv = sm.find_permission_view_menu(permission, view)
+            if pv is not None:
+                wanted.append(pv)
+        role.permissions = sorted(set(wanted), key=lambda pv: pv.id)
+    db.session.commit()
+
+
+def ensure_admin(username: str, password: str) -> bool:
+    """Create the first administrator unless a user with that login exists."""
+    sm = current_app.appbuilder.sm
+    admin_role = sm.find_role(current_app.config["AUTH_ROLE_ADMIN"])
+    existing = sm.find_user(username=username)
+    if existing is not None:
+        if admin_role not in existing.roles:
+            existing.roles.append(admin_role)
+            db.session.commit()
+        return False
+    user = sm.add_user(username=username, first_name="Администратор", last_name="",
+                       email=f"{username}@voronka.local", role=admin_role,
+                       password=password)
+    if not user:
+        raise RuntimeError("The administrator could not be created")
+    return True
+
+
+SYSTEM_DICTIONARY = [
+    # kind, code, name, points, sort
+    ("interaction_type", "call", "Звонок", 2, 10),
+    ("interaction_type", "meeting", "Встреча", 8, 20),
+    ("interaction_type", "email", "Письмо", 1, 30),
+    ("interaction_type", "message", "Сообщение", 1, 40),
+    ("interaction_type", "task", "Задача", 1, 50),
+    ("lost_reason", "price", "Не устроила цена", 0, 10),
+    ("lost_reason", "competitor", "Выбрали конкурента", 0, 20),
+    ("lost_reason", "no_need", "Потребность отпала", 0, 30),
+    ("source", "website", "Сайт", 0, 10),
+    ("source", "referral", "Рекомендация", 0, 20),
+    ("source", "exhibition", "Выставка", 0, 30),
+    ("source", "cold_call", "Холодный звонок", 0, 40),
+]
+
+DEFAULT_PIPELINE = ("Продажи", [
+    ("Первый контакт", "open", "#5bc0de", False),
+    ("Обсуждение условий", "open", "#337ab7", False),
+    ("Заключение договора", "open", "#f0ad4e", True),
+    ("Ожидание оплаты", "open", "#9b59b6", True),
+    ("Завершение сделки", "open", "#1abc9c", True),
+    ("Успешно реализовано", "won", "#5cb85c", True),
+    ("Провалено", "lost", "#d9534f", False),
+])
+
+
+def ensure_reference_data() -> None:
+    """The system directory items and the default pipeline every company starts with."""
+    with acting_as(None):
+        for kind, code, name, points, sort in SYSTEM_DICTIONARY:
+            exists = db.session.execute(select(DictionaryItem.id).where(
+                DictionaryItem.kind == kind, DictionaryItem.code == code)).first()
+            if not exists:
+                db.session.add(DictionaryItem(kind=kind, code=code, name=name, points=points,
+                                              sort=sort, is_system=True))
+        if db.session.execute(select(Pipeline.id).limit(1)).first() is None:
+            name, stages = DEFAULT_PIPELINE
+            pipeline = Pipeline(name=name, sort=10, is_default=True)
+            db.session.add(pipeline)
+            for index, (stage_name, kind, color, requires_client) in enumerate(stages):
+                db.session.add(Stage(pipeline=pipeline, name=stage_name, kind=kind, color=color,
+                                     sort=(index + 1) * 10, requires_client=requires_client,
+                                     is_system=kind != "open"))
+        db.session.commit()

@@ -1,0 +1,495 @@
+"""The CRM screens: one generated CRUD screen per entity, the start page, the menus."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_appbuilder import BaseView, IndexView, expose
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import func, select
+from wtforms import SelectField
+
+from app.crud import CrmModelView, interface
+from app.models import (
+    CLIENT_KINDS,
+    CURRENCIES,
+    DICTIONARY_KINDS,
+    INQUIRY_CHANNELS,
+    INQUIRY_STATUSES,
+    INTERACTION_STATUSES,
+    REQUISITES_TEMPLATES,
+    STAGE_KINDS,
+    TRACKED_MODELS,
+    ChangeLog,
+    Client,
+    CompanyRequisites,
+    Contact,
+    Department,
+    DictionaryItem,
+    Inquiry,
+    Interaction,
+    Interest,
+    InterestProduct,
+    Pipeline,
+    Product,
+    ProductGroup,
+    Stage,
+)
+from app.services.clock import format_local, local_day_bounds_utc, local_today, utcnow
+
+# One set of labels for every screen, so a field is called the same everywhere.
+LABELS = {
+    "id": _l("No."),
+    "kind": _l("Kind"),
+    "name": _l("Name"),
+    "title": _l("What the client needs"),
+    "description": _l("Description"),
+    "inn": _l("INN"),
+    "kpp": _l("KPP"),
+    "ogrn": _l("OGRN / OGRNIP"),
+    "phone": _l("Phone"),
+    "email": _l("E-mail"),
+    "site": _l("Website"),
+    "address": _l("Address"),
+    "industry": _l("Industry"),
+    "size": _l("Company size"),
+    "contact_type": _l("Contact type"),
+    "source": _l("Source"),
+    "responsible": _l("Responsible"),
+    "tags": _l("Tags"),
+    "abc_class": _l("ABC class"),
+    "xyz_class": _l("XYZ class"),
+    "comment": _l("Comment"),
+    "client": _l("Client"),
+    "position": _l("Position"),
+    "birthday": _l("Birthday"),
+    "is_key": _l("Key person"),
+    "channel": _l("Channel"),
+    "inquiry_type": _l("Inquiry type"),
+    "text": _l("Text"),
+    "sender_name": _l("Sender's name"),
+    "sender_company": _l("Sender's company"),
+    "sender_phone": _l("Sender's phone"),
+    "sender_email": _l("Sender's e-mail"),
+    "received_at": _l("Received at"),
+    "manager": _l("Manager"),
+    "status": _l("Status"),
+    "interest": _l("Interest"),
+    "sort": _l("Order"),
+    "is_default": _l("Default"),
+    "stages": _l("Stages"),
+    "pipeline": _l("Pipeline"),
+    "stage": _l("Stage"),
+    "color": _l("Colour"),
+    "is_system": _l("System"),
+    "requires_client": _l("Requires a registered client"),
+    "service_type": _l("Service type"),
+    "deal_type": _l("Deal type"),
+    "amount": _l("Amount"),
+    "currency": _l("Currency"),
+    "potential_name": _l("Potential client: name"),
+    "potential_company": _l("Potential client: company"),
+    "potential_email": _l("Potential client: e-mail"),
+    "potential_phone": _l("Potential client: phone"),
+    "client_display": _l("Client"),
+    "flagged": _l("Pinned"),
+    "closed_at": _l("Closed at"),
+    "closed_by": _l("Closed by"),
+    "lost_reason": _l("Lost reason"),
+    "products": _l("Products"),
+    "product": _l("Product"),
+    "quantity": _l("Quantity"),
+    "price": _l("Price"),
+    "discount": _l("Discount, %"),
+    "total": _l("Total"),
+    "type": _l("Type"),
+    "subject": _l("Subject"),
+    "contact": _l("Contact"),
+    "planned_at": _l("Planned at"),
+    "done_at": _l("Done at"),
+    "result": _l("Result"),
+    "group": _l("Group"),
+    "parent": _l("Parent"),
+    "sku": _l("Article"),
+    "unit": _l("Unit"),
+    "is_active": _l("Active"),
+    "head": _l("Head"),
+    "activity_norm": _l("Activity norm, points a day"),
+    "members": _l("Employees"),
+    "code": _l("Code"),
+    "points": _l("Points"),
+    "template": _l("Template"),
+    "full_name": _l("Full name"),
+    "short_name": _l("Short name"),
+    "bank_name": _l("Bank"),
+    "bik": _l("BIK"),
+    "account": _l("Settlement account"),
+    "corr_account": _l("Correspondent account"),
+    "director": _l("Director"),
+    "entity": _l("Entity"),
+    "record_id": _l("Record"),
+    "action": _l("Action"),
+    "changes": _l("Changes"),
+    "changed_at": _l("When"),
+    "user": _l("Who"),
+    "created_on": _l("Created at"),
+    "changed_on": _l("Changed at"),
+    "created_by": _l("Created by"),
+    "changed_by": _l("Changed by"),
+}
+
+
+def choice(label_key: str, choices: dict, default=None) -> SelectField:
+    return SelectField(LABELS[label_key], choices=list(choices.items()), default=default,
+                       widget=Select2Widget())
+
+
+def _choice_formatter(choices: dict):
+    return lambda value: choices.get(value, value or "")
+
+
+def _money(value) -> str:
+    return "" if value is None else f"{value:,.2f}".replace(",", "\u00a0")
+
+
+AUDIT_SHOW = ["created_on", "created_by", "changed_on", "changed_by"]
+
+
+class CrmView(CrmModelView):
+    label_columns = LABELS
+    show_template = "crm/show.html"
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)
+        history = None
+        if self.datamodel.obj in TRACKED_MODELS:
+            history = change_history(self.datamodel.obj.__name__, int(pk))
+        return self.render_template(self.show_template, pk=pk, title=self.show_title,
+                                    widgets=widgets, related_views=self._related_views,
+                                    history=history)
+
+
+def change_history(entity: str, record_id: int, limit: int = 100) -> list[dict]:
+    from app import db
+
+    actions = {"create": gettext("Created"), "update": gettext("Changed"),
+               "delete": gettext("Deleted")}
+    rows = db.session.execute(
+        select(ChangeLog).where(ChangeLog.entity == entity, ChangeLog.record_id == record_id)
+        .order_by(ChangeLog.id.desc()).limit(limit)
+    ).scalars().all()
+    entries = []
+    for row in rows:
+        entries.append({
+            "when": format_local(row.changed_at),
+            "who": str(row.user) if row.user else gettext("System"),
+            "action": actions.get(row.action, row.action),
+            "changes": [(str(LABELS.get(field, field)), old, new)
+                        for field, (old, new) in sorted((row.changes or {}).items())],
+        })
+    return entries
+
+
+# --- Directories -----------------------------------------------------------------------------
+
+
+class DictionaryItemView(CrmView):
+    datamodel = interface(DictionaryItem)
+    list_title = _l("Directories")
+    show_title = add_title = edit_title = _l("Directory item")
+    list_columns = ["kind", "name", "code", "sort", "points", "color", "is_system"]
+    show_columns = ["kind", "name", "code", "sort", "points", "color", "is_system", *AUDIT_SHOW]
+    add_columns = ["kind", "name", "code", "sort", "points", "color"]
+    edit_columns = ["name", "code", "sort", "points", "color"]
+    search_columns = ["kind", "name", "code"]
+    order_columns = ["kind", "name", "sort", "points"]
+    base_order = ("kind", "asc")
+    formatters_columns = {"kind": _choice_formatter(DICTIONARY_KINDS)}
+    add_form_extra_fields = {"kind": choice("kind", DICTIONARY_KINDS)}
+
+
+class DepartmentView(CrmView):
+    datamodel = interface(Department)
+    list_title = _l("Departments")
+    show_title = add_title = edit_title = _l("Department")
+    list_columns = ["name", "parent", "head", "activity_norm"]
+    show_columns = ["name", "parent", "head", "activity_norm", *AUDIT_SHOW]
+    add_columns = edit_columns = ["name", "parent", "head", "activity_norm"]
+    search_columns = ["name", "parent", "head"]
+    order_columns = ["name", "activity_norm", "parent", "head"]
+    base_order = ("name", "asc")
+
+
+class ProductGroupView(CrmView):
+    datamodel = interface(ProductGroup)
+    list_title = _l("Product groups")
+    show_title = add_title = edit_title = _l("Product group")
+    list_columns = ["name", "parent", "sort"]
+    show_columns = ["name", "parent", "sort", *AUDIT_SHOW]
+    add_columns = edit_columns = ["name", "parent", "sort"]
+    search_columns = ["name", "parent"]
+    order_columns = ["name", "sort", "parent"]
+    base_order = ("sort", "asc")
+
+
+class ProductView(CrmView):
+    datamodel = interface(Product)
+    list_title = _l("Price list")
+    show_title = add_title = edit_title = _l("Product")
+    list_columns = ["name", "sku", "group", "unit", "price", "currency", "is_active"]
+    show_columns = ["name", "sku", "group", "unit", "price", "currency", "is_active",
+                    "description", *AUDIT_SHOW]
+    add_columns = edit_columns = ["name", "sku", "group", "unit", "price", "currency",
+                                  "is_active", "description"]
+    search_columns = ["name", "sku", "group", "is_active", "price"]
+    order_columns = ["name", "sku", "price", "group"]
+    base_order = ("name", "asc")
+    formatters_columns = {"price": _money}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "currency": choice("currency", CURRENCIES, "RUB")}
+
+
+class PipelineView(CrmView):
+    datamodel = interface(Pipeline)
+    list_title = _l("Pipelines")
+    show_title = add_title = edit_title = _l("Pipeline")
+    list_columns = ["name", "sort", "is_default"]
+    show_columns = ["name", "sort", "is_default", *AUDIT_SHOW]
+    add_columns = edit_columns = ["name", "sort", "is_default"]
+    search_columns = ["name"]
+    order_columns = ["name", "sort"]
+    base_order = ("sort", "asc")
+
+
+class StageView(CrmView):
+    datamodel = interface(Stage)
+    list_title = _l("Stages")
+    show_title = add_title = edit_title = _l("Stage")
+    list_columns = ["pipeline", "sort", "name", "kind", "color", "requires_client", "is_system"]
+    show_columns = ["pipeline", "sort", "name", "kind", "color", "requires_client",
+                    "is_system", *AUDIT_SHOW]
+    add_columns = ["pipeline", "sort", "name", "kind", "color", "requires_client"]
+    edit_columns = ["sort", "name", "color", "requires_client"]
+    search_columns = ["pipeline", "name", "kind"]
+    order_columns = ["pipeline", "sort", "name"]
+    base_order = ("sort", "asc")
+    formatters_columns = {"kind": _choice_formatter(STAGE_KINDS)}
+    add_form_extra_fields = {"kind": choice("kind", STAGE_KINDS, "open")}
+
+
+class CompanyRequisitesView(CrmView):
+    datamodel = interface(CompanyRequisites)
+    list_title = show_title = add_title = edit_title = _l("My requisites")
+    list_columns = ["short_name", "inn", "kpp", "ogrn", "director", "is_default"]
+    show_columns = ["template", "full_name", "short_name", "inn", "kpp", "ogrn", "address",
+                    "bank_name", "bik", "account", "corr_account", "director", "is_default",
+                    *AUDIT_SHOW]
+    add_columns = edit_columns = ["template", "full_name", "short_name", "inn", "kpp", "ogrn",
+                                  "address", "bank_name", "bik", "account", "corr_account",
+                                  "director", "is_default"]
+    search_columns = ["short_name", "inn"]
+    order_columns = ["short_name", "inn"]
+    formatters_columns = {"template": _choice_formatter(REQUISITES_TEMPLATES)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "template": choice("template", REQUISITES_TEMPLATES, "company")}
+
+
+class ChangeLogView(CrmView):
+    datamodel = interface(ChangeLog)
+    list_title = show_title = _l("History")
+    base_permissions = ["can_list", "can_show"]
+    list_columns = ["changed_at", "user", "entity", "record_id", "action"]
+    show_columns = ["changed_at", "user", "entity", "record_id", "action", "changes"]
+    search_columns = ["entity", "record_id", "action", "user", "changed_at"]
+    order_columns = ["changed_at", "entity", "record_id", "user"]
+    base_order = ("changed_at", "desc")
+
+
+# --- CRM ---------------------------------------------------------------------------------------
+
+
+class ContactView(CrmView):
+    datamodel = interface(Contact)
+    list_title = _l("Contacts")
+    show_title = add_title = edit_title = _l("Contact")
+    list_columns = ["name", "client", "position", "phone", "email", "is_key"]
+    show_columns = ["name", "client", "position", "phone", "email", "birthday", "is_key",
+                    "responsible", *AUDIT_SHOW]
+    add_columns = edit_columns = ["client", "name", "position", "phone", "email", "birthday",
+                                  "is_key", "responsible"]
+    search_columns = ["name", "client", "phone", "email", "is_key", "responsible"]
+    order_columns = ["name", "client", "position"]
+    base_order = ("name", "asc")
+
+
+class InteractionView(CrmView):
+    datamodel = interface(Interaction)
+    list_title = _l("Interactions")
+    show_title = add_title = edit_title = _l("Interaction")
+    list_columns = ["planned_at", "type", "subject", "client", "interest", "responsible",
+                    "status"]
+    show_columns = ["subject", "type", "status", "planned_at", "done_at", "client", "contact",
+                    "interest", "responsible", "result", *AUDIT_SHOW]
+    add_columns = edit_columns = ["type", "subject", "client", "contact", "interest",
+                                  "responsible", "planned_at", "status", "done_at", "result"]
+    search_columns = ["subject", "type", "status", "client", "interest", "responsible",
+                      "planned_at"]
+    order_columns = ["planned_at", "subject", "status", "type", "responsible", "client"]
+    base_order = ("planned_at", "desc")
+    formatters_columns = {"status": _choice_formatter(INTERACTION_STATUSES)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "status": choice("status", INTERACTION_STATUSES, "planned")}
+
+
+class InterestProductView(CrmView):
+    datamodel = interface(InterestProduct)
+    list_title = show_title = add_title = edit_title = _l("Interest products")
+    list_columns = ["interest", "product", "quantity", "price", "discount", "total"]
+    show_columns = ["interest", "product", "quantity", "price", "discount", "total",
+                    *AUDIT_SHOW]
+    add_columns = edit_columns = ["interest", "product", "quantity", "price", "discount"]
+    search_columns = ["interest", "product"]
+    order_columns = ["product", "quantity", "price"]
+    formatters_columns = {"price": _money, "total": _money}
+
+
+class InterestView(CrmView):
+    datamodel = interface(Interest)
+    list_title = _l("Interests")
+    show_title = add_title = edit_title = _l("Interest")
+    list_columns = ["title", "client_display", "pipeline", "stage", "amount", "currency",
+                    "responsible", "flagged"]
+    show_columns = ["title", "description", "client", "potential_name", "potential_company",
+                    "potential_email", "potential_phone", "pipeline", "stage", "service_type",
+                    "deal_type", "source", "amount", "currency", "responsible", "tags",
+                    "flagged", "closed_at", "closed_by", "lost_reason", *AUDIT_SHOW]
+    add_columns = edit_columns = [
+        "title", "description", "client", "potential_name", "potential_company",
+        "potential_email", "potential_phone", "pipeline", "stage", "service_type",
+        "deal_type", "source", "amount", "currency", "responsible", "tags", "flagged"]
+    search_columns = ["title", "client", "pipeline", "stage", "service_type", "responsible",
+                      "tags", "amount", "flagged", "potential_company"]
+    order_columns = ["title", "amount", "stage", "responsible", "pipeline", "client"]
+    formatters_columns = {"amount": _money}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "currency": choice("currency", CURRENCIES, "RUB")}
+    related_views = [InteractionView, InterestProductView]
+
+
+class ClientView(CrmView):
+    datamodel = interface(Client)
+    list_title = _l("Clients")
+    show_title = add_title = edit_title = _l("Client")
+    list_columns = ["name", "kind", "inn", "phone", "email", "responsible"]
+    show_columns = ["name", "kind", "inn", "kpp", "ogrn", "phone", "email", "site", "address",
+                    "industry", "size", "contact_type", "source", "responsible", "tags",
+                    "abc_class", "xyz_class", "comment", *AUDIT_SHOW]
+    add_columns = edit_columns = ["kind", "name", "inn", "kpp", "ogrn", "phone", "email",
+                                  "site", "address", "industry", "size", "contact_type",
+                                  "source", "responsible", "tags", "comment"]
+    search_columns = ["name", "inn", "phone", "email", "responsible", "industry", "source",
+                      "tags", "kind"]
+    order_columns = ["name", "inn", "responsible", "created_on"]
+    formatters_columns = {"kind": _choice_formatter(CLIENT_KINDS)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": choice("kind", CLIENT_KINDS, "company")}
+    related_views = [ContactView, InterestView, InteractionView]
+
+
+class InquiryView(CrmView):
+    datamodel = interface(Inquiry)
+    list_title = _l("Inquiries")
+    show_title = add_title = edit_title = _l("Inquiry")
+    list_columns = ["received_at", "channel", "sender_name", "sender_company", "manager",
+                    "status"]
+    show_columns = ["received_at", "channel", "inquiry_type", "text", "sender_name",
+                    "sender_company", "sender_phone", "sender_email", "manager", "status",
+                    "client", "interest", *AUDIT_SHOW]
+    add_columns = edit_columns = ["channel", "inquiry_type", "text", "sender_name",
+                                  "sender_company", "sender_phone", "sender_email",
+                                  "received_at", "manager", "status", "client", "interest"]
+    search_columns = ["status", "channel", "sender_name", "sender_company", "sender_phone",
+                      "sender_email", "manager", "received_at"]
+    order_columns = ["received_at", "status", "channel", "manager"]
+    base_order = ("received_at", "desc")
+    formatters_columns = {"channel": _choice_formatter(INQUIRY_CHANNELS),
+                          "status": _choice_formatter(INQUIRY_STATUSES)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "channel": choice("channel", INQUIRY_CHANNELS, "call"),
+        "status": choice("status", INQUIRY_STATUSES, "new"),
+    }
+
+
+# --- Start page --------------------------------------------------------------------------------
+
+
+class HomeView(IndexView):
+    """The start page: what needs my attention today."""
+
+    route_base = ""
+    index_template = "crm/index.html"
+
+    @expose("/")
+    def index(self):
+        user = getattr(g, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.render_template(self.index_template, appbuilder=self.appbuilder,
+                                        figures=None)
+        return self.render_template(self.index_template, appbuilder=self.appbuilder,
+                                    figures=_my_figures(user.id))
+
+
+def _my_figures(user_id: int) -> dict:
+    from app import db
+
+    start, end = local_day_bounds_utc(local_today())
+    now = utcnow()
+    planned = select(func.count()).select_from(Interaction).where(
+        Interaction.responsible_id == user_id, Interaction.status == "planned")
+    return {
+        "overdue": db.session.execute(planned.where(Interaction.planned_at < now)).scalar(),
+        "today": db.session.execute(planned.where(Interaction.planned_at >= now,
+                                                  Interaction.planned_at < end)).scalar(),
+        "open_interests": db.session.execute(
+            select(func.count()).select_from(Interest).where(
+                Interest.responsible_id == user_id, Interest.closed_at.is_(None))).scalar(),
+        "new_inquiries": db.session.execute(
+            select(func.count()).select_from(Inquiry).where(Inquiry.status == "new")).scalar(),
+    }
+
+
+# --- Registration --------------------------------------------------------------------------------
+
+# (view, name, label, category, icon) — also the list the generic tests walk through.
+SCREENS = [
+    (ClientView, "Clients", _l("Clients"), "CRM", "fa-building"),
+    (ContactView, "Contacts", _l("Contacts"), "CRM", "fa-address-book"),
+    (InquiryView, "Inquiries", _l("Inquiries"), "CRM", "fa-inbox"),
+    (InterestView, "Interests", _l("Interests"), "Sales", "fa-handshake-o"),
+    (InteractionView, "Interactions", _l("Interactions"), "Sales", "fa-phone"),
+    (InterestProductView, "Interest products", _l("Interest products"), "Sales", "fa-cart-plus"),
+    (ProductView, "Price list", _l("Price list"), "Directories", "fa-tags"),
+    (ProductGroupView, "Product groups", _l("Product groups"), "Directories", "fa-folder"),
+    (DictionaryItemView, "Directories", _l("Directories"), "Directories", "fa-list"),
+    (PipelineView, "Pipelines", _l("Pipelines"), "Settings", "fa-filter"),
+    (StageView, "Stages", _l("Stages"), "Settings", "fa-columns"),
+    (DepartmentView, "Departments", _l("Departments"), "Settings", "fa-sitemap"),
+    (CompanyRequisitesView, "My requisites", _l("My requisites"), "Settings", "fa-id-card"),
+    (ChangeLogView, "History", _l("History"), "Settings", "fa-history"),
+]
+
+CATEGORY_LABELS = {
+    "CRM": _l("CRM"),
+    "Sales": _l("Sales"),
+    "Directories": _l("Directories"),
+    "Settings": _l("Settings"),
+}
+
+
+def register(appbuilder) -> None:
+    for view, name, label, category, icon in SCREENS:
+        appbuilder.add_view(view, name, label=label, category=category, icon=icon,
+                            category_label=CATEGORY_LABELS[category])

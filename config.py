@@ -1,0 +1,103 @@
+"""Voronka CRM configuration, read from the environment.
+
+Environment variables:
+
+DATABASE_URL         SQLAlchemy URL of the database. Default: SQLite file instance/voronka.db.
+                     PostgreSQL: postgresql+psycopg://user@host:5432/dbname
+SECRET_KEY           Key that signs sessions and tokens. In development, when unset, one is
+                     generated once and kept in instance/secret_key. Required when CRM_ENV=production.
+CRM_ENV              "development" (default) or "production".
+PORT                 HTTP port of `make run` (default 8080).
+CRM_ADMIN_USER       Login of the first administrator (default: admin).
+CRM_ADMIN_PASSWORD   Password of the first administrator. When unset, a generated one is printed once.
+CRM_DEMO             "0" skips the demo company on first run (default: "1").
+CRM_DEMO_PASSWORD    Password of the demo users (default: demo-Voronka-2026).
+CRM_TIMEZONE         The company's time zone for display and "today" (default: Europe/Moscow).
+CRM_LIST_MAX_PAGE_SIZE  Largest page size a list or API page may ask for (default: 100).
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if os.environ.get("CRM_ENV") == "production":
+        raise RuntimeError("SECRET_KEY must be set when CRM_ENV=production")
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{INSTANCE_DIR / 'voronka.db'}"
+    # Accept the common short forms and use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = _secret_key()
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    APP_NAME = "Voronka CRM"
+    APP_THEME = ""
+    FAB_BASE_TEMPLATE = "crm_base.html"
+    FAB_INDEX_VIEW = "app.views.HomeView"
+
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_ADD_SECURITY_API = True
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = int(os.environ.get("CRM_LIST_MAX_PAGE_SIZE", "100"))
+
+    # CSRF on every form; FAB reads this to refuse mutations by GET.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    FAB_ALLOW_GET_UNSAFE_MUTATIONS = False
+
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    # FAB's catalogue is loaded first and ours over it: ours adds what FAB's lacks.
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+    LANGUAGES = {
+        "ru": {"flag": "ru", "name": "Русский"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Moscow")
+    CRM_LIST_MAX_PAGE_SIZE = int(os.environ.get("CRM_LIST_MAX_PAGE_SIZE", "100"))
+    CRM_ADMIN_USER = os.environ.get("CRM_ADMIN_USER", "admin")
+    CRM_ADMIN_PASSWORD = os.environ.get("CRM_ADMIN_PASSWORD")
+    CRM_DEMO = os.environ.get("CRM_DEMO", "1") != "0"
+    CRM_DEMO_PASSWORD = os.environ.get("CRM_DEMO_PASSWORD", "demo-Voronka-2026")
+    PORT = int(os.environ.get("PORT", "8080"))
+
+
+class TestConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
