@@ -18,7 +18,12 @@ def main() -> None:
     port = int(os.environ.get("PORT", app.config["PORT"]))
     host = os.environ.get("HOST", "127.0.0.1")
     threads = int(os.environ.get("CRM_THREADS", "8"))
-    print(f"Voronka CRM is serving on http://{host}:{port}/ (press Ctrl+C to stop)", flush=True)
+    admin = app.config["CRM_ADMIN_USER"]
+    print(f"Voronka CRM is serving on http://{host}:{port}/ (press Ctrl+C to stop)\n"
+          f"Log in as '{admin}' with CRM_ADMIN_PASSWORD or the password printed when the "
+          "administrator was created;\n"
+          "demo users supervisor, manager1, manager2, support1 use CRM_DEMO_PASSWORD "
+          f"('{app.config['CRM_DEMO_PASSWORD']}' unless set).", flush=True)
     serve(app, host=host, port=port, threads=threads, ident="Voronka")
 
 

@@ -21,9 +21,9 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext, lazy_gettext as _l
-from wtforms import HiddenField
+from wtforms import BooleanField, HiddenField
 
-from sqlalchemy import DateTime, inspect as sa_inspect
+from sqlalchemy import Boolean, DateTime, inspect as sa_inspect
 
 from app.datamodel import CrmInterface
 from app.services import records
@@ -61,6 +61,14 @@ class CrmModelView(ModelView):
     delete_row_message = _l("Deleted")
 
     def __init__(self, **kwargs):
+        # FAB makes a NOT NULL boolean "required", so an unticked box could never be saved.
+        for attr in ("add_form_extra_fields", "edit_form_extra_fields"):
+            extra = dict(getattr(self, attr) or {})
+            for column in sa_inspect(self.datamodel.obj).columns:
+                if isinstance(column.type, Boolean):
+                    extra.setdefault(column.key, BooleanField(
+                        (self.label_columns or {}).get(column.key, column.key)))
+            setattr(self, attr, extra)
         if hasattr(self.datamodel.obj, "version"):
             self.edit_form_extra_fields = {**(self.edit_form_extra_fields or {}),
                                            "version": HiddenField("version")}

@@ -35,6 +35,7 @@ from sqlalchemy import and_, asc, desc, literal, select, union_all
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
+from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
 LOOKAHEAD_PAGES = 10
@@ -65,12 +66,11 @@ class FilterStartsWithIndexed(FilterStartsWith):
         shadow = SEARCH_SHADOWS.get(self.model, {}).get(self.column_name)
         if shadow:
             column_name, normalise = shadow
+            if column_name == "phone_normalized":
+                normalise = phone_search_prefix
             value = normalise(value)
             if not value:
                 return query
-            # Phones are stored as "+7..."; a typed "8916" or "916" should still match.
-            if column_name == "phone_normalized" and not value.startswith("+7") and len(value) < 12:
-                value = "+" + value.lstrip("+")
             return query.filter(prefix_condition(getattr(self.model, column_name), value))
         query, field = get_field_setup_query(query, self.model, self.column_name)
         return query.filter(prefix_condition(field, value))

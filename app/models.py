@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from app.services.validation import normalize_phone, normalize_search
+from app.services.validation import normalize_name, normalize_phone, normalize_search
 
 
 def utcnow() -> dt.datetime:
@@ -585,7 +585,7 @@ class ChangeLog(Model):
 
 # Normalised search columns: source attribute -> (shadow attribute, normaliser).
 SEARCH_SHADOWS = {
-    Client: {"name": ("name_search", normalize_search),
+    Client: {"name": ("name_search", normalize_name),
              "phone": ("phone_normalized", normalize_phone),
              "email": ("email_normalized", normalize_search)},
     Contact: {"name": ("name_search", normalize_search),

@@ -9,6 +9,9 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, select
 from wtforms import SelectField
+from wtforms.validators import DataRequired, Optional
+
+from app.lookup import LookupField, LookupView
 
 from app.crud import CrmModelView, interface
 from app.models import (
@@ -143,6 +146,11 @@ LABELS = {
 def choice(label_key: str, choices: dict, default=None) -> SelectField:
     return SelectField(LABELS[label_key], choices=list(choices.items()), default=default,
                        widget=Select2Widget())
+
+
+def lookup(label_key: str, entity: str, required: bool = False) -> LookupField:
+    return LookupField(LABELS[label_key], [DataRequired() if required else Optional()],
+                       entity=entity)
 
 
 def _choice_formatter(choices: dict):
@@ -320,9 +328,11 @@ class ContactView(CrmView):
                     "responsible", *AUDIT_SHOW]
     add_columns = edit_columns = ["client", "name", "position", "phone", "email", "birthday",
                                   "is_key", "responsible"]
-    search_columns = ["name", "client", "phone", "email", "is_key", "responsible"]
+    search_columns = ["name", "phone", "email", "is_key", "responsible"]
     order_columns = ["name", "client", "position"]
     base_order = ("name", "asc")
+    add_form_extra_fields = edit_form_extra_fields = {
+        "client": lookup("client", "client", required=True)}
 
 
 class InteractionView(CrmView):
@@ -335,13 +345,16 @@ class InteractionView(CrmView):
                     "interest", "responsible", "result", *AUDIT_SHOW]
     add_columns = edit_columns = ["type", "subject", "client", "contact", "interest",
                                   "responsible", "planned_at", "status", "done_at", "result"]
-    search_columns = ["subject", "type", "status", "client", "interest", "responsible",
-                      "planned_at"]
+    search_columns = ["subject", "type", "status", "responsible", "planned_at"]
     order_columns = ["planned_at", "subject", "status", "type", "responsible", "client"]
     base_order = ("planned_at", "desc")
     formatters_columns = {"status": _choice_formatter(INTERACTION_STATUSES)}
     add_form_extra_fields = edit_form_extra_fields = {
-        "status": choice("status", INTERACTION_STATUSES, "planned")}
+        "status": choice("status", INTERACTION_STATUSES, "planned"),
+        "client": lookup("client", "client"),
+        "contact": lookup("contact", "contact"),
+        "interest": lookup("interest", "interest"),
+    }
 
 
 class InterestProductView(CrmView):
@@ -351,9 +364,11 @@ class InterestProductView(CrmView):
     show_columns = ["interest", "product", "quantity", "price", "discount", "total",
                     *AUDIT_SHOW]
     add_columns = edit_columns = ["interest", "product", "quantity", "price", "discount"]
-    search_columns = ["interest", "product"]
+    search_columns = ["product"]
     order_columns = ["product", "quantity", "price"]
     formatters_columns = {"price": _money, "total": _money}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "interest": lookup("interest", "interest", required=True)}
 
 
 class InterestView(CrmView):
@@ -370,12 +385,14 @@ class InterestView(CrmView):
         "title", "description", "client", "potential_name", "potential_company",
         "potential_email", "potential_phone", "pipeline", "stage", "service_type",
         "deal_type", "source", "amount", "currency", "responsible", "tags", "flagged"]
-    search_columns = ["title", "client", "pipeline", "stage", "service_type", "responsible",
-                      "tags", "amount", "flagged", "potential_company"]
+    search_columns = ["title", "pipeline", "stage", "service_type", "responsible", "tags",
+                      "amount", "flagged", "potential_company"]
     order_columns = ["title", "amount", "stage", "responsible", "pipeline", "client"]
     formatters_columns = {"amount": _money}
     add_form_extra_fields = edit_form_extra_fields = {
-        "currency": choice("currency", CURRENCIES, "RUB")}
+        "currency": choice("currency", CURRENCIES, "RUB"),
+        "client": lookup("client", "client"),
+    }
     related_views = [InteractionView, InterestProductView]
 
 
@@ -420,6 +437,8 @@ class InquiryView(CrmView):
     add_form_extra_fields = edit_form_extra_fields = {
         "channel": choice("channel", INQUIRY_CHANNELS, "call"),
         "status": choice("status", INQUIRY_STATUSES, "new"),
+        "client": lookup("client", "client"),
+        "interest": lookup("interest", "interest"),
     }
 
 
@@ -490,6 +509,7 @@ CATEGORY_LABELS = {
 
 
 def register(appbuilder) -> None:
+    appbuilder.add_view_no_menu(LookupView)
     for view, name, label, category, icon in SCREENS:
         appbuilder.add_view(view, name, label=label, category=category, icon=icon,
                             category_label=CATEGORY_LABELS[category])

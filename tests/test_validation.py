@@ -1,28 +1,16 @@
 """Tests for app.services.validation (pure Python, no app context needed)."""
 
 import ast
-import importlib.util
 import random
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-
-def _load_validation_module():
-    """Load app/services/validation.py by path.
-
-    The module is pure Python; loading it directly keeps these tests free of
-    app/__init__.py (the Flask app factory and its extensions).
-    """
-    path = Path(__file__).resolve().parent.parent / "app" / "services" / "validation.py"
-    spec = importlib.util.spec_from_file_location("voronka_validation_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from app.services import validation
 
 
-v = _load_validation_module()
+v = validation
 ValidationError = v.ValidationError
 
 SBER_BIK = "044525225"
@@ -465,3 +453,29 @@ def test_normalize_search_is_idempotent():
     text = "  Пётр   ПЕТРОВ  "
     once = v.normalize_search(text)
     assert v.normalize_search(once) == once == "петр петров"
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("8 916", "+7916"),
+    ("+7 916", "+7916"),
+    ("916", "+7916"),
+    ("7495", "+7495"),
+    ("+44 20", "+4420"),
+    ("", ""),
+    ("abc", ""),
+])
+def test_phone_search_prefix(typed, expected):
+    assert v.phone_search_prefix(typed) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("ООО «Ромашка»", "ромашка"),
+    ('АО "Вектор Плюс"', "вектор плюс"),
+    ("ИП Иванов Иван", "иванов иван"),
+    ("Ёлка", "елка"),
+    ("ООО", "ооо"),
+    ("Оооникс", "оооникс"),
+    ("", ""),
+])
+def test_normalize_name(raw, expected):
+    assert v.normalize_name(raw) == expected

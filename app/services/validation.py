@@ -372,6 +372,20 @@ def normalize_search(value):
     return _WHITESPACE_RE.sub(" ", text).strip()
 
 
+# Legal forms people leave out when they look a company up: "ООО «Ромашка»" is "ромашка".
+_LEGAL_FORM_RE = re.compile(
+    r"^(?:ооо|оао|зао|пао|ао|нао|ип|нко|гуп|муп|фгуп|ано|тоо|llc|ltd|inc|gmbh)\s+")
+_QUOTES_RE = re.compile(r"[«»\"'“”„]")
+
+
+def normalize_name(value):
+    """normalize_search for company names: quotes and a leading legal form dropped."""
+    text = normalize_search(_QUOTES_RE.sub(" ", _clean(value)))
+    text = _WHITESPACE_RE.sub(" ", text).strip()
+    stripped = _LEGAL_FORM_RE.sub("", text)
+    return stripped or text
+
+
 # --------------------------------------------------------------------------
 # Generators of valid numbers (tests and demo data)
 # --------------------------------------------------------------------------
@@ -431,3 +445,21 @@ def make_valid_corr_account(bik):
     """Build the correspondent account for ``bik``: '30101810' + control + '00000000' + last 3 BIK digits."""
     _require_digits("bik", bik, 9)
     return _with_account_control(_corr_key(bik), "30101810" + "0" + "00000000" + bik[-3:])
+
+
+def phone_search_prefix(value):
+    """The normalised prefix to look up phones that start with what a person typed.
+
+    People type the beginning of a Russian number in any form: "8 916", "+7 916", "916".
+    Numbers typed with "+" are taken as international and kept as typed.
+    """
+    typed = _clean(value)
+    digits = "".join(ch for ch in typed if "0" <= ch <= "9")
+    if not digits:
+        return ""
+    if not typed.startswith("+"):
+        if digits.startswith("8"):
+            digits = "7" + digits[1:]
+        elif not digits.startswith("7"):
+            digits = "7" + digits
+    return "+" + digits
