@@ -149,6 +149,7 @@ class Department(AuditMixin, Model):
     members = relationship(
         "CrmUser", foreign_keys="CrmUser.department_id", back_populates="department"
     )
+    roles = relationship("Role", secondary="crm_department_role")
 
     def __str__(self) -> str:
         return self.name
@@ -158,6 +159,10 @@ class CrmUser(User):
     """FAB's user with the department, position and phone of an employee."""
 
     __tablename__ = "ab_user"
+
+    # Bumped by logout and deactivation: every session cookie issued before is void.
+    session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                               server_default="0")
 
     department_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("crm_department.id", ondelete="SET NULL"), nullable=True, index=True
@@ -211,6 +216,36 @@ interest_tag = Table(
     Column("tag_id", ForeignKey("crm_dictionary_item.id", ondelete="CASCADE"),
            primary_key=True, index=True),
 )
+
+
+# --- Access rights -----------------------------------------------------------------------
+
+department_role = Table(
+    "crm_department_role",
+    Model.metadata,
+    Column("department_id", ForeignKey("crm_department.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role_id", ForeignKey("ab_role.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+
+class RoleRight(Model):
+    """One cell of a role's rights matrix: on `entity`, `action` is allowed within `scope`.
+
+    Scopes (app.services.access): 0 none, 1 own, 2 own department,
+    3 department and sub-departments, 4 all.
+    """
+
+    __tablename__ = "crm_role_right"
+    __table_args__ = (UniqueConstraint("role_id", "entity", "action", name="uq_role_right"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("ab_role.id", ondelete="CASCADE"),
+                                         nullable=False)
+    entity: Mapped[str] = mapped_column(String(30), nullable=False)
+    action: Mapped[str] = mapped_column(String(20), nullable=False)
+    scope: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 # --- Clients -----------------------------------------------------------------------------

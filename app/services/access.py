@@ -1,0 +1,358 @@
+"""Who may do what with which records: the one access filter.
+
+A role's rights matrix gives, for each entity and action, a scope:
+
+    none < own < own department < department and sub-departments < all
+
+A user has the roles of their department plus their own; the widest scope wins. The
+administrator role has every right. A head of department reads at least the records of
+the subtree they head (the 1C:CRM rule). `condition(user, model, action)` turns that into
+a SQL restriction that every path applies: lists, show/edit/delete by id, bulk actions,
+the API, lookups, related lists, the start page, and later exports, the kanban, reports.
+
+Everything is read from the database once per request (cached on flask.g), so a change of
+the matrix takes effect on the next request of every user in every process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+from flask import current_app, g, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import false, select, true
+
+from app.models import (
+    ChangeLog,
+    Client,
+    CompanyRequisites,
+    Contact,
+    CrmUser,
+    Department,
+    DictionaryItem,
+    Inquiry,
+    Interaction,
+    Interest,
+    InterestProduct,
+    Pipeline,
+    Product,
+    ProductGroup,
+    RoleRight,
+    Stage,
+    department_role,
+)
+
+NONE, OWN, DEPARTMENT, SUBTREE, ALL = range(5)
+
+SCOPES = {
+    NONE: _l("None"),
+    OWN: _l("Own"),
+    DEPARTMENT: _l("Own department"),
+    SUBTREE: _l("Department and sub-departments"),
+    ALL: _l("All"),
+}
+
+ENTITIES = {
+    "client": _l("Clients"),
+    "contact": _l("Contacts"),
+    "inquiry": _l("Inquiries"),
+    "interest": _l("Interests"),
+    "interaction": _l("Interactions"),
+    "product": _l("Products"),
+    "report": _l("Reports"),
+    "directory": _l("Directories"),
+    "settings": _l("Settings"),
+}
+
+ACTIONS = {
+    "read": _l("Read"),
+    "add": _l("Add"),
+    "edit": _l("Edit"),
+    "delete": _l("Delete"),
+    "export": _l("Export"),
+    "import": _l("Import"),
+    "reassign": _l("Reassign the responsible"),
+}
+
+# Entities whose records belong to someone: only they have meaningful own/department scopes.
+OWNED_ENTITIES = ("client", "contact", "inquiry", "interest", "interaction")
+
+# Which entity of the matrix governs a model.
+MODEL_ENTITY = {
+    Client: "client",
+    Contact: "contact",
+    Inquiry: "inquiry",
+    Interest: "interest",
+    InterestProduct: "interest",
+    Interaction: "interaction",
+    Product: "product",
+    ProductGroup: "product",
+    DictionaryItem: "directory",
+    Pipeline: "directory",
+    Stage: "directory",
+    Department: "settings",
+    CompanyRequisites: "settings",
+    ChangeLog: "settings",
+}
+
+
+def owner_column(model):
+    """The column naming the user responsible for a record of `model`."""
+    return {
+        Client: Client.responsible_id,
+        Contact: Contact.responsible_id,
+        Inquiry: Inquiry.manager_id,
+        Interest: Interest.responsible_id,
+        Interaction: Interaction.responsible_id,
+    }.get(model)
+
+
+# --- The user's rights ---------------------------------------------------------------------
+
+
+@dataclass
+class Principal:
+    """What one user may do, computed once per request."""
+
+    user_id: Optional[int]
+    department_id: Optional[int]
+    is_admin: bool
+    role_ids: set[int]
+    scopes: dict[tuple[str, str], int] = field(default_factory=dict)
+    headed_subtree: set[int] = field(default_factory=set)
+    _user_ids_cache: dict[int, list[int]] = field(default_factory=dict)
+
+    def scope(self, entity: str, action: str) -> int:
+        if self.is_admin:
+            return ALL
+        scope = self.scopes.get((entity, action), NONE)
+        if action == "read" and entity in OWNED_ENTITIES and self.headed_subtree:
+            scope = max(scope, SUBTREE)
+        return scope
+
+
+def _session():
+    from app import db
+
+    return db.session
+
+
+def department_tree() -> dict[int, Optional[int]]:
+    """Department id -> parent id, read once per request."""
+    cache = _request_cache()
+    if "departments" not in cache:
+        rows = _session().execute(select(Department.id, Department.parent_id)).all()
+        cache["departments"] = {row.id: row.parent_id for row in rows}
+    return cache["departments"]
+
+
+def subtree(department_id: Optional[int]) -> set[int]:
+    """A department and every department below it."""
+    if department_id is None:
+        return set()
+    children: dict[Optional[int], list[int]] = {}
+    for dep_id, parent_id in department_tree().items():
+        children.setdefault(parent_id, []).append(dep_id)
+    found, stack = set(), [department_id]
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.add(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def _request_cache() -> dict:
+    if not has_request_context():
+        return {}
+    if "crm_access_cache" not in g:
+        g.crm_access_cache = {}
+    return g.crm_access_cache
+
+
+def principal(user=None) -> Principal:
+    """The rights of `user` (default: the user of the request)."""
+    if user is None:
+        user = getattr(g, "user", None) if has_request_context() else None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Principal(None, None, False, set())
+    cache = _request_cache()
+    key = ("principal", user.id)
+    if key in cache:
+        return cache[key]
+    session = _session()
+    role_ids = {role.id for role in user.roles}
+    department_id = getattr(user, "department_id", None)
+    if department_id is not None:
+        role_ids |= set(session.execute(
+            select(department_role.c.role_id)
+            .where(department_role.c.department_id == department_id)).scalars())
+    admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
+    is_admin = any(role.name == admin_name for role in user.roles)
+    if not is_admin and role_ids:
+        from flask_appbuilder.security.sqla.models import Role
+
+        is_admin = session.execute(
+            select(Role.id).where(Role.id.in_(role_ids), Role.name == admin_name)
+        ).first() is not None
+    scopes: dict[tuple[str, str], int] = {}
+    if role_ids:
+        for entity, action, scope in session.execute(
+            select(RoleRight.entity, RoleRight.action, RoleRight.scope)
+            .where(RoleRight.role_id.in_(role_ids))
+        ):
+            scopes[(entity, action)] = max(scopes.get((entity, action), NONE), scope)
+    headed = set(session.execute(select(Department.id).where(Department.head_id == user.id))
+                 .scalars())
+    headed_subtree: set[int] = set()
+    for dep_id in headed:
+        headed_subtree |= subtree(dep_id)
+    result = Principal(user.id, department_id, is_admin, role_ids, scopes, headed_subtree)
+    cache[key] = result
+    return result
+
+
+# --- The filter ----------------------------------------------------------------------------
+
+
+def _users_in(departments: Iterable[int]):
+    return select(CrmUser.id).where(CrmUser.department_id.in_(list(departments)))
+
+
+def _owner_condition(p: Principal, column, scope: int, action: str):
+    departments: set[int] = set()
+    if scope >= SUBTREE:
+        departments = subtree(p.department_id)
+    elif scope == DEPARTMENT and p.department_id is not None:
+        departments = {p.department_id}
+    if action == "read" and p.headed_subtree:
+        departments |= p.headed_subtree
+    if departments:
+        return (column == p.user_id) | column.in_(_users_in(departments))
+    return column == p.user_id
+
+
+def condition(model, action: str = "read", user=None):
+    """A SQL condition that keeps only the rows of `model` the user may `action`."""
+    p = principal(user)
+    if p.user_id is None:
+        return false()
+    entity = MODEL_ENTITY.get(model)
+    if entity is None:
+        return true() if p.is_admin else false()
+    scope = p.scope(entity, action)
+    if scope == NONE:
+        return false()
+    if scope == ALL:
+        return true()
+    if model is InterestProduct:
+        return InterestProduct.interest_id.in_(
+            select(Interest.id).where(condition(Interest, action, user)))
+    column = owner_column(model)
+    if column is None:
+        return true()  # products, directories, settings: no owner, any scope is all
+    owned = _owner_condition(p, column, scope, action)
+    if model is Contact:
+        # A contact is also visible with its client.
+        owned = owned | Contact.client_id.in_(
+            select(Client.id).where(_owner_condition(p, Client.responsible_id, scope, action)))
+    return owned
+
+
+def can(entity: str, action: str, user=None) -> bool:
+    """May the user `action` any record of `entity` at all?"""
+    return principal(user).scope(entity, action) > NONE
+
+
+def allows(obj, action: str, user=None) -> bool:
+    """May the user `action` this record? One query by primary key."""
+    model = type(obj)
+    if getattr(obj, "id", None) is None:
+        return _allows_new(obj, action, user)
+    return _session().execute(
+        select(model.id).where(model.id == obj.id, condition(model, action, user))
+    ).first() is not None
+
+
+def _allows_new(obj, action: str, user=None) -> bool:
+    """For a record not yet saved: would its owner put it inside the user's scope?"""
+    p = principal(user)
+    entity = MODEL_ENTITY.get(type(obj))
+    if entity is None:
+        return p.is_admin
+    scope = p.scope(entity, action)
+    if scope in (NONE,):
+        return False
+    if scope == ALL or owner_column(type(obj)) is None:
+        return True
+    return user_within_scope(owner_of(obj), scope, p)
+
+
+def owner_of(obj) -> Optional[int]:
+    column = owner_column(type(obj))
+    if column is None:
+        return None
+    relation = {"responsible_id": "responsible", "manager_id": "manager"}[column.key]
+    related = getattr(obj, relation, None)
+    return related.id if related is not None else getattr(obj, column.key)
+
+
+def user_within_scope(user_id: Optional[int], scope: int, p: Principal) -> bool:
+    if scope == ALL:
+        return True
+    if user_id is None or scope == NONE:
+        return False
+    if user_id == p.user_id:
+        return True
+    if scope == OWN:
+        return False
+    department_id = _session().execute(
+        select(CrmUser.department_id).where(CrmUser.id == user_id)).scalar()
+    if department_id is None:
+        return False
+    if scope == DEPARTMENT:
+        return department_id == p.department_id
+    return department_id in subtree(p.department_id)
+
+
+def assignable_users_condition(entity: str, user=None):
+    """Users the current user may make responsible for a record of `entity`."""
+    p = principal(user)
+    scope = max(p.scope(entity, "reassign"), OWN)
+    if p.is_admin or scope == ALL:
+        return true()
+    if scope == OWN:
+        return CrmUser.id == p.user_id
+    departments = {p.department_id} if scope == DEPARTMENT else subtree(p.department_id)
+    return (CrmUser.id == p.user_id) | CrmUser.department_id.in_(list(departments))
+
+
+def readers_of(obj) -> list[dict[str, Any]]:
+    """Who can read this record, and why: [{user, role, scope}] — for the show page."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    session = _session()
+    model = type(obj)
+    entity = MODEL_ENTITY.get(model)
+    users = session.execute(select(CrmUser).where(CrmUser.active.is_(True))
+                            .order_by(CrmUser.first_name, CrmUser.last_name)).scalars().all()
+    result = []
+    for candidate in users:
+        p = principal(candidate)
+        if not allows(obj, "read", candidate):
+            continue
+        if p.is_admin:
+            reason_role, reason_scope = current_app.config.get("AUTH_ROLE_ADMIN", "Admin"), ALL
+        else:
+            best = p.scopes.get((entity, "read"), NONE)
+            reason_scope = max(best, SUBTREE if p.headed_subtree else NONE)
+            names = [r.name for r in session.execute(
+                select(Role).join(RoleRight, RoleRight.role_id == Role.id)
+                .where(Role.id.in_(p.role_ids), RoleRight.entity == entity,
+                       RoleRight.action == "read", RoleRight.scope == best)).scalars()]
+            reason_role = ", ".join(names) or str(_l("Head of department"))
+        result.append({"user": candidate, "role": reason_role,
+                       "scope": SCOPES[reason_scope]})
+    return result
