@@ -34,7 +34,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
-    from app import api, cli, errors, views
+    from app import api, cli, errors, rights_views, views
 
     with app.app_context():
         audit.install(db.session)
@@ -42,6 +42,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         builder.init_app(app, db.session)
         views.register(builder)
         api.register(builder)
+        rights_views.register(builder)
         errors.register(app)
         cli.register(app)
     global appbuilder

@@ -8,70 +8,22 @@ from sqlalchemy import select
 from app import db
 from app.models import DictionaryItem, Pipeline, Stage
 from app.services.audit import acting_as
+from app.services.rights import BUILTIN_ROLES, sync_builtin_roles
 
-# Screens and APIs a role works with, by FAB view name (permission view menu).
-CRM_VIEWS = ["ClientView", "ContactView", "InquiryView", "InterestView", "InteractionView",
-             "InterestProductView"]
-CRM_APIS = ["ClientApi", "ContactApi", "InquiryApi", "InterestApi", "InteractionApi"]
-DIRECTORY_VIEWS = ["ProductView", "ProductGroupView", "DictionaryItemView", "PipelineView",
-                   "StageView", "DepartmentView", "CompanyRequisitesView"]
-DIRECTORY_APIS = ["ProductApi", "ProductGroupApi", "DictionaryItemApi", "PipelineApi",
-                  "StageApi", "DepartmentApi", "CompanyRequisitesApi"]
-MENUS = ["CRM", "Sales", "Directories", "Clients", "Contacts", "Inquiries", "Interests",
-         "Interactions", "Interest products", "Price list", "Product groups", "Directories",
-         "Pipelines", "Stages", "Departments", "My requisites"]
-
-READ = ["can_list", "can_show", "can_get", "can_info"]
-WRITE = ["can_add", "can_edit", "can_post", "can_put"]
-DELETE = ["can_delete"]
-
-# Built-in roles of the Foundation. The rights matrix with scopes replaces these lists.
-ROLES = {
-    "Supervisor": {"crm": READ + WRITE + DELETE, "directories": READ, "history": True},
-    "Manager": {"crm": READ + WRITE, "directories": READ, "history": False},
-    "Read-only": {"crm": READ, "directories": READ, "history": True},
-}
+# The built-in roles and their rights matrices (app.services.rights).
+ROLES = BUILTIN_ROLES
 
 
 def sync_roles() -> None:
-    """Create every permission the registered views need and the built-in roles."""
+    """Create every permission the registered views need, FAB's Admin and Public roles and
+    the built-in CRM roles. Idempotent; a matrix the administrator changed stays."""
     from flask_appbuilder.security.manager import BaseSecurityManager
 
     appbuilder = current_app.appbuilder
-    sm = appbuilder.sm
     # FAB's Admin and Public roles; the tables themselves come from the migrations.
-    BaseSecurityManager.create_db(sm)
+    BaseSecurityManager.create_db(appbuilder.sm)
     appbuilder.add_permissions(update_perms=True)
-    for role_name, rights in ROLES.items():
-        role = sm.find_role(role_name) or sm.add_role(role_name)
-        wanted = []
-        for views, permissions in ((CRM_VIEWS + CRM_APIS, rights["crm"]),
-                                   (DIRECTORY_VIEWS + DIRECTORY_APIS, rights["directories"])):
-            for view in views:
-                for permission in permissions:
-                    pv = sm.find_permission_view_menu(permission, view)
-                    if pv is not None:
-                        wanted.append(pv)
-        if rights["history"]:
-            for view in ("ChangeLogView", "ChangeLogApi"):
-                for permission in READ:
-                    pv = sm.find_permission_view_menu(permission, view)
-                    if pv is not None:
-                        wanted.append(pv)
-        for menu in MENUS + (["Settings", "History"] if rights["history"] else []):
-            pv = sm.find_permission_view_menu("menu_access", menu)
-            if pv is not None:
-                wanted.append(pv)
-        for view, permission in (("UserInfoEditView", "can_this_form_get"),
-                                 ("UserInfoEditView", "can_this_form_post"),
-                                 ("UserDBModelView", "can_userinfo"),
-                                 ("ResetMyPasswordView", "can_this_form_get"),
-                                 ("ResetMyPasswordView", "can_this_form_post")):
-            pv = sm.find_permission_view_menu(permission, view)
-            if pv is not None:
-                wanted.append(pv)
-        role.permissions = sorted(set(wanted), key=lambda pv: pv.id)
-    db.session.commit()
+    sync_builtin_roles()
 
 
 def ensure_admin(username: str, password: str) -> bool:

@@ -1,0 +1,172 @@
+"""Roles' rights matrices: the built-in roles, saving a matrix, and the FAB permissions
+(menus, screens, API verbs) that follow from it.
+
+The matrix is the source of truth. Flask-AppBuilder's own permissions are derived from it
+when a matrix is saved, so that menus and screen-level checks agree with the scopes that
+app.services.access applies to rows.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import delete, select
+
+from app import db
+from app.models import RoleRight
+from app.services.access import ACTIONS, ALL, ENTITIES, NONE, OWN, OWNED_ENTITIES, SCOPES, SUBTREE
+from app.services.records import DomainError
+
+Matrix = dict[tuple[str, str], int]
+
+# Entity -> the FAB view and API names whose permissions follow the entity's rights.
+ENTITY_VIEWS: dict[str, list[str]] = {
+    "client": ["ClientView", "ClientApi"],
+    "contact": ["ContactView", "ContactApi"],
+    "inquiry": ["InquiryView", "InquiryApi"],
+    "interest": ["InterestView", "InterestApi", "InterestProductView"],
+    "interaction": ["InteractionView", "InteractionApi"],
+    "product": ["ProductView", "ProductApi", "ProductGroupView", "ProductGroupApi"],
+    "directory": ["DictionaryItemView", "DictionaryItemApi", "PipelineView", "PipelineApi",
+                  "StageView", "StageApi"],
+    "settings": ["DepartmentView", "DepartmentApi", "CompanyRequisitesView",
+                 "CompanyRequisitesApi", "ChangeLogView", "ChangeLogApi"],
+    "report": [],
+}
+
+# Action -> FAB permission names on those views.
+ACTION_PERMISSIONS = {
+    "read": ["can_list", "can_show", "can_get", "can_info"],
+    "add": ["can_add", "can_post"],
+    "edit": ["can_edit", "can_put"],
+    "delete": ["can_delete"],
+    "export": [],
+    "import": [],
+    "reassign": [],
+}
+
+# What every logged-in user may do with their own profile.
+PERSONAL_PERMISSIONS = [
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+    ("can_userinfo", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("menu_access", "CRM"),
+]
+
+CRM = ("client", "contact", "inquiry", "interest", "interaction")
+# Entities whose rights can be limited to own / department records (reports show the
+# records of the same people).
+SCOPED_ENTITIES = OWNED_ENTITIES + ("report",)
+
+
+def _matrix(cells: Mapping[str, Mapping[str, int]]) -> Matrix:
+    return {(entity, action): scope for entity, actions in cells.items()
+            for action, scope in actions.items()}
+
+
+BUILTIN_ROLES: dict[str, Matrix] = {
+    "Supervisor": _matrix({
+        **{entity: {"read": SUBTREE, "add": SUBTREE, "edit": SUBTREE, "delete": SUBTREE,
+                    "export": SUBTREE, "import": SUBTREE, "reassign": SUBTREE}
+           for entity in CRM},
+        "product": {"read": ALL},
+        "directory": {"read": ALL},
+        "report": {"read": SUBTREE, "export": SUBTREE},
+    }),
+    "Manager": _matrix({
+        **{entity: {"read": OWN, "add": OWN, "edit": OWN} for entity in CRM},
+        "product": {"read": ALL},
+        "directory": {"read": ALL},
+        "report": {"read": OWN},
+    }),
+    "Read-only": _matrix({entity: {"read": ALL} for entity in ENTITIES}),
+}
+
+
+def admin_role_name() -> str:
+    return current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
+
+
+def read_matrix(role_id: int) -> Matrix:
+    rows = db.session.execute(
+        select(RoleRight.entity, RoleRight.action, RoleRight.scope)
+        .where(RoleRight.role_id == role_id)).all()
+    return {(row.entity, row.action): row.scope for row in rows}
+
+
+def validate_matrix(matrix: Matrix) -> Matrix:
+    """Only known cells and scopes; own/department scopes only where records have owners."""
+    clean: Matrix = {}
+    for (entity, action), scope in matrix.items():
+        if entity not in ENTITIES or action not in ACTIONS or scope not in SCOPES:
+            raise DomainError(gettext("Unknown right: %(entity)s / %(action)s / %(scope)s",
+                                      entity=entity, action=action, scope=scope))
+        if entity not in SCOPED_ENTITIES and scope not in (NONE, ALL):
+            raise DomainError(gettext(
+                "%(entity)s have no responsible person: choose None or All.",
+                entity=ENTITIES[entity]))
+        if scope != NONE:
+            clean[(entity, action)] = scope
+    return clean
+
+
+def save_matrix(role, matrix: Matrix, *, commit: bool = True) -> None:
+    """Replace a role's matrix and the FAB permissions that follow from it."""
+    if role.name == admin_role_name():
+        raise DomainError(gettext("The Administrator role has every right; it cannot be "
+                                  "changed."))
+    clean = validate_matrix(matrix)
+    db.session.execute(delete(RoleRight).where(RoleRight.role_id == role.id))
+    db.session.add_all(RoleRight(role_id=role.id, entity=entity, action=action, scope=scope)
+                       for (entity, action), scope in sorted(clean.items()))
+    _sync_fab_permissions(role, clean)
+    if commit:
+        db.session.commit()
+
+
+def _sync_fab_permissions(role, matrix: Matrix) -> None:
+    from app.views import SCREENS
+
+    sm = current_app.appbuilder.sm
+    wanted = []
+
+    def add(permission: str, view: str) -> None:
+        pv = sm.find_permission_view_menu(permission, view)
+        if pv is not None:
+            wanted.append(pv)
+
+    for (entity, action), scope in matrix.items():
+        if scope == NONE:
+            continue
+        for view in ENTITY_VIEWS.get(entity, []):
+            for permission in ACTION_PERMISSIONS[action]:
+                add(permission, view)
+    readable_views = {view for (entity, action), scope in matrix.items()
+                      if action == "read" and scope != NONE
+                      for view in ENTITY_VIEWS.get(entity, [])}
+    for view, name, _label, category, _icon in SCREENS:
+        if view.__name__ in readable_views:
+            add("menu_access", name)
+            add("menu_access", category)
+    for permission, view in PERSONAL_PERMISSIONS:
+        add(permission, view)
+    role.permissions = sorted(set(wanted), key=lambda pv: pv.id)
+
+
+def sync_builtin_roles() -> None:
+    """Create the built-in roles with their matrices; leave roles the admin changed alone."""
+    sm = current_app.appbuilder.sm
+    for name, matrix in BUILTIN_ROLES.items():
+        role = sm.find_role(name)
+        if role is None:
+            role = sm.add_role(name)
+            save_matrix(role, matrix, commit=False)
+        elif not read_matrix(role.id):
+            save_matrix(role, matrix, commit=False)
+        else:
+            _sync_fab_permissions(role, read_matrix(role.id))
+    db.session.commit()
