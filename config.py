@@ -40,16 +40,34 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def normalize_database_url(url: str) -> str:
+    """Accept the common short forms of a PostgreSQL URL and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{INSTANCE_DIR / 'voronka.db'}"
-    # Accept the common short forms and use psycopg 3.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+    return normalize_database_url(url)
+
+
+def _test_database_url() -> str:
+    """TEST_DATABASE_URL, or a SQLite file in the temporary directory, one per process.
+
+    Never `sqlite://`: an in-memory database is one per connection, so the migrations,
+    the test code and the requests would each see a different, empty database.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalize_database_url(url)
+    import tempfile
+
+    return f"sqlite:///{Path(tempfile.gettempdir()) / f'voronka-test-{os.getpid()}.db'}"
 
 
 class Config:
@@ -99,5 +117,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_DATABASE_URI = _test_database_url()
     WTF_CSRF_ENABLED = False
+    # Hashing passwords at full strength only slows the suite down.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -11,11 +11,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import request
+import prison
+from flask import jsonify, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.api.convert import Model2SchemaConverter
+from flask_appbuilder.const import API_URI_RIS_KEY
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext
 from marshmallow import ValidationError
+from marshmallow_sqlalchemy import field_for
+from marshmallow_sqlalchemy.fields import Related
+from sqlalchemy.exc import NoResultFound
 
 from app.datamodel import CrmInterface
 from app.models import (
@@ -38,15 +44,69 @@ from app.services import records
 AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
 
 
+class ExistingRelated(Related):
+    """A related record given by its id. It must exist: marshmallow-sqlalchemy's `Related`
+    makes a new related object of an unknown id (and so tries to insert it)."""
+
+    def _deserialize(self, value, *args, **kwargs):
+        if not isinstance(value, dict) and len(self.related_keys) == 1:
+            value = {self.related_keys[0].key: value}
+        if not isinstance(value, dict):
+            raise ValidationError(gettext("Not a valid integer value."))
+        lookup = {}
+        for prop in self.related_keys:
+            raw = value.get(prop.key)
+            if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+                raise ValidationError(gettext("Not a valid integer value."))
+            try:
+                lookup[prop.key] = prop.columns[0].type.python_type(raw)
+            except (TypeError, ValueError, NotImplementedError):
+                raise ValidationError(gettext("Not a valid integer value.")) from None
+        try:
+            return self._get_existing_instance(self.related_model, lookup)
+        except NoResultFound:
+            raise ValidationError(gettext("The chosen record does not exist.")) from None
+
+
+class CrmSchemaConverter(Model2SchemaConverter):
+    def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
+        field = super()._column2relation(datamodel, column, nested=nested,
+                                         parent_schema_name=parent_schema_name)
+        if nested:
+            return field
+        existing = field_for(datamodel.obj, column.name, field_class=ExistingRelated)
+        existing.required = field.required
+        existing.unique = field.unique
+        return existing
+
+
+def _refuse_malformed_rison():
+    """FAB answers 500 when the `q` argument makes its rison parser recurse without end."""
+    value = request.args.get(API_URI_RIS_KEY)
+    if not value:
+        return None
+    try:
+        prison.loads(value)
+    except Exception:  # prison's ParserException, and RecursionError on "((("
+        return jsonify(message=gettext("The request is malformed.")), 400
+    return None
+
+
 class CrmApi(ModelRestApi):
     """A ModelRestApi whose writes obey the CRM's rules."""
 
     allow_browser_login = True
     page_size = 25
+    model2schemaconverter = CrmSchemaConverter
 
     def __init__(self):
         super().__init__()
         self.datamodel.eager_columns = [c for c in self.list_columns if "." not in c]
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        blueprint.before_request(_refuse_malformed_rison)
+        return blueprint
 
     # --- reading ------------------------------------------------------------------------
 
@@ -102,8 +162,10 @@ class CrmApi(ModelRestApi):
         seen_version = if_match.strip('"') or seen_version
         try:
             records.check_version(item, seen_version)
-            merged = self._merge_update_item(item, data)
-            item = self.edit_model_schema.load(merged, instance=item)
+            # One flush at commit: loading a collection must not write half the change.
+            with self.datamodel.session.no_autoflush:
+                merged = self._merge_update_item(item, data)
+                item = self.edit_model_schema.load(merged, instance=item)
         except ValidationError as err:
             self.datamodel.session.rollback()
             return self.response_422(message=err.messages)
@@ -207,6 +269,7 @@ def _api(model, name: str, columns: list[str], *, read: list[str] | None = None,
     }
     if read_only:
         attributes["base_permissions"] = ["can_get", "can_info"]
+        attributes["include_route_methods"] = {"get", "get_list", "info"}
     return type(f"{model.__name__}Api", (CrmApi,), attributes)
 
 

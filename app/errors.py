@@ -21,7 +21,13 @@ def _wants_json() -> bool:
 def _render(status: int, message: str):
     if _wants_json():
         return jsonify(message=message), status
-    from flask import current_app
+    from flask import current_app, g
+    from flask_login import current_user
+
+    # Errors raised before FAB's own before_request (a CSRF failure) leave g.user unset,
+    # and the page's menu needs it.
+    if "user" not in g:
+        g.user = current_user
 
     return (
         render_template("crm/error.html", status=status, message=message,

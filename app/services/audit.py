@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from flask import g, has_request_context
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import MANYTOONE, Session
 
 from app.models import (
     SEARCH_SHADOWS,
@@ -96,7 +96,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _column_changes(obj: Any, only_changed: bool) -> dict[str, list]:
+def _column_changes(obj: Any, only_changed: bool, deleted: bool = False) -> dict[str, list]:
+    """Field -> [old, new]: what changed, or every value of a created (None -> value) or a
+    deleted (value -> None) record."""
     state = inspect(obj)
     changes: dict[str, list] = {}
     for attr in state.mapper.column_attrs:
@@ -115,16 +117,42 @@ def _column_changes(obj: Any, only_changed: bool) -> dict[str, list]:
         else:
             value = state.attrs[key].value
             if value is not None:
-                changes[key] = [None, _plain(value)] if key != "id" else [None, value]
+                value = _plain(value) if key != "id" else value
+                changes[key] = [value, None] if deleted else [None, value]
+    if only_changed:
+        changes.update(_relation_key_changes(state, changes))
     for rel in state.mapper.relationships:
         if not rel.uselist or rel.secondary is None:
             continue
         history = state.attrs[rel.key].history
         if history.has_changes():
+            unchanged = tuple(history.unchanged or ())
             changes[rel.key] = [
-                sorted(str(x) for x in (history.unchanged or ()) + tuple(history.deleted or ())),
-                sorted(str(x) for x in (history.unchanged or ()) + tuple(history.added or ())),
+                sorted(str(x) for x in unchanged + tuple(history.deleted or ())),
+                sorted(str(x) for x in unchanged + tuple(history.added or ())),
             ]
+    return changes
+
+
+def _relation_key_changes(state, seen: dict) -> dict[str, list]:
+    """Foreign keys changed by setting a relation (forms and the API set `client`, not
+    `client_id`): before the flush the key column still holds the old value."""
+    changes: dict[str, list] = {}
+    for rel in state.mapper.relationships:
+        if rel.direction is not MANYTOONE:
+            continue
+        history = state.attrs[rel.key].history
+        if not history.has_changes():
+            continue
+        target = history.added[0] if history.added else None
+        for local, remote in rel.local_remote_pairs:
+            key = state.mapper.get_property_by_column(local).key
+            if key in seen or key in changes or key in _UNLOGGED:
+                continue
+            old = state.attrs[key].value
+            new = getattr(target, remote.key) if target is not None else None
+            if old != new:
+                changes[key] = [_plain(old), _plain(new)]
     return changes
 
 
@@ -138,7 +166,8 @@ def _collect(session: Session, flush_context, instances) -> None:
                 pending.append(("update", obj, changes))
     for obj in session.deleted:
         if isinstance(obj, TRACKED_MODELS):
-            pending.append(("delete", obj, _column_changes(obj, only_changed=False)))
+            pending.append(("delete", obj,
+                            _column_changes(obj, only_changed=False, deleted=True)))
     for obj in session.new:
         if isinstance(obj, TRACKED_MODELS):
             pending.append(("create", obj, None))

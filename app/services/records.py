@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Float, Numeric, func, inspect, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -178,10 +178,20 @@ def _record_rules(obj) -> dict[str, str]:
 
 def _required_errors(obj) -> dict[str, str]:
     errors = {}
-    for column in inspect(type(obj)).columns:
+    mapper = inspect(type(obj))
+    # A required foreign key is filled when its relation is set (forms and the API set the
+    # related object; the key itself is only copied over at flush time).
+    relations: dict[str, list[str]] = {}
+    for rel in mapper.relationships:
+        if rel.direction.name == "MANYTOONE":
+            for column in rel.local_columns:
+                relations.setdefault(column.key, []).append(rel.key)
+    for column in mapper.columns:
         if column.nullable or column.primary_key or column.default is not None:
             continue
         if column.key in ("created_on", "changed_on", "version", "name_search", "title_search"):
+            continue
+        if any(getattr(obj, rel, None) is not None for rel in relations.get(column.key, ())):
             continue
         value = getattr(obj, column.key, None)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -208,8 +218,31 @@ def validate(obj) -> None:
             errors.setdefault(field, []).append(gettext("Value must be a number"))
     for field, message in _record_rules(obj).items():
         errors.setdefault(field, []).append(message)
+    for field, message in _column_errors(obj).items():
+        if field not in errors:
+            errors[field] = [message]
     if errors:
         raise RecordInvalid(errors)
+
+
+def _column_errors(obj) -> dict[str, str]:
+    """Values that do not fit their column: a number with more whole digits than the
+    column's precision holds (PostgreSQL refuses it with a database error)."""
+    errors = {}
+    for column in inspect(type(obj)).columns:
+        kind = column.type
+        if not isinstance(kind, Numeric) or isinstance(kind, Float) or not kind.precision:
+            continue
+        value = getattr(obj, column.key, None)
+        try:
+            number = Decimal(str(value).strip()) if value is not None else None
+        except (InvalidOperation, ValueError):
+            continue  # the field's own rule reports it
+        if number is None or not number.is_finite():
+            continue
+        if abs(number) >= Decimal(10) ** (kind.precision - (kind.scale or 0)):
+            errors[column.key] = gettext("The number is too large.")
+    return errors
 
 
 # --- Saving and deleting -------------------------------------------------------------------
@@ -237,7 +270,9 @@ def save(obj, *, is_new: bool) -> Any:
     """Validate and commit one record. Rolls back and raises a DomainError on failure."""
     session = _session()
     try:
-        validate(obj)
+        # Reading related records while validating must not flush a half-checked record.
+        with session.no_autoflush:
+            validate(obj)
         if is_new:
             session.add(obj)
         session.commit()
