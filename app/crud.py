@@ -14,20 +14,36 @@ from __future__ import annotations
 
 import copy
 import re
+from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import format_decimal, gettext, lazy_gettext as _l
 from wtforms import BooleanField, HiddenField
+from wtforms.fields.core import UnboundField
 
 from sqlalchemy import Boolean, DateTime, inspect as sa_inspect
 
 from app.datamodel import CrmInterface
 from app.services import records
 from app.services.clock import format_local, to_local, to_utc
+
+
+def display_value(value) -> str:
+    """How a value reads on a list or a show page: no "None", "True" or Python reprs."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if isinstance(value, Decimal):
+        return format_decimal(value, format="#,##0.00")
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 class CrmListWidget(ListWidget):
@@ -52,6 +68,8 @@ def interface(model, list_columns=None) -> CrmInterface:
 class CrmModelView(ModelView):
     list_widget = CrmListWidget
     page_size = 25
+    # Relations a list's computed columns read (loaded with the page, not one per row).
+    list_eager_relations: tuple = ()
     # Columns a user may never write, whatever the form or API says.
     protected_columns = ("id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
                          "created_by", "changed_by", "version")
@@ -74,13 +92,36 @@ class CrmModelView(ModelView):
                                            "version": HiddenField("version")}
             if "version" not in (self.edit_columns or []):
                 self.edit_columns = list(self.edit_columns or []) + ["version"]
+        self._limit_dictionary_choices()
         self.datetime_columns = [c.key for c in sa_inspect(self.datamodel.obj).columns
                                  if isinstance(c.type, DateTime)]
         self.formatters_columns = {**{c: format_local for c in self.datetime_columns},
                                    **(self.formatters_columns or {})}
         super().__init__(**kwargs)
-        self.datamodel.eager_columns = list(self.list_columns)
+        self.datamodel.eager_columns = [*self.list_columns, *self.list_eager_relations]
         self.order_columns = [c for c in self.order_columns if "." not in c]
+        for column in {*self.list_columns, *self.show_columns}:
+            self.formatters_columns.setdefault(column, display_value)
+        self._name_blank_choices()
+
+    def _name_blank_choices(self) -> None:
+        """FAB's optional select boxes show their empty choice as "__None"; show a dash."""
+        for form_class in (self.add_form, self.edit_form, self.search_form):
+            for name in dir(form_class):
+                unbound = getattr(form_class, name, None)
+                if isinstance(unbound, UnboundField) and "allow_blank" in unbound.kwargs:
+                    unbound.kwargs["blank_text"] = "—"
+
+    def _limit_dictionary_choices(self) -> None:
+        """A select box over the directories offers the items of its own directory only."""
+        for attr in ("add_form_query_rel_fields", "edit_form_query_rel_fields",
+                     "search_form_query_rel_fields"):
+            limits = dict(getattr(self, attr) or {})
+            for relation in sa_inspect(self.datamodel.obj).relationships:
+                kind = relation.info.get("dictionary_kind")
+                if kind:
+                    limits.setdefault(relation.key, [["kind", FilterEqual, kind]])
+            setattr(self, attr, limits)
 
     # --- lists ---------------------------------------------------------------------------
 
@@ -197,16 +238,22 @@ class CrmModelView(ModelView):
             if field is None and field_name.endswith("_id"):
                 field = getattr(form, field_name[:-3], None)
             if field is not None:
-                field.errors = list(field.errors or []) + list(messages)
+                # FAB's form template passes each error through `_()` again, which
+                # %-formats it: a literal "%" (as in "0 to 100 %") must be escaped.
+                field.errors = list(field.errors or []) + [
+                    str(m).replace("%", "%%") for m in messages]
                 shown = True
         if not shown or not error.errors:
             flash(error.message, "danger")
 
     def _populate(self, form, item) -> None:
-        for name in self.protected_columns:
-            if name in form:
-                del form[name]
-        form.populate_obj(item)
+        # The protected columns are skipped, not removed: a form that comes back with an
+        # error must still carry them (the version above all).
+        # One flush at commit: loading a collection half-way must not write half the form.
+        with self.datamodel.session.no_autoflush:
+            for name, field in form._fields.items():
+                if name not in self.protected_columns:
+                    field.populate_obj(item, name)
         # Forms speak the company's local time; the database keeps UTC.
         for name in self.datetime_columns:
             if name in form:

@@ -146,7 +146,11 @@ class CrmInterface(SQLAInterface):
         direction = asc if order_direction == "asc" else desc
         pk = getattr(self.obj, self.get_pk_name())
         if order_column in self.list_columns:
-            return "column", [direction(getattr(self.obj, order_column)), direction(pk)]
+            # A name is ordered by its normalised copy: that is what the index covers.
+            shadow = SEARCH_SHADOWS.get(self.obj, {}).get(order_column)
+            column = getattr(self.obj, shadow[0] if shadow and shadow[0].endswith("_search")
+                             else order_column)
+            return "column", [direction(column), direction(pk)]
         relation = self._relation(order_column) if order_column else None
         if relation is not None:
             return "relation", (relation, direction)
@@ -231,7 +235,15 @@ class CrmInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False):
-        """FAB's signature, for FAB code paths that still call it (related lists, API)."""
-        result = self.query_page(filters, order_column, order_direction, page or 0,
-                                 page_size or 25)
+        """FAB's signature, for FAB code paths that still call it (API lists, the options
+        of select boxes over small tables). Without a page size: every row, in the
+        model's natural order."""
+        if page_size is None:
+            query = self.session.query(self.obj)
+            if filters:
+                query = filters.apply_all(query)
+            pk = getattr(self.obj, self.get_pk_name())
+            rows = query.order_by(*self.related_sort_columns(self.obj), pk).all()
+            return len(rows), rows
+        result = self.query_page(filters, order_column, order_direction, page or 0, page_size)
         return result.count, result.rows

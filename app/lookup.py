@@ -77,10 +77,10 @@ class LookupWidget:
         if field.object is not None:
             selected = (f'<option value="{field.object.id}" selected>'
                         f"{escape(lookup_text(field.object))}</option>")
+        placeholder = escape(str(_l("Start typing to search")))
         return Markup(
             f'<select id="{field.id}" name="{field.name}" class="form-control crm-lookup" '
-            f'data-endpoint="/lookup/{field.entity}" '
-            f'data-placeholder="{escape(str(_l("Start typing to search")))}">'
+            f'data-endpoint="/lookup/{field.entity}" data-placeholder="{placeholder}">'
             f'<option value=""></option>{selected}</select>'
         )
 

@@ -201,6 +201,17 @@ class DictionaryItem(AuditMixin, Model):
         return self.name
 
 
+def dictionary(column, kind: str):
+    """A many-to-one link to the items of one directory (`kind`)."""
+    return relationship("DictionaryItem", foreign_keys=[column],
+                        info={"dictionary_kind": kind})
+
+
+def dictionary_list(table, kind: str):
+    """A many-to-many link to the items of one directory, through `table`."""
+    return relationship("DictionaryItem", secondary=table, info={"dictionary_kind": kind})
+
+
 client_tag = Table(
     "crm_client_tag",
     Model.metadata,
@@ -284,12 +295,12 @@ class Client(VersionedMixin, Model):
     xyz_class: Mapped[Optional[str]] = mapped_column(String(1))
     comment: Mapped[Optional[str]] = mapped_column(Text)
 
-    industry = relationship("DictionaryItem", foreign_keys=[industry_id])
-    size = relationship("DictionaryItem", foreign_keys=[size_id])
-    contact_type = relationship("DictionaryItem", foreign_keys=[contact_type_id])
-    source = relationship("DictionaryItem", foreign_keys=[source_id])
+    industry = dictionary(industry_id, "industry")
+    size = dictionary(size_id, "company_size")
+    contact_type = dictionary(contact_type_id, "contact_type")
+    source = dictionary(source_id, "source")
     responsible = relationship("CrmUser", foreign_keys=[responsible_id])
-    tags = relationship("DictionaryItem", secondary=client_tag)
+    tags = dictionary_list(client_tag, "tag")
     contacts = relationship("Contact", back_populates="client", passive_deletes=True)
     interests = relationship("Interest", back_populates="client", passive_deletes=True)
     interactions = relationship("Interaction", back_populates="client", passive_deletes=True)
@@ -355,7 +366,7 @@ class Inquiry(VersionedMixin, Model):
         ForeignKey("crm_interest.id", ondelete="SET NULL"), index=True
     )
 
-    inquiry_type = relationship("DictionaryItem", foreign_keys=[inquiry_type_id])
+    inquiry_type = dictionary(inquiry_type_id, "inquiry_type")
     manager = relationship("CrmUser", foreign_keys=[manager_id])
     client = relationship("Client")
     interest = relationship("Interest")
@@ -384,6 +395,7 @@ class Pipeline(AuditMixin, Model):
 
 class Stage(AuditMixin, Model):
     __tablename__ = "crm_stage"
+    __sort_columns__ = ("pipeline_id", "sort", "name")
     __table_args__ = (Index("ix_stage_pipeline_sort", "pipeline_id", "sort"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -442,16 +454,16 @@ class Interest(VersionedMixin, Model):
     closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     lost_reason_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
 
-    service_type = relationship("DictionaryItem", foreign_keys=[service_type_id])
-    deal_type = relationship("DictionaryItem", foreign_keys=[deal_type_id])
-    source = relationship("DictionaryItem", foreign_keys=[source_id])
-    lost_reason = relationship("DictionaryItem", foreign_keys=[lost_reason_id])
+    service_type = dictionary(service_type_id, "service_type")
+    deal_type = dictionary(deal_type_id, "deal_type")
+    source = dictionary(source_id, "source")
+    lost_reason = dictionary(lost_reason_id, "lost_reason")
     pipeline = relationship("Pipeline")
     stage = relationship("Stage")
     responsible = relationship("CrmUser", foreign_keys=[responsible_id])
     closed_by = relationship("CrmUser", foreign_keys=[closed_by_id])
     client = relationship("Client", back_populates="interests")
-    tags = relationship("DictionaryItem", secondary=interest_tag)
+    tags = dictionary_list(interest_tag, "tag")
     products = relationship("InterestProduct", back_populates="interest", passive_deletes=True)
     interactions = relationship("Interaction", back_populates="interest", passive_deletes=True)
 
@@ -559,7 +571,7 @@ class Interaction(VersionedMixin, Model):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="planned")
     result: Mapped[Optional[str]] = mapped_column(Text)
 
-    type = relationship("DictionaryItem", foreign_keys=[type_id])
+    type = dictionary(type_id, "interaction_type")
     client = relationship("Client", back_populates="interactions")
     contact = relationship("Contact")
     interest = relationship("Interest", back_populates="interactions")

@@ -157,10 +157,6 @@ def _choice_formatter(choices: dict):
     return lambda value: choices.get(value, value or "")
 
 
-def _money(value) -> str:
-    return "" if value is None else f"{value:,.2f}".replace(",", "\u00a0")
-
-
 AUDIT_SHOW = ["created_on", "created_by", "changed_on", "changed_by"]
 
 
@@ -174,31 +170,79 @@ class CrmView(CrmModelView):
         widgets = self._show(pk)
         history = None
         if self.datamodel.obj in TRACKED_MODELS:
-            history = change_history(self.datamodel.obj.__name__, int(pk))
+            history = change_history(self.datamodel.obj, int(pk))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=widgets, related_views=self._related_views,
                                     history=history)
 
 
-def change_history(entity: str, record_id: int, limit: int = 100) -> list[dict]:
+def change_history(model, record_id: int, limit: int = 100) -> list[dict]:
+    """The change log of one record, readable: labels for fields, names for linked records,
+    words for coded values."""
     from app import db
 
     actions = {"create": gettext("Created"), "update": gettext("Changed"),
                "delete": gettext("Deleted")}
     rows = db.session.execute(
-        select(ChangeLog).where(ChangeLog.entity == entity, ChangeLog.record_id == record_id)
+        select(ChangeLog).where(ChangeLog.entity == model.__name__,
+                                ChangeLog.record_id == record_id)
         .order_by(ChangeLog.id.desc()).limit(limit)
     ).scalars().all()
-    entries = []
-    for row in rows:
-        entries.append({
-            "when": format_local(row.changed_at),
-            "who": str(row.user) if row.user else gettext("System"),
-            "action": actions.get(row.action, row.action),
-            "changes": [(str(LABELS.get(field, field)), old, new)
-                        for field, (old, new) in sorted((row.changes or {}).items())],
-        })
-    return entries
+    describe = _HistoryValues(model)
+    return [{
+        "when": format_local(row.changed_at),
+        "who": str(row.user) if row.user else gettext("Scheduled job or command"),
+        "action": actions.get(row.action, row.action),
+        "changes": [(describe.label(field), describe.value(field, old),
+                     describe.value(field, new))
+                    for field, (old, new) in sorted((row.changes or {}).items())],
+    } for row in rows]
+
+
+CHOICES_BY_FIELD = {
+    "kind": {**CLIENT_KINDS, **STAGE_KINDS},
+    "channel": INQUIRY_CHANNELS,
+    "status": {**INQUIRY_STATUSES, **INTERACTION_STATUSES},
+    "template": REQUISITES_TEMPLATES,
+}
+
+
+class _HistoryValues:
+    """Turns the stored field names and values of a model's change log into words."""
+
+    def __init__(self, model):
+        from sqlalchemy import inspect as sa_inspect
+
+        self.relations = {}
+        for relation in sa_inspect(model).relationships:
+            if relation.direction.name == "MANYTOONE":
+                for column in relation.local_columns:
+                    self.relations[column.key] = relation
+        self._cache: dict[tuple, str] = {}
+
+    def label(self, field: str) -> str:
+        relation = self.relations.get(field)
+        key = relation.key if relation is not None else field
+        return str(LABELS.get(key, key))
+
+    def value(self, field: str, value):
+        if value is None:
+            return None
+        relation = self.relations.get(field)
+        if relation is not None:
+            cache_key = (relation.mapper.class_, value)
+            if cache_key not in self._cache:
+                from app import db
+
+                linked = db.session.get(relation.mapper.class_, value)
+                self._cache[cache_key] = str(linked) if linked is not None else f"#{value}"
+            return self._cache[cache_key]
+        if isinstance(value, bool):
+            return gettext("Yes") if value else gettext("No")
+        choices = CHOICES_BY_FIELD.get(field)
+        if choices and value in choices:
+            return str(choices[value])
+        return value
 
 
 # --- Directories -----------------------------------------------------------------------------
@@ -255,7 +299,6 @@ class ProductView(CrmView):
     search_columns = ["name", "sku", "group", "is_active", "price"]
     order_columns = ["name", "sku", "price", "group"]
     base_order = ("name", "asc")
-    formatters_columns = {"price": _money}
     add_form_extra_fields = edit_form_extra_fields = {
         "currency": choice("currency", CURRENCIES, "RUB")}
 
@@ -366,7 +409,6 @@ class InterestProductView(CrmView):
     add_columns = edit_columns = ["interest", "product", "quantity", "price", "discount"]
     search_columns = ["product"]
     order_columns = ["product", "quantity", "price"]
-    formatters_columns = {"price": _money, "total": _money}
     add_form_extra_fields = edit_form_extra_fields = {
         "interest": lookup("interest", "interest", required=True)}
 
@@ -377,6 +419,7 @@ class InterestView(CrmView):
     show_title = add_title = edit_title = _l("Interest")
     list_columns = ["title", "client_display", "pipeline", "stage", "amount", "currency",
                     "responsible", "flagged"]
+    list_eager_relations = ("client",)
     show_columns = ["title", "description", "client", "potential_name", "potential_company",
                     "potential_email", "potential_phone", "pipeline", "stage", "service_type",
                     "deal_type", "source", "amount", "currency", "responsible", "tags",
@@ -388,7 +431,6 @@ class InterestView(CrmView):
     search_columns = ["title", "pipeline", "stage", "service_type", "responsible", "tags",
                       "amount", "flagged", "potential_company"]
     order_columns = ["title", "amount", "stage", "responsible", "pipeline", "client"]
-    formatters_columns = {"amount": _money}
     add_form_extra_fields = edit_form_extra_fields = {
         "currency": choice("currency", CURRENCIES, "RUB"),
         "client": lookup("client", "client"),
@@ -410,6 +452,7 @@ class ClientView(CrmView):
     search_columns = ["name", "inn", "phone", "email", "responsible", "industry", "source",
                       "tags", "kind"]
     order_columns = ["name", "inn", "responsible", "created_on"]
+    base_order = ("name", "asc")
     formatters_columns = {"kind": _choice_formatter(CLIENT_KINDS)}
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": choice("kind", CLIENT_KINDS, "company")}

@@ -66,13 +66,13 @@ ENTITIES = {
 }
 
 ACTIONS = {
-    "read": _l("Read"),
-    "add": _l("Add"),
-    "edit": _l("Edit"),
-    "delete": _l("Delete"),
+    "read": _l("Reading"),
+    "add": _l("Adding"),
+    "edit": _l("Editing"),
+    "delete": _l("Deleting"),
     "export": _l("Export"),
     "import": _l("Import"),
-    "reassign": _l("Reassign the responsible"),
+    "reassign": _l("Reassigning the responsible"),
 }
 
 # Entities whose records belong to someone: only they have meaningful own/department scopes.

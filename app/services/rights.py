@@ -75,6 +75,7 @@ BUILTIN_ROLES: dict[str, Matrix] = {
            for entity in CRM},
         "product": {"read": ALL},
         "directory": {"read": ALL},
+        "settings": {"read": ALL},
         "report": {"read": SUBTREE, "export": SUBTREE},
     }),
     "Manager": _matrix({
