@@ -50,9 +50,7 @@ screenshots: install-dev
 
 ## Re-extract user-facing strings and update the Russian and English catalogues.
 translations: install-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
-	$(BIN)/pybabel compile -d app/translations
+	sh app/translations/update.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache
