@@ -39,7 +39,7 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services import records
+from app.services import access, records
 
 AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
 
@@ -120,6 +120,7 @@ class CrmApi(ModelRestApi):
     # --- writing ------------------------------------------------------------------------
 
     def _error(self, error: records.DomainError):
+        self.datamodel.session.rollback()  # nothing of a refused change stays in the session
         body: dict[str, Any] = {"message": error.message}
         if error.errors:
             body["message"] = error.errors
@@ -141,6 +142,8 @@ class CrmApi(ModelRestApi):
             return self.response_422(message=err.messages)
         try:
             self.pre_add(item)
+            access.assign_default_owner(item)
+            access.authorize_save(item, is_new=True)
             records.save(item, is_new=True)
         except records.DomainError as error:
             return self._error(error)
@@ -150,13 +153,14 @@ class CrmApi(ModelRestApi):
                              version=getattr(item, "version", None))
 
     def put_headless(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self.datamodel.get(pk, self._base_filters, action="edit")
         if not item:
             return self.response_404()
         data = self._json_body()
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
         data = dict(data)
+        previous_owner = access.owner_of(item)
         seen_version = data.pop("version", None) if hasattr(item, "version") else None
         if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
         seen_version = if_match.strip('"') or seen_version
@@ -173,6 +177,7 @@ class CrmApi(ModelRestApi):
             return self._error(error)
         try:
             self.pre_update(item)
+            access.authorize_save(item, is_new=False, previous_owner=previous_owner)
             records.save(item, is_new=False)
         except records.DomainError as error:
             return self._error(error)
@@ -181,7 +186,7 @@ class CrmApi(ModelRestApi):
                              version=getattr(item, "version", None))
 
     def delete_headless(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self.datamodel.get(pk, self._base_filters, action="delete")
         if not item:
             return self.response_404()
         try:

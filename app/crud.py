@@ -20,6 +20,7 @@ from flask import abort, current_app, flash, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_decimal, gettext, lazy_gettext as _l
@@ -29,7 +30,7 @@ from wtforms.fields.core import UnboundField
 from sqlalchemy import Boolean, DateTime, inspect as sa_inspect
 
 from app.datamodel import CrmInterface
-from app.services import records
+from app.services import access, records
 from app.services.clock import format_local, to_local, to_utc
 
 
@@ -44,6 +45,17 @@ def display_value(value) -> str:
     if isinstance(value, (list, tuple, set)):
         return ", ".join(str(item) for item in value)
     return value
+
+
+class FilterAssignableUsers(BaseFilter):
+    """Offers, as the responsible of a `value` record, only users the current user may
+    assign (evaluated on every request)."""
+
+    name = "assignable"
+    arg_name = "assignable"
+
+    def apply(self, query, value):
+        return query.filter(access.assignable_users_condition(value))
 
 
 class CrmListWidget(ListWidget):
@@ -121,6 +133,9 @@ class CrmModelView(ModelView):
                 kind = relation.info.get("dictionary_kind")
                 if kind:
                     limits.setdefault(relation.key, [["kind", FilterEqual, kind]])
+            owner = access.OWNER_RELATION.get(self.datamodel.obj)
+            if owner and attr != "search_form_query_rel_fields":
+                limits.setdefault(owner, [["id", FilterAssignableUsers, self.datamodel.obj]])
             setattr(self, attr, limits)
 
     # --- lists ---------------------------------------------------------------------------
@@ -219,15 +234,26 @@ class CrmModelView(ModelView):
         return self._get_related_views_widgets(item, orders=orders, pages=pages,
                                                page_sizes=sizes, widgets=widgets)
 
-    def _get_item(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
-            abort(404)
-        item = self.datamodel.get(pk, self._base_filters)
+    def _get_item(self, pk, action: str = "read"):
+        """The record, if the user may `action` it; otherwise 404, so ids cannot be probed."""
+        item = self.datamodel.get(pk, self._base_filters, action=action)
         if item is None:
             abort(404)
         return item
+
+    # --- the responsible ---------------------------------------------------------------
+
+    @property
+    def owner_relation(self):
+        return access.OWNER_RELATION.get(self.datamodel.obj)
+
+    def _owner_locked(self) -> bool:
+        """Without the reassign right, the responsible field is read-only."""
+        return self.owner_relation is not None and not access.can_reassign(self.datamodel.obj)
+
+    def _lock_owner_field(self, form) -> None:
+        if self._owner_locked() and self.owner_relation in form:
+            form[self.owner_relation].render_kw = {"disabled": True}
 
     # --- add and edit ----------------------------------------------------------------------
 
@@ -250,9 +276,10 @@ class CrmModelView(ModelView):
         # The protected columns are skipped, not removed: a form that comes back with an
         # error must still carry them (the version above all).
         # One flush at commit: loading a collection half-way must not write half the form.
+        locked = {self.owner_relation} if self._owner_locked() else set()
         with self.datamodel.session.no_autoflush:
             for name, field in form._fields.items():
-                if name not in self.protected_columns:
+                if name not in self.protected_columns and name not in locked:
                     field.populate_obj(item, name)
         # Forms speak the company's local time; the database keeps UTC.
         for name in self.datetime_columns:
@@ -267,6 +294,8 @@ class CrmModelView(ModelView):
             try:
                 self._populate(form, item)
                 self.pre_add(item)
+                access.assign_default_owner(item)
+                access.authorize_save(item, is_new=True)
                 records.save(item, is_new=True)
             except records.DomainError as error:
                 self.datamodel.session.rollback()
@@ -275,11 +304,13 @@ class CrmModelView(ModelView):
                 self.post_add(item)
                 flash(str(self.add_row_message), "success")
                 return None
+        self._lock_owner_field(form)
         return self._get_add_widget(form=form)
 
     def _edit(self, pk):
-        item = self._get_item(pk)
+        item = self._get_item(pk, "edit")
         pk = self.datamodel.get_pk_value(item)
+        previous_owner = access.owner_of(item)
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
             form._id = pk
@@ -290,6 +321,7 @@ class CrmModelView(ModelView):
                         records.check_version(item, form.version.data)
                     self._populate(form, item)
                     self.pre_update(item)
+                    access.authorize_save(item, is_new=False, previous_owner=previous_owner)
                     records.save(item, is_new=False)
                 except records.DomainError as error:
                     self.datamodel.session.rollback()
@@ -304,6 +336,7 @@ class CrmModelView(ModelView):
                 if name in form:
                     form[name].data = to_local(form[name].data)
             self.prefill_form(form, pk)
+        self._lock_owner_field(form)
         widgets = self._get_edit_widget(form=form)
         widgets = self._get_related_views_widgets(item, filters={}, orders={}, pages={},
                                                   page_sizes={}, widgets=widgets)
@@ -314,7 +347,7 @@ class CrmModelView(ModelView):
     @expose("/delete/<pk>", methods=["POST"])
     @has_access
     def delete(self, pk):
-        item = self._get_item(pk)
+        item = self._get_item(pk, "delete")
         try:
             self.pre_delete(item)
             records.delete(item)
@@ -339,12 +372,10 @@ class CrmModelView(ModelView):
         if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
             flash(gettext("Access is Denied"), "danger")
             return redirect(".")
+        action = "delete" if "delete" in name else "edit"
         items = []
         for raw in request.form.getlist("rowid"):
-            try:
-                item = self.datamodel.get(int(raw), self._base_filters)
-            except (TypeError, ValueError):
-                item = None
+            item = self.datamodel.get(raw, self._base_filters, action=action)
             if item is not None:
                 items.append(item)
         return self.actions[name].func(items)
@@ -357,4 +388,5 @@ class CrmModelView(ModelView):
         if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
             flash(gettext("Access is Denied"), "danger")
             return redirect(".")
-        return self.actions[name].func(self._get_item(pk))
+        action = "delete" if "delete" in name else "edit"
+        return self.actions[name].func(self._get_item(pk, action))

@@ -12,6 +12,8 @@ What differs from FAB's own interface:
 - Ordering by a many-to-one relation orders by the related record's own sort key, and is
   served by an index on (foreign key, id) when the related table is small (managers,
   stages, dictionary items); unknown columns are ignored instead of failing.
+- Every query is restricted by the one access filter (app.services.access): a record
+  the user may not read is not listed, counted, ordered or returned by id.
 - "Starts with" on text uses the normalised shadow column (see models.SEARCH_SHADOWS) or
   an index range, never a table scan.
 """
@@ -35,6 +37,7 @@ from sqlalchemy import and_, asc, desc, literal, select, union_all
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
+from app.services import access
 from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
@@ -213,7 +216,7 @@ class CrmInterface(SQLAInterface):
                    page_size=25) -> PageResult:
         page = max(int(page or 0), 0)
         offset = page * page_size
-        base = self.session.query(self.obj)
+        base = self.session.query(self.obj).filter(access.condition(self.obj, "read"))
         if filters:
             base = filters.apply_all(base)
         lookahead = page_size * LOOKAHEAD_PAGES + 1
@@ -239,7 +242,7 @@ class CrmInterface(SQLAInterface):
         of select boxes over small tables). Without a page size: every row, in the
         model's natural order."""
         if page_size is None:
-            query = self.session.query(self.obj)
+            query = self.session.query(self.obj).filter(access.condition(self.obj, "read"))
             if filters:
                 query = filters.apply_all(query)
             pk = getattr(self.obj, self.get_pk_name())
@@ -247,3 +250,17 @@ class CrmInterface(SQLAInterface):
             return len(rows), rows
         result = self.query_page(filters, order_column, order_direction, page or 0, page_size)
         return result.count, result.rows
+
+    def get(self, id, filters=None, select_columns=None, outer_default_load=False,
+            action: str = "read"):
+        """One record by primary key, if the user may `action` it; else None (a 404)."""
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            return None
+        query = self.session.query(self.obj).filter(
+            getattr(self.obj, self.get_pk_name()) == pk,
+            access.condition(self.obj, action))
+        if filters:
+            query = filters.apply_all(query)
+        return query.one_or_none()

@@ -12,6 +12,7 @@ from wtforms import Field, ValidationError
 
 from app.datamodel import prefix_condition
 from app.models import Client, Contact, Interest
+from app.services import access
 from app.services.validation import normalize_name, normalize_search, phone_search_prefix
 
 LIMIT = 20
@@ -63,7 +64,8 @@ class LookupView(BaseView):
         term = (request.args.get("q") or "").strip()[:100]
         from app import db
 
-        statement = select(model).order_by(order, model.id).limit(LIMIT)
+        statement = (select(model).where(access.condition(model, "read"))
+                     .order_by(order, model.id).limit(LIMIT))
         if term:
             statement = statement.where(condition(term))
         items = db.session.execute(statement).scalars().all()
@@ -112,9 +114,12 @@ class LookupField(Field):
         from app import db
 
         try:
-            self.object = db.session.get(self.model, int(raw))
+            pk = int(raw)
         except (TypeError, ValueError):
-            self.object = None
+            pk = None
+        self.object = None if pk is None else db.session.execute(
+            select(self.model).where(self.model.id == pk,
+                                     access.condition(self.model, "read"))).scalar()
         self._invalid = self.object is None
         self.data = self.object
 

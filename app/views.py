@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Optional
 from app.lookup import LookupField, LookupView
 
 from app.crud import CrmModelView, interface
+from app.services import access
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
@@ -118,6 +119,7 @@ LABELS = {
     "unit": _l("Unit"),
     "is_active": _l("Active"),
     "head": _l("Head"),
+    "roles": _l("Roles"),
     "activity_norm": _l("Activity norm, points a day"),
     "members": _l("Employees"),
     "code": _l("Code"),
@@ -268,8 +270,8 @@ class DepartmentView(CrmView):
     list_title = _l("Departments")
     show_title = add_title = edit_title = _l("Department")
     list_columns = ["name", "parent", "head", "activity_norm"]
-    show_columns = ["name", "parent", "head", "activity_norm", *AUDIT_SHOW]
-    add_columns = edit_columns = ["name", "parent", "head", "activity_norm"]
+    show_columns = ["name", "parent", "head", "activity_norm", "roles", *AUDIT_SHOW]
+    add_columns = edit_columns = ["name", "parent", "head", "activity_norm", "roles"]
     search_columns = ["name", "parent", "head"]
     order_columns = ["name", "activity_norm", "parent", "head"]
     base_order = ("name", "asc")
@@ -519,7 +521,8 @@ def _my_figures(user_id: int) -> dict:
             select(func.count()).select_from(Interest).where(
                 Interest.responsible_id == user_id, Interest.closed_at.is_(None))).scalar(),
         "new_inquiries": db.session.execute(
-            select(func.count()).select_from(Inquiry).where(Inquiry.status == "new")).scalar(),
+            select(func.count()).select_from(Inquiry).where(
+                Inquiry.status == "new", access.condition(Inquiry, "read"))).scalar(),
     }
 
 

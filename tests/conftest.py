@@ -35,6 +35,26 @@ ROLE_USERS = {
 }
 
 
+# The test company: department -> (head, members). Departments are CRM rows, emptied after
+# every test and built again.
+ORG = {
+    "Sales": ("supervisor", ["supervisor", "manager"]),
+    "Back office": (None, ["readonly"]),
+}
+
+
+def build_org(session) -> None:
+    from app.models import CrmUser, Department
+
+    users = {u.username: u for u in session.execute(select(CrmUser)).scalars()}
+    for name, (head, members) in ORG.items():
+        department = Department(name=name, head_id=users[head].id if head else None)
+        session.add(department)
+        session.flush()
+        for username in members:
+            users[username].department_id = department.id
+
+
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
@@ -111,6 +131,8 @@ def app(database_url):
                                last_name="Test", email=f"{username}@test.local", role=role,
                                password=PASSWORD)
             assert user, username
+        db.session.commit()
+        build_org(db.session)
         db.session.commit()
         application.config["TEST_BASELINE_USER_IDS"] = sorted(
             u.id for u in db.session.execute(select(sm.user_model)).scalars())
@@ -221,6 +243,7 @@ def reset_database(app) -> None:
                                                              changed_by_fk=None))
             session.execute(delete(CrmUser.__table__).where(CrmUser.id.notin_(baseline)))
         app.config["TEST_SETUP_SNAPSHOT"].restore_if_changed(session)
+        build_org(session)
         session.commit()
         ensure_reference_data()
         session.remove()

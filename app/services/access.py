@@ -138,12 +138,13 @@ def _session():
     return db.session
 
 
-def department_tree() -> dict[int, Optional[int]]:
-    """Department id -> parent id, read once per request."""
+def _departments() -> dict[int, tuple[Optional[int], Optional[int]]]:
+    """Department id -> (parent id, head id), read once per request."""
     cache = _request_cache()
     if "departments" not in cache:
-        rows = _session().execute(select(Department.id, Department.parent_id)).all()
-        cache["departments"] = {row.id: row.parent_id for row in rows}
+        rows = _session().execute(
+            select(Department.id, Department.parent_id, Department.head_id)).all()
+        cache["departments"] = {row.id: (row.parent_id, row.head_id) for row in rows}
     return cache["departments"]
 
 
@@ -152,7 +153,7 @@ def subtree(department_id: Optional[int]) -> set[int]:
     if department_id is None:
         return set()
     children: dict[Optional[int], list[int]] = {}
-    for dep_id, parent_id in department_tree().items():
+    for dep_id, (parent_id, _head) in _departments().items():
         children.setdefault(parent_id, []).append(dep_id)
     found, stack = set(), [department_id]
     while stack:
@@ -173,7 +174,7 @@ def _request_cache() -> dict:
 
 
 def principal(user=None) -> Principal:
-    """The rights of `user` (default: the user of the request)."""
+    """The rights of `user` (default: the user of the request): two queries a request."""
     if user is None:
         user = getattr(g, "user", None) if has_request_context() else None
     if user is None or not getattr(user, "is_authenticated", False):
@@ -182,33 +183,32 @@ def principal(user=None) -> Principal:
     key = ("principal", user.id)
     if key in cache:
         return cache[key]
-    session = _session()
-    role_ids = {role.id for role in user.roles}
     department_id = getattr(user, "department_id", None)
-    if department_id is not None:
-        role_ids |= set(session.execute(
-            select(department_role.c.role_id)
-            .where(department_role.c.department_id == department_id)).scalars())
     admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
+    role_ids = {role.id for role in user.roles}
     is_admin = any(role.name == admin_name for role in user.roles)
-    if not is_admin and role_ids:
+    scopes: dict[tuple[str, str], int] = {}
+    if not is_admin:
         from flask_appbuilder.security.sqla.models import Role
 
-        is_admin = session.execute(
-            select(Role.id).where(Role.id.in_(role_ids), Role.name == admin_name)
-        ).first() is not None
-    scopes: dict[tuple[str, str], int] = {}
-    if role_ids:
-        for entity, action, scope in session.execute(
-            select(RoleRight.entity, RoleRight.action, RoleRight.scope)
-            .where(RoleRight.role_id.in_(role_ids))
-        ):
-            scopes[(entity, action)] = max(scopes.get((entity, action), NONE), scope)
-    headed = set(session.execute(select(Department.id).where(Department.head_id == user.id))
-                 .scalars())
+        department_roles = select(department_role.c.role_id).where(
+            department_role.c.department_id == department_id)
+        rows = _session().execute(
+            select(Role.id, Role.name, RoleRight.entity, RoleRight.action, RoleRight.scope)
+            .outerjoin(RoleRight, RoleRight.role_id == Role.id)
+            .where(Role.id.in_(role_ids) | Role.id.in_(department_roles))
+        ).all()
+        for row in rows:
+            role_ids.add(row.id)
+            is_admin = is_admin or row.name == admin_name
+            if row.entity is not None:
+                cell = (row.entity, row.action)
+                scopes[cell] = max(scopes.get(cell, NONE), row.scope)
     headed_subtree: set[int] = set()
-    for dep_id in headed:
-        headed_subtree |= subtree(dep_id)
+    if not is_admin:
+        for dep_id, (_parent, head_id) in _departments().items():
+            if head_id == user.id:
+                headed_subtree |= subtree(dep_id)
     result = Principal(user.id, department_id, is_admin, role_ids, scopes, headed_subtree)
     cache[key] = result
     return result
@@ -218,7 +218,7 @@ def principal(user=None) -> Principal:
 
 
 def _users_in(departments: Iterable[int]):
-    return select(CrmUser.id).where(CrmUser.department_id.in_(list(departments)))
+    return select(CrmUser.id).where(CrmUser.department_id.in_(sorted(departments)))
 
 
 def _owner_condition(p: Principal, column, scope: int, action: str):
@@ -235,13 +235,21 @@ def _owner_condition(p: Principal, column, scope: int, action: str):
 
 
 def condition(model, action: str = "read", user=None):
-    """A SQL condition that keeps only the rows of `model` the user may `action`."""
+    """A SQL condition that keeps only the rows of `model` the user may `action`.
+
+    Models outside the rights matrix (users, roles: reference lists for select boxes) are
+    not restricted here; their screens are the administrator's.
+    """
     p = principal(user)
     if p.user_id is None:
         return false()
+    if p.is_admin:
+        return true()
+    if model is ChangeLog:
+        return _history_condition(user)
     entity = MODEL_ENTITY.get(model)
     if entity is None:
-        return true() if p.is_admin else false()
+        return true()
     scope = p.scope(entity, action)
     if scope == NONE:
         return false()
@@ -261,42 +269,56 @@ def condition(model, action: str = "read", user=None):
     return owned
 
 
+def _history_condition(user=None):
+    """The change log of the records the user can read."""
+    from sqlalchemy import or_
+
+    from app.models import TRACKED_MODELS
+
+    return or_(*[
+        (ChangeLog.entity == model.__name__)
+        & ChangeLog.record_id.in_(select(model.id).where(condition(model, "read", user)))
+        for model in TRACKED_MODELS
+    ])
+
+
 def can(entity: str, action: str, user=None) -> bool:
     """May the user `action` any record of `entity` at all?"""
     return principal(user).scope(entity, action) > NONE
 
 
 def allows(obj, action: str, user=None) -> bool:
-    """May the user `action` this record? One query by primary key."""
+    """May the user `action` this saved record? One query by primary key."""
     model = type(obj)
-    if getattr(obj, "id", None) is None:
-        return _allows_new(obj, action, user)
     return _session().execute(
         select(model.id).where(model.id == obj.id, condition(model, action, user))
     ).first() is not None
 
 
-def _allows_new(obj, action: str, user=None) -> bool:
-    """For a record not yet saved: would its owner put it inside the user's scope?"""
-    p = principal(user)
-    entity = MODEL_ENTITY.get(type(obj))
-    if entity is None:
-        return p.is_admin
-    scope = p.scope(entity, action)
-    if scope in (NONE,):
-        return False
-    if scope == ALL or owner_column(type(obj)) is None:
-        return True
-    return user_within_scope(owner_of(obj), scope, p)
+# The relation that names a record's responsible user, per model.
+OWNER_RELATION = {Client: "responsible", Contact: "responsible", Inquiry: "manager",
+                  Interest: "responsible", Interaction: "responsible"}
 
 
 def owner_of(obj) -> Optional[int]:
-    column = owner_column(type(obj))
-    if column is None:
+    relation = OWNER_RELATION.get(type(obj))
+    if relation is None:
         return None
-    relation = {"responsible_id": "responsible", "manager_id": "manager"}[column.key]
     related = getattr(obj, relation, None)
-    return related.id if related is not None else getattr(obj, column.key)
+    if related is not None:
+        return related.id
+    return getattr(obj, owner_column(type(obj)).key)
+
+
+def assign_default_owner(obj, user=None) -> None:
+    """A new record without a responsible belongs to the user who creates it."""
+    relation = OWNER_RELATION.get(type(obj))
+    if relation is None or owner_of(obj) is not None:
+        return
+    if user is None:
+        user = getattr(g, "user", None) if has_request_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        setattr(obj, relation, _session().get(CrmUser, user.id))
 
 
 def user_within_scope(user_id: Optional[int], scope: int, p: Principal) -> bool:
@@ -317,16 +339,86 @@ def user_within_scope(user_id: Optional[int], scope: int, p: Principal) -> bool:
     return department_id in subtree(p.department_id)
 
 
-def assignable_users_condition(entity: str, user=None):
-    """Users the current user may make responsible for a record of `entity`."""
+def can_reassign(model, user=None) -> bool:
+    """May the user choose who is responsible for a record of `model`?"""
+    entity = MODEL_ENTITY.get(model)
+    return entity is not None and principal(user).scope(entity, "reassign") > NONE
+
+
+def assignable_users_condition(model, user=None):
+    """The users the current user may make responsible for a record of `model`."""
     p = principal(user)
-    scope = max(p.scope(entity, "reassign"), OWN)
-    if p.is_admin or scope == ALL:
+    if p.is_admin:
         return true()
-    if scope == OWN:
+    entity = MODEL_ENTITY.get(model)
+    scope = p.scope(entity, "reassign") if entity else NONE
+    if scope == ALL:
+        return true()
+    if scope in (NONE, OWN):
         return CrmUser.id == p.user_id
     departments = {p.department_id} if scope == DEPARTMENT else subtree(p.department_id)
-    return (CrmUser.id == p.user_id) | CrmUser.department_id.in_(list(departments))
+    return (CrmUser.id == p.user_id) | CrmUser.department_id.in_(sorted(departments))
+
+
+def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
+                   user=None) -> None:
+    """Refuse a save that the user's rights do not cover (raise Forbidden).
+
+    - adding or editing needs the right to, within a scope that holds the record's owner
+      after the save (a record cannot be pushed out of one's own scope);
+    - making someone else responsible needs the reassign right over that person.
+    """
+    from flask_babel import gettext
+
+    from app.services.records import Forbidden
+
+    p = principal(user)
+    if p.is_admin:
+        return
+    model = type(obj)
+    _authorize_links(obj, user)
+    if model is InterestProduct:
+        interest = obj.interest
+        if interest is None or (interest.id is not None and not allows(interest, "edit", user)):
+            raise Forbidden(gettext("You may not change this interest."))
+        return
+    entity = MODEL_ENTITY.get(model)
+    action = "add" if is_new else "edit"
+    scope = p.scope(entity, action) if entity else NONE
+    if scope == NONE:
+        raise Forbidden(gettext("You do not have the right to do this."))
+    if model not in OWNER_RELATION:
+        return
+    owner = owner_of(obj)
+    owner_changed = owner != (p.user_id if is_new else previous_owner)
+    if owner_changed and owner is not None:
+        reassign = p.scope(entity, "reassign")
+        if not user_within_scope(owner, reassign, p):
+            raise Forbidden(gettext(
+                "You may not make another employee responsible for this record."))
+    if owner is None and model is Contact and obj.client is not None:
+        if obj.client.id is not None and not allows(obj.client, "read", user):
+            raise Forbidden(gettext("You do not have the right to do this."))
+        return
+    if not user_within_scope(owner, scope, p):
+        raise Forbidden(gettext(
+            "After this change the record would be outside what you may see; "
+            "choose a responsible within your scope."))
+
+
+def _authorize_links(obj, user=None) -> None:
+    """A record may only be linked to clients, contacts and interests the user can see."""
+    from flask_babel import gettext
+    from sqlalchemy import inspect as sa_inspect
+
+    from app.services.records import RecordInvalid
+
+    for relation in sa_inspect(type(obj)).relationships:
+        if relation.direction.name != "MANYTOONE" or relation.mapper.class_ not in OWNER_RELATION:
+            continue
+        target = getattr(obj, relation.key, None)
+        if target is not None and target.id is not None and not allows(target, "read", user):
+            raise RecordInvalid({relation.key: [gettext("The chosen record does not exist.")]})
 
 
 def readers_of(obj) -> list[dict[str, Any]]:
