@@ -50,10 +50,23 @@ def _next_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def _bytewise(column) -> bool:
+    """Is the column compared byte by byte on every database (models.SearchString)?"""
+    variant = getattr(column.type, "_variant_mapping", {}).get("postgresql")
+    return getattr(variant, "collation", None) == "C"
+
+
 def prefix_condition(column, prefix: str):
-    """`column LIKE 'prefix%'`, written so that a b-tree index on the column serves it."""
-    return and_(column >= prefix, column < _next_prefix(prefix),
-                column.startswith(prefix, autoescape=True))
+    """`column LIKE 'prefix%'`, written so that a b-tree index on the column serves it.
+
+    On a byte-wise compared column the range alone is exact; elsewhere (a locale
+    collation) the LIKE keeps it exact and the range keeps it indexed. Without the LIKE
+    the planner also estimates the number of matches right.
+    """
+    in_range = and_(column >= prefix, column < _next_prefix(prefix))
+    if _bytewise(column):
+        return in_range
+    return and_(in_range, column.startswith(prefix, autoescape=True))
 
 
 class FilterStartsWithIndexed(FilterStartsWith):
@@ -121,6 +134,14 @@ class CrmInterface(SQLAInterface):
     def __init__(self, obj, session=None, list_columns: Optional[list[str]] = None):
         super().__init__(obj, session)
         self.eager_columns = list(list_columns or [])
+
+    def get_related_interface(self, col_name: str):
+        """FAB builds a new interface for every option of a select box; one per column is
+        enough (it holds no per-request state)."""
+        cache = self.__dict__.setdefault("_related_interfaces", {})
+        if col_name not in cache:
+            cache[col_name] = self.__class__(self.get_related_model(col_name), self._session)
+        return cache[col_name]
 
     # --- ordering ------------------------------------------------------------------------
 
@@ -209,7 +230,8 @@ class CrmInterface(SQLAInterface):
                       .order_by(direction(pk)).limit(wanted).subquery())
             selects.append(select(branch.c.id, literal(position).label("pos")))
         ordered = union_all(*selects).subquery()
-        statement = (select(ordered.c.id).order_by(ordered.c.pos).offset(offset).limit(limit))
+        statement = (select(ordered.c.id).order_by(ordered.c.pos, direction(ordered.c.id))
+                     .offset(offset).limit(limit))
         return [row[0] for row in self.session.execute(statement).all()]
 
     def query_page(self, filters=None, order_column="", order_direction="", page=0,

@@ -267,7 +267,7 @@ class Client(VersionedMixin, Model):
     __table_args__ = (
         Index("ix_client_name_search", "name_search", "id"),
         Index("ix_client_responsible", "responsible_id", "id"),
-        Index("ix_client_inn", "inn"),
+        Index("ix_client_inn", "inn", "name_search", "id"),
         Index("ix_client_phone_normalized", "phone_normalized"),
         Index("ix_client_email_normalized", "email_normalized"),
         Index("ix_client_created_on", "created_on"),

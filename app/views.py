@@ -165,17 +165,21 @@ AUDIT_SHOW = ["created_on", "created_by", "changed_on", "changed_by"]
 class CrmView(CrmModelView):
     label_columns = LABELS
     show_template = "crm/show.html"
+    # Show "who can see this record" under the record.
+    show_readers = False
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
         widgets = self._show(pk)
-        history = None
+        history = readers = None
         if self.datamodel.obj in TRACKED_MODELS:
             history = change_history(self.datamodel.obj, int(pk))
+        if self.show_readers:
+            readers = access.readers_of(self._get_item(pk))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=widgets, related_views=self._related_views,
-                                    history=history)
+                                    history=history, readers=readers)
 
 
 def change_history(model, record_id: int, limit: int = 100) -> list[dict]:
@@ -438,6 +442,7 @@ class InterestView(CrmView):
         "client": lookup("client", "client"),
     }
     related_views = [InteractionView, InterestProductView]
+    show_readers = True
 
 
 class ClientView(CrmView):
@@ -459,6 +464,7 @@ class ClientView(CrmView):
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": choice("kind", CLIENT_KINDS, "company")}
     related_views = [ContactView, InterestView, InteractionView]
+    show_readers = True
 
 
 class InquiryView(CrmView):
