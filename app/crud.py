@@ -7,7 +7,8 @@
   the user's input kept in the form.
 - Delete: POST only; a record that others refer to is not deleted and the message says
   what refers to it. Database errors are never shown raw.
-- Bulk actions re-load their rows through the view's filters.
+- Bulk actions re-load their rows through the view's filters and the access filter: a
+  selection that names a record the user may not act on is refused as a whole (404).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import copy
 import re
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
@@ -85,6 +86,9 @@ class CrmModelView(ModelView):
     # Columns a user may never write, whatever the form or API says.
     protected_columns = ("id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
                          "created_by", "changed_by", "version")
+
+    # The bulk delete needs the right to delete, like deleting one record.
+    method_permission_name = {"muldelete": "delete"}
 
     add_row_message = _l("Added")
     edit_row_message = _l("Changed")
@@ -253,7 +257,10 @@ class CrmModelView(ModelView):
 
     def _lock_owner_field(self, form) -> None:
         if self._owner_locked() and self.owner_relation in form:
-            form[self.owner_relation].render_kw = {"disabled": True}
+            field = form[self.owner_relation]
+            field.render_kw = {"disabled": True}
+            if field.data is None:  # a new record will be the user's own
+                field.data = self.datamodel.session.get(type(g.user), g.user.id)
 
     # --- add and edit ----------------------------------------------------------------------
 
@@ -362,31 +369,61 @@ class CrmModelView(ModelView):
 
     # --- bulk actions ----------------------------------------------------------------------
 
+    @action("muldelete", _l("Delete"), _l("Delete the selected records?"), "fa-trash",
+            single=False)
+    def muldelete(self, items):
+        """Delete the selected records, each on its own: one that others refer to stays,
+        with the message that says why."""
+        deleted = 0
+        for item in items:
+            try:
+                self.pre_delete(item)
+                records.delete(item)
+            except records.DomainError as error:
+                self.datamodel.session.rollback()
+                flash(error.message, "danger")
+            else:
+                self.post_delete(item)
+                deleted += 1
+        if deleted:
+            flash(str(self.delete_row_message), "success")
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
+    def _refuse_action(self, name: str):
+        """Like @has_access: the anonymous go to the login page, others get 403."""
+        permission_name = self.get_action_permission_name(name)
+        if self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
+            return None
+        user = getattr(g, "user", None)
+        if user is not None and user.is_authenticated:
+            abort(403)
+        sm = self.appbuilder.sm
+        return redirect(url_for(f"{sm.auth_view.__class__.__name__}.login", next=request.url))
+
+    @staticmethod
+    def _action_right(name: str) -> str:
+        return "delete" if "delete" in name else "edit"
+
     @expose("/action_post", methods=["POST"])
     def action_post(self):
-        """FAB loads the selected rows without the view's filters; here they go through them."""
+        """FAB loads the selected rows without any filter; here each goes through the access
+        filter, and one the user may not act on refuses the whole selection (404)."""
         name = request.form.get("action", "")
         if name not in self.actions:
             abort(404)
-        permission_name = self.get_action_permission_name(name)
-        if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
-            flash(gettext("Access is Denied"), "danger")
-            return redirect(".")
-        action = "delete" if "delete" in name else "edit"
-        items = []
-        for raw in request.form.getlist("rowid"):
-            item = self.datamodel.get(raw, self._base_filters, action=action)
-            if item is not None:
-                items.append(item)
+        refused = self._refuse_action(name)
+        if refused is not None:
+            return refused
+        items = [self._get_item(raw, self._action_right(name))
+                 for raw in request.form.getlist("rowid")]
         return self.actions[name].func(items)
 
     @expose("/action/<string:name>/<pk>", methods=["POST"])
     def action(self, name, pk):
         if name not in self.actions:
             abort(404)
-        permission_name = self.get_action_permission_name(name)
-        if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
-            flash(gettext("Access is Denied"), "danger")
-            return redirect(".")
-        action = "delete" if "delete" in name else "edit"
-        return self.actions[name].func(self._get_item(pk, action))
+        refused = self._refuse_action(name)
+        if refused is not None:
+            return refused
+        return self.actions[name].func(self._get_item(pk, self._action_right(name)))

@@ -232,6 +232,8 @@ class _HistoryValues:
         return str(LABELS.get(key, key))
 
     def value(self, field: str, value):
+        if isinstance(value, list):  # a many-to-many set: the names of its items
+            value = ", ".join(str(item) for item in value) or None
         if value is None:
             return None
         relation = self.relations.get(field)

@@ -31,14 +31,17 @@ ROLE_USERS = {
     "admin": "Admin",
     "supervisor": "Supervisor",
     "manager": "Manager",
+    "manager_b": "Manager",
     "readonly": "Read-only",
 }
 
 
 # The test company: department -> (head, members). Departments are CRM rows, emptied after
-# every test and built again.
+# every test and built again. "Regions" is not under "Sales": its manager is outside the
+# supervisor's subtree. The administrator belongs to no department.
 ORG = {
     "Sales": ("supervisor", ["supervisor", "manager"]),
+    "Regions": (None, ["manager_b"]),
     "Back office": (None, ["readonly"]),
 }
 
@@ -132,12 +135,13 @@ def app(database_url):
                                password=PASSWORD)
             assert user, username
         db.session.commit()
-        build_org(db.session)
-        db.session.commit()
         application.config["TEST_BASELINE_USER_IDS"] = sorted(
             u.id for u in db.session.execute(select(sm.user_model)).scalars())
+        # Taken before the company is built: departments are CRM rows, rebuilt every test.
         application.config["TEST_SETUP_SNAPSHOT"] = SetupSnapshot(
             db.session, application.config["TEST_BASELINE_USER_IDS"])
+        build_org(db.session)
+        db.session.commit()
         db.session.remove()
     yield application
     with application.app_context():
