@@ -14,10 +14,22 @@ CRM_DEMO             "0" skips the demo company on first run (default: "1").
 CRM_DEMO_PASSWORD    Password of the demo users (default: demo-Voronka-2026).
 CRM_TIMEZONE         The company's time zone for display and "today" (default: Europe/Moscow).
 CRM_LIST_MAX_PAGE_SIZE  Largest page size a list or API page may ask for (default: 100).
+CRM_LOGIN_LIMIT      Failed logins allowed per user, e.g. "10 per 5 minutes" (the default).
+CRM_LOGIN_IP_LIMIT   Failed logins allowed per client IP (default: "10 per 5 minutes").
+RATELIMIT_STORAGE_URI  Where the login counters live: redis://host:6379/0 so that every web
+                     process shares them. Unset: in the memory of each process.
+CRM_LOGIN_LIMIT_KEY_PREFIX  Prefix of the counters' Redis keys (default: voronka-login).
+CRM_HTTPS            "1": the site is served over HTTPS; cookies are marked Secure.
+CRM_TRUST_PROXY      Number of reverse proxies in front of the app whose X-Forwarded-For,
+                     -Proto, -Host and -Port headers are trusted (default: 0, none).
+CRM_SESSION_HOURS    Lifetime of a login session, in hours (default: 12).
+CRM_PASSWORD_MIN_LENGTH  Minimal length of a new password (default: 10); it also needs an
+                     upper-case letter, a lower-case letter and a digit.
 """
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
@@ -103,8 +115,31 @@ class Config:
         "en": {"flag": "gb", "name": "English"},
     }
 
+    # Cookies: HttpOnly, SameSite=Lax, Secure over HTTPS (app.services.auth also marks the
+    # session cookie Secure whenever the request came over HTTPS). A session lasts
+    # CRM_SESSION_HOURS after the login at most; logout voids it server-side.
+    CRM_HTTPS = os.environ.get("CRM_HTTPS", "0") == "1"
+    CRM_TRUST_PROXY = int(os.environ.get("CRM_TRUST_PROXY", "0") or 0)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = CRM_HTTPS
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=float(os.environ.get("CRM_SESSION_HOURS", "12")))
+    # Flask-Login's "remember me" cookie: FAB never sets it, and it cannot restore a session
+    # on its own (app.services.auth); bounded and locked down all the same.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = CRM_HTTPS
+    REMEMBER_COOKIE_DURATION = PERMANENT_SESSION_LIFETIME
+
+    # Failed logins per user and per client IP, on the HTML and the API login alike.
+    CRM_LOGIN_LIMIT = os.environ.get("CRM_LOGIN_LIMIT", "10 per 5 minutes")
+    CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
+    CRM_LOGIN_LIMIT_KEY_PREFIX = os.environ.get("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
+
+    # New passwords: app.services.auth.password_complexity (set by create_app).
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    CRM_PASSWORD_MIN_LENGTH = int(os.environ.get("CRM_PASSWORD_MIN_LENGTH", "10"))
 
     CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Moscow")
     CRM_LIST_MAX_PAGE_SIZE = int(os.environ.get("CRM_LIST_MAX_PAGE_SIZE", "100"))
@@ -121,3 +156,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     # Hashing passwords at full strength only slows the suite down.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # The suite shares one application: its counters stay in memory and are generous;
+    # tests/test_auth_*.py make their own applications with the real limits.
+    RATELIMIT_STORAGE_URI = None
+    CRM_LOGIN_LIMIT = "1000 per 5 minutes"
+    CRM_LOGIN_IP_LIMIT = "1000 per 5 minutes"

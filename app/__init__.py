@@ -37,6 +37,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     csrf.init_app(app)
 
     from app import api, cli, errors, rights_views, views
+    from app.services import auth
 
     with app.app_context():
         audit.install(db.session)
@@ -46,6 +47,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         api.register(builder)
         rights_views.register(builder)
         errors.register(app)
+        auth.install(app)
         cli.register(app)
     global appbuilder
     appbuilder = builder

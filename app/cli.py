@@ -24,6 +24,15 @@ def check_schema_command() -> None:
     click.echo("The database schema is up to date.")
 
 
+def _generated_password() -> str:
+    """A random password that the password rules accept (upper, lower case and a digit)."""
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        if (any(c.isupper() for c in candidate) and any(c.islower() for c in candidate)
+                and any(c.isdigit() for c in candidate)):
+            return candidate
+
+
 @crm.command("init")
 @click.option("--demo/--no-demo", default=None,
               help="Create the demo company on an empty database (default: CRM_DEMO).")
@@ -45,7 +54,7 @@ def init_command(demo) -> None:
     password = config.get("CRM_ADMIN_PASSWORD")
     generated = None
     if not password:
-        generated = password = secrets.token_urlsafe(12)
+        generated = password = _generated_password()
     created = ensure_admin(config["CRM_ADMIN_USER"], password)
     if created:
         click.echo(f"Administrator created: login '{config['CRM_ADMIN_USER']}'", nl=False)

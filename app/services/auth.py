@@ -1,0 +1,445 @@
+"""Authentication hardening: login throttling, server-side session invalidation, a bounded
+session lifetime, safe `?next=` redirects, password complexity and security headers.
+
+`install(app)` wires it all; create_app calls it once the security manager exists.
+
+Login throttling
+    Both login routes -- the HTML form (`/login/`) and the JSON login of the REST API
+    (`/api/v1/security/login`) -- count failed attempts per client IP and per user
+    (CRM_LOGIN_IP_LIMIT, CRM_LOGIN_LIMIT, e.g. "10 per 5 minutes", a moving window). Once
+    either is used up, an attempt answers 429 with "Too many login attempts. Try again in
+    N s." and a Retry-After header, without checking the password. A successful login is
+    not counted, so a busy office behind one address is not locked out by its own logins,
+    and another user's failures from another address never block anyone. The counters live
+    in the storage of RATELIMIT_STORAGE_URI (Redis: shared by every worker process) or in
+    the process' memory when it is unset. The check comes before the password is tested
+    and the failure is counted after, so a burst of simultaneous attempts can overshoot
+    the limit by the number of requests served at once; the next attempt is refused.
+    If the storage fails (Redis down), logins are allowed and the error is logged.
+
+Sessions
+    The login stores the user's `session_epoch` and the login time in the (signed) session
+    cookie. Logging out and deactivating a user bump the epoch, a password change too (the
+    session that changed it is carried over), so every cookie issued before -- including a
+    copy -- no longer logs anybody in. A session older than PERMANENT_SESSION_LIFETIME is
+    refused whatever its cookie says. Flask-Login's "remember me" cookie cannot restore a
+    session (it carries no epoch): FAB never sets it, and it is configured HttpOnly,
+    SameSite=Lax and bounded anyway. The session cookie is HttpOnly, SameSite=Lax and Secure
+    when CRM_HTTPS=1 or when the request came over HTTPS (behind a proxy: CRM_TRUST_PROXY).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import time
+from typing import Optional
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+log = logging.getLogger(__name__)
+
+EPOCH_KEY = "_crm_epoch"
+AUTH_AT_KEY = "_crm_auth_at"
+_FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
+
+EXTENSION = "crm_login_throttle"
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def configure_defaults(app: Flask) -> None:
+    """Fill in the settings config.py may leave out (an app made from another config)."""
+    config = app.config
+    config.setdefault("CRM_LOGIN_LIMIT", "10 per 5 minutes")
+    config.setdefault("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
+    config.setdefault("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
+    config.setdefault("CRM_PASSWORD_MIN_LENGTH", 10)
+    config.setdefault("CRM_TRUST_PROXY", 0)
+    config.setdefault("FAB_PASSWORD_COMPLEXITY_ENABLED", True)
+    config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", password_complexity)
+
+
+# --- password complexity ---------------------------------------------------------------------
+
+
+def password_problem(password: Optional[str], min_length: int = 10) -> Optional[str]:
+    """The reason a new password is too weak, or None. At least `min_length` characters,
+    an upper-case letter, a lower-case letter and a digit (any alphabet)."""
+    password = password or ""
+    if (len(password) >= min_length and any(c.isupper() for c in password)
+            and any(c.islower() for c in password) and any(c.isdigit() for c in password)):
+        return None
+    return _("The password must be at least %(length)s characters long and contain an "
+             "upper-case letter, a lower-case letter and a digit.", length=min_length)
+
+
+def password_complexity(password: str) -> None:
+    """FAB_PASSWORD_COMPLEXITY_VALIDATOR: FAB calls it for the user form, the password reset
+    forms and the security API."""
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    problem = password_problem(password, int(current_app.config.get("CRM_PASSWORD_MIN_LENGTH", 10)))
+    if problem:
+        raise PasswordComplexityValidationError(problem)
+
+
+# --- login throttling ------------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """Failed-login counters per client IP and per user, in the limiter's storage."""
+
+    def __init__(self, app: Flask):
+        from limits import parse
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+
+        uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+        options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+        scheme = uri.split(":", 1)[0]
+        if scheme in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster",
+                      "valkey", "valkeys"):
+            options.setdefault("key_prefix", app.config["CRM_LOGIN_LIMIT_KEY_PREFIX"])
+        if scheme in ("redis", "rediss"):
+            # An unreachable Redis must not hang the login: fail fast, then fail open.
+            options.setdefault("socket_connect_timeout", 2)
+            options.setdefault("socket_timeout", 2)
+        self.storage_uri = uri
+        self.storage = storage_from_string(uri, **options)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.user_limit = parse(app.config["CRM_LOGIN_LIMIT"])
+        self.ip_limit = parse(app.config["CRM_LOGIN_IP_LIMIT"])
+
+    def _items(self, ip: str, user_key: Optional[str]):
+        items = [(self.ip_limit, "ip", ip)]
+        if user_key:
+            items.append((self.user_limit, "user", user_key))
+        return items
+
+    def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
+        """Seconds until an attempt is allowed again, or None when it is allowed now."""
+        waits = []
+        for item, kind, ident in self._items(ip, user_key):
+            if not self.strategy.test(item, kind, ident):
+                reset_at, _remaining = self.strategy.get_window_stats(item, kind, ident)
+                waits.append(max(1, math.ceil(reset_at - time.time())))
+        return max(waits) if waits else None
+
+    def failed(self, ip: str, user_key: Optional[str]) -> None:
+        for item, kind, ident in self._items(ip, user_key):
+            self.strategy.hit(item, kind, ident)
+
+    def reset(self) -> None:
+        """Forget every counter (of this key prefix, for Redis)."""
+        self.storage.reset()
+
+
+def throttle(app: Optional[Flask] = None) -> LoginThrottle:
+    return (app or current_app).extensions[EXTENSION]
+
+
+def _user_key(username) -> Optional[str]:
+    """The user an attempt is for: the account's id when the login or e-mail names one
+    (so switching between the two does not double the attempts), else the name itself.
+    Hashed: no login names in the limiter's storage."""
+    if not isinstance(username, str) or not username.strip():
+        return None
+    name = username.strip()[:256]
+    user = None
+    try:
+        sm = current_app.appbuilder.sm
+        user = sm.find_user(username=name) or sm.find_user(email=name)
+    except Exception:  # pragma: no cover - a lookup problem must not break the login
+        log.exception("Looking up the user of a login attempt failed")
+        from app import db
+
+        db.session.rollback()
+    ident = f"id:{user.id}" if user is not None else f"name:{name.casefold()}"
+    return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
+
+
+def _login_endpoints(app: Flask) -> dict[str, str]:
+    sm = app.appbuilder.sm
+    endpoints = {"SecurityApi.login": "api"}
+    if sm.auth_view is not None:
+        endpoints[f"{sm.auth_view.endpoint}.login"] = "html"
+    return endpoints
+
+
+def _submitted_username(kind: str):
+    if kind == "api":
+        payload = request.get_json(silent=True)
+        return payload.get("username") if isinstance(payload, dict) else None
+    return request.form.get("username")
+
+
+def too_many_attempts_message(seconds: int) -> str:
+    return _("Too many login attempts. Try again in %(seconds)s s.", seconds=seconds)
+
+
+def _check_login_attempt():
+    """before_request: refuse a login POST once its IP or user is over the limit."""
+    if request.method != "POST":
+        return None
+    kind = current_app.extensions["crm_login_endpoints"].get(request.endpoint or "")
+    if kind is None:
+        return None
+    ip = request.remote_addr or "unknown"
+    user_key = _user_key(_submitted_username(kind))
+    try:
+        wait = throttle().retry_after(ip, user_key)
+    except Exception:
+        log.exception("The login rate limiter's storage failed: the attempt is allowed")
+        return None
+    if wait is None:
+        g.crm_login_attempt = (ip, user_key)
+        return None
+    log.warning("Login attempt refused, too many failures (ip %s)", ip)
+    message = too_many_attempts_message(wait)
+    headers = {"Retry-After": str(wait)}
+    if kind == "api":
+        return jsonify(message=message), 429, headers
+    return _render_login_form(message), 429, headers
+
+
+def _render_login_form(message: str):
+    from flask_appbuilder.security.forms import LoginForm_db
+
+    view = current_app.appbuilder.sm.auth_view
+    flash(message, "danger")
+    form = LoginForm_db()
+    return view.render_template(view.login_template, title=view.title, form=form,
+                                appbuilder=view.appbuilder)
+
+
+def login_failed() -> None:
+    """Count a failed attempt of the current login request (called by the security
+    manager when the password check fails)."""
+    attempt = g.pop("crm_login_attempt", None) if has_request_context() else None
+    if attempt is None:
+        return
+    try:
+        throttle().failed(*attempt)
+    except Exception:
+        log.exception("The login rate limiter's storage failed: the failure is not counted")
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+def _on_user_logged_in(sender, user, **_extra) -> None:
+    """Flask-Login's user_logged_in: bind the session to the user's current epoch."""
+    session[EPOCH_KEY] = int(user.session_epoch or 0)
+    session[AUTH_AT_KEY] = int(time.time())
+    session.permanent = True
+
+
+def _forget_login() -> None:
+    for key in (*_FLASK_LOGIN_KEYS, EPOCH_KEY, AUTH_AT_KEY):
+        session.pop(key, None)
+
+
+def session_is_current(user) -> bool:
+    """Whether the request's session still stands for `user`: issued at the user's current
+    epoch and not older than PERMANENT_SESSION_LIFETIME. A stale session is cleared."""
+    if not has_request_context():
+        return True
+    epoch = session.get(EPOCH_KEY)
+    auth_at = session.get(AUTH_AT_KEY)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    current = (isinstance(epoch, int) and epoch == int(user.session_epoch or 0)
+               and isinstance(auth_at, (int, float)) and time.time() - auth_at <= lifetime)
+    if not current:
+        _forget_login()
+    return current
+
+
+def end_sessions(user_id: int) -> int:
+    """Void every session of a user (all browsers, all copies of the cookie); commits.
+    Returns the new epoch."""
+    from sqlalchemy import select, update
+
+    from app import db
+    from app.models import CrmUser
+
+    db.session.execute(update(CrmUser.__table__).where(CrmUser.__table__.c.id == user_id)
+                       .values(session_epoch=CrmUser.__table__.c.session_epoch + 1))
+    epoch = db.session.execute(select(CrmUser.__table__.c.session_epoch)
+                               .where(CrmUser.__table__.c.id == user_id)).scalar_one()
+    db.session.commit()
+    return epoch
+
+
+def keep_current_session(user_id: int, epoch: int) -> None:
+    """After end_sessions for the logged-in user (a password change): this session lives on."""
+    if has_request_context() and str(session.get("_user_id")) == str(user_id):
+        session[EPOCH_KEY] = epoch
+
+
+def _on_active_set(target, value, oldvalue, _initiator):
+    """Deactivating a user voids their sessions, even if they are reactivated later. FAB's
+    user form and security API load FAB's own User class, which does not map
+    session_epoch: the epoch is bumped in SQL when the row is written (_after_user_update)."""
+    from sqlalchemy.orm.base import NO_VALUE
+
+    if oldvalue is not NO_VALUE and oldvalue and not value:
+        target.__dict__["_crm_end_sessions"] = True
+
+
+def _after_user_update(mapper, connection, target) -> None:
+    from sqlalchemy import select, update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from app.models import CrmUser
+
+    if not target.__dict__.pop("_crm_end_sessions", False) or target.active:
+        return
+    table = CrmUser.__table__
+    connection.execute(update(table).where(table.c.id == target.id)
+                       .values(session_epoch=table.c.session_epoch + 1))
+    if "session_epoch" in mapper.attrs:
+        set_committed_value(target, "session_epoch", connection.execute(
+            select(table.c.session_epoch).where(table.c.id == target.id)).scalar_one())
+
+
+class CrmSessionInterface(SecureCookieSessionInterface):
+    """Secure session cookie when configured or when the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if super().get_cookie_secure(app):
+            return True
+        return has_request_context() and request.is_secure
+
+
+# --- redirects -------------------------------------------------------------------------------
+
+
+def is_safe_next_url(url) -> bool:
+    """A `next` target on this site: a path ("/clients/list/") or an http(s) URL of this
+    host. Refuses other hosts, scheme-relative "//host", backslashes (browsers read "/\\host"
+    as "//host"), control characters and whitespace (browsers drop tabs and newlines)."""
+    if not isinstance(url, str) or not url or len(url) > 2048:
+        return False
+    if "\\" in url or any(ord(c) < 0x21 or ord(c) == 0x7F or c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return False
+        return has_request_context() and parts.netloc.lower() == request.host.lower()
+    return url.startswith("/") and not url.startswith("//")
+
+
+def safe_next_url(url) -> str:
+    if is_safe_next_url(url):
+        return url
+    if url:
+        log.warning("Refused a redirect off the site: %r", url[:200])
+    return current_app.appbuilder.get_url_for_index
+
+
+def _drop_unsafe_next():
+    """before_request: a GET or HEAD whose `next` leads off the site is sent to the same
+    page without it (FAB also uses `next` for the Back buttons)."""
+    if request.method not in ("GET", "HEAD") or "next" not in request.args:
+        return None
+    if all(is_safe_next_url(v) for v in request.args.getlist("next")):
+        return None
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "next"])
+    from urllib.parse import urlencode
+
+    query = urlencode(list(args.items(multi=True)))
+    return redirect(request.path + (f"?{query}" if query else ""))
+
+
+# --- security headers ------------------------------------------------------------------------
+
+
+def csp_nonce() -> str:
+    """The request's CSP nonce; FAB's templates put it on their scripts
+    (`baselib.get_nonce()` calls `csp_nonce()` when it is defined)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def content_security_policy(nonce: Optional[str]) -> str:
+    script = "script-src 'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    return "; ".join([
+        "default-src 'self'",
+        script,
+        # FAB's templates and widgets carry style attributes.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def _security_headers(response):
+    nonce = g.get("csp_nonce") if has_request_context() else None
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy(nonce))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if has_request_context() and request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+
+def install(app: Flask) -> None:
+    """Called by create_app after AppBuilder is initialised."""
+    from flask_appbuilder.security.sqla.models import User
+    from flask_login import user_logged_in
+    from sqlalchemy import event
+
+    configure_defaults(app)
+    if app.config.get("CRM_HTTPS"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    trusted_proxies = int(app.config.get("CRM_TRUST_PROXY") or 0)
+    if trusted_proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,
+                                x_host=trusted_proxies, x_port=trusted_proxies)
+    app.session_interface = CrmSessionInterface()
+    app.extensions[EXTENSION] = LoginThrottle(app)
+    app.extensions["crm_login_endpoints"] = _login_endpoints(app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.before_request(_drop_unsafe_next)
+    app.before_request(_check_login_attempt)
+    app.after_request(_security_headers)
+    user_logged_in.connect(_on_user_logged_in)
+    if not event.contains(User.active, "set", _on_active_set):
+        event.listen(User.active, "set", _on_active_set, active_history=True, propagate=True)
+        event.listen(User, "after_update", _after_user_update, propagate=True)
