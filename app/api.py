@@ -161,6 +161,7 @@ class CrmApi(ModelRestApi):
             return self.response_400(message=gettext("The request body must be a JSON object."))
         data = dict(data)
         previous_owner = access.owner_of(item)
+        previous_links = access.links_of(item)
         seen_version = data.pop("version", None) if hasattr(item, "version") else None
         if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
         seen_version = if_match.strip('"') or seen_version
@@ -177,7 +178,8 @@ class CrmApi(ModelRestApi):
             return self._error(error)
         try:
             self.pre_update(item)
-            access.authorize_save(item, is_new=False, previous_owner=previous_owner)
+            access.authorize_save(item, is_new=False, previous_owner=previous_owner,
+                                  previous_links=previous_links)
             records.save(item, is_new=False)
         except records.DomainError as error:
             return self._error(error)

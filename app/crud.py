@@ -17,8 +17,9 @@ import copy
 import re
 from decimal import Decimal
 
-from flask import abort, current_app, flash, g, redirect, request
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
+from flask_appbuilder.actions import action as bulk_action
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.models.filters import BaseFilter
@@ -255,12 +256,23 @@ class CrmModelView(ModelView):
         """Without the reassign right, the responsible field is read-only."""
         return self.owner_relation is not None and not access.can_reassign(self.datamodel.obj)
 
-    def _lock_owner_field(self, form) -> None:
+    def _posted_form(self, form_class):
+        """The form as posted, but for what the user may not set: a read-only responsible is
+        not read from the request at all, so a forged value is neither checked nor saved."""
+        formdata = request.form.copy()
+        if self._owner_locked():
+            formdata.poplist(self.owner_relation)
+        return form_class(formdata=formdata)
+
+    def _lock_owner_field(self, form, item=None) -> None:
         if self._owner_locked() and self.owner_relation in form:
             field = form[self.owner_relation]
             field.render_kw = {"disabled": True}
-            if field.data is None:  # a new record will be the user's own
-                field.data = self.datamodel.session.get(type(g.user), g.user.id)
+            if item is not None:  # the record's responsible, as it stays
+                field.data = getattr(item, self.owner_relation)
+            elif field.data is None:  # a new record will be the user's own
+                user_model = self.datamodel.get_related_model(self.owner_relation)
+                field.data = self.datamodel.session.get(user_model, g.user.id)
 
     # --- add and edit ----------------------------------------------------------------------
 
@@ -294,7 +306,10 @@ class CrmModelView(ModelView):
                 setattr(item, name, to_utc(getattr(item, name)))
 
     def _add(self):
-        form = self.add_form.refresh()
+        if request.method == "POST":
+            form = self._posted_form(self.add_form)
+        else:
+            form = self.add_form.refresh()
         if request.method == "POST" and form.validate():
             self.process_form(form, True)
             item = self.datamodel.obj()
@@ -318,9 +333,15 @@ class CrmModelView(ModelView):
         item = self._get_item(pk, "edit")
         pk = self.datamodel.get_pk_value(item)
         previous_owner = access.owner_of(item)
+        previous_links = access.links_of(item)
         if request.method == "POST":
-            form = self.edit_form.refresh(request.form)
+            form = self._posted_form(self.edit_form)
             form._id = pk
+            for field in form:
+                # A record already linked stays a valid choice, seen or not (app.lookup).
+                keep = getattr(field, "keep_current", None)
+                if keep is not None:
+                    keep(getattr(item, field.name, None))
             if form.validate():
                 self.process_form(form, False)
                 try:
@@ -328,7 +349,8 @@ class CrmModelView(ModelView):
                         records.check_version(item, form.version.data)
                     self._populate(form, item)
                     self.pre_update(item)
-                    access.authorize_save(item, is_new=False, previous_owner=previous_owner)
+                    access.authorize_save(item, is_new=False, previous_owner=previous_owner,
+                                          previous_links=previous_links)
                     records.save(item, is_new=False)
                 except records.DomainError as error:
                     self.datamodel.session.rollback()
@@ -340,10 +362,11 @@ class CrmModelView(ModelView):
         else:
             form = self.edit_form.refresh(obj=item)
             for name in self.datetime_columns:
-                if name in form:
-                    form[name].data = to_local(form[name].data)
+                if name in form and form[name].data is not None:
+                    # Whole seconds: the form reads back no more than it shows.
+                    form[name].data = to_local(form[name].data).replace(microsecond=0)
             self.prefill_form(form, pk)
-        self._lock_owner_field(form)
+        self._lock_owner_field(form, item)
         widgets = self._get_edit_widget(form=form)
         widgets = self._get_related_views_widgets(item, filters={}, orders={}, pages={},
                                                   page_sizes={}, widgets=widgets)
@@ -369,7 +392,7 @@ class CrmModelView(ModelView):
 
     # --- bulk actions ----------------------------------------------------------------------
 
-    @action("muldelete", _l("Delete"), _l("Delete the selected records?"), "fa-trash",
+    @bulk_action("muldelete", _l("Delete"), _l("Delete the selected records?"), "fa-trash",
             single=False)
     def muldelete(self, items):
         """Delete the selected records, each on its own: one that others refer to stays,

@@ -97,6 +97,7 @@ class LookupField(Field):
         self.entity = entity
         self.object = None
         self._invalid = False
+        self._posted = None
 
     @property
     def model(self):
@@ -117,11 +118,19 @@ class LookupField(Field):
             pk = int(raw)
         except (TypeError, ValueError):
             pk = None
+        self._posted = pk
         self.object = None if pk is None else db.session.execute(
             select(self.model).where(self.model.id == pk,
                                      access.condition(self.model, "read"))).scalar()
         self._invalid = self.object is None
         self.data = self.object
+
+    def keep_current(self, current) -> None:
+        """On an edit: the record already linked stays a valid choice even if the user can
+        no longer see it (it went to someone else); only a new choice must be visible."""
+        if self._invalid and current is not None and self._posted == current.id:
+            self.object = self.data = current
+            self._invalid = False
 
     def pre_validate(self, form):
         if self._invalid:

@@ -15,7 +15,7 @@ from flask_login import LoginManager, login_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.models import CrmUser
+from app.models import CrmUser, department_role
 from app.services import auth
 
 _EMPLOYEE_FIELDS = ["department", "position", "phone"]
@@ -107,6 +107,23 @@ class CrmSecurityManager(SecurityManager):
         """A new password voids the user's other sessions; the one that set it lives on."""
         super().reset_password(userid, password)
         auth.keep_current_session(userid, auth.end_sessions(userid))
+
+    def get_user_roles(self, user):
+        """The user's own roles, their groups' and their department's (Department.roles):
+        app.services.access gives a user the scopes of the same roles, so menus, @has_access
+        and the API's @protect agree with the records they see. Read once per request."""
+        roles = super().get_user_roles(user)
+        department_id = getattr(user, "department_id", None)
+        if not user.is_authenticated or department_id is None:
+            return roles
+        cache = g.setdefault("crm_department_roles", {}) if has_request_context() else {}
+        if department_id not in cache:
+            role = self.role_model
+            cache[department_id] = self.session.execute(
+                select(role).join(department_role, department_role.c.role_id == role.id)
+                .where(department_role.c.department_id == department_id)).scalars().all()
+        own = {role.id for role in roles}
+        return roles + [role for role in cache[department_id] if role.id not in own]
 
     def get_user_by_id(self, pk):
         """The user with the roles and groups every access check reads: one query, not three

@@ -360,6 +360,7 @@ class ChangeLogView(CrmView):
     datamodel = interface(ChangeLog)
     list_title = show_title = _l("History")
     base_permissions = ["can_list", "can_show"]
+    muldelete = None  # the history is read-only: no bulk delete either
     list_columns = ["changed_at", "user", "entity", "record_id", "action"]
     show_columns = ["changed_at", "user", "entity", "record_id", "action", "changes"]
     search_columns = ["entity", "record_id", "action", "user", "changed_at"]
@@ -515,19 +516,23 @@ class HomeView(IndexView):
 
 
 def _my_figures(user_id: int) -> dict:
+    """The user's own planned work and open interests, and the new inquiries they may see;
+    every figure counts only what the user may read."""
     from app import db
 
     start, end = local_day_bounds_utc(local_today())
     now = utcnow()
     planned = select(func.count()).select_from(Interaction).where(
-        Interaction.responsible_id == user_id, Interaction.status == "planned")
+        Interaction.responsible_id == user_id, Interaction.status == "planned",
+        access.condition(Interaction, "read"))
     return {
         "overdue": db.session.execute(planned.where(Interaction.planned_at < now)).scalar(),
         "today": db.session.execute(planned.where(Interaction.planned_at >= now,
                                                   Interaction.planned_at < end)).scalar(),
         "open_interests": db.session.execute(
             select(func.count()).select_from(Interest).where(
-                Interest.responsible_id == user_id, Interest.closed_at.is_(None))).scalar(),
+                Interest.responsible_id == user_id, Interest.closed_at.is_(None),
+                access.condition(Interest, "read"))).scalar(),
         "new_inquiries": db.session.execute(
             select(func.count()).select_from(Inquiry).where(
                 Inquiry.status == "new", access.condition(Inquiry, "read"))).scalar(),

@@ -67,3 +67,87 @@ def page_text(response) -> str:
     import html as html_lib
 
     return html_lib.unescape(" ".join(text_of(response).split()))
+
+
+def form_fields(html: str, form_id: str = "model_form") -> dict:
+    """What a browser would post from a rendered form: {name: value or [values]}.
+
+    Disabled fields are left out, unticked boxes too; a multiple select gives a list."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.inside = False
+            self.fields: dict = {}
+            self.select = None  # (name, multiple) of the open select
+            self.first_option = None
+            self.textarea = None
+            self.text: list[str] = []
+
+        def _add(self, name, value, multiple=False):
+            if multiple:
+                self.fields.setdefault(name, []).append(value)
+            else:
+                self.fields[name] = value
+
+        def handle_starttag(self, tag, attrs):
+            attr = dict(attrs)
+            if tag == "form":
+                self.inside = attr.get("id") == form_id
+                return
+            if not self.inside or "disabled" in attr:
+                if tag == "select":
+                    self.select = None
+                return
+            name = attr.get("name")
+            if tag == "input" and name:
+                kind = attr.get("type", "text")
+                if kind in ("checkbox", "radio"):
+                    if "checked" in attr:
+                        self._add(name, attr.get("value", "on"))
+                elif kind not in ("submit", "button", "file"):
+                    self._add(name, attr.get("value", ""))
+            elif tag == "select" and name:
+                self.select, self.first_option = (name, "multiple" in attr), None
+                if self.select[1]:
+                    self.fields.setdefault(name, [])
+            elif tag == "option" and self.select:
+                if self.first_option is None:
+                    self.first_option = attr.get("value", "")
+                if "selected" in attr:
+                    self._add(self.select[0], attr.get("value", ""), self.select[1])
+            elif tag == "textarea" and name:
+                self.textarea, self.text = name, []
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+            elif tag == "select":
+                if self.select and not self.select[1] and self.select[0] not in self.fields:
+                    # A browser posts the first option of a single select left as it is.
+                    self.fields[self.select[0]] = self.first_option or ""
+                self.select = None
+            elif tag == "textarea" and self.textarea:
+                text = "".join(self.text)
+                # As a browser does: one newline right after <textarea> is not content.
+                self.fields[self.textarea] = text[2:] if text.startswith("\r\n") else \
+                    text[1:] if text.startswith("\n") else text
+                self.textarea = None
+
+        def handle_data(self, data):
+            if self.textarea:
+                self.text.append(data)
+
+    parser = Parser()
+    parser.feed(html)
+    return parser.fields
+
+
+def shown_ids(html: str, base: str) -> list[int]:
+    """The ids a page links to with `<base>/show/<id>`, in order, each once."""
+    seen: list[int] = []
+    for pk in re.findall(rf"{re.escape(base)}/show/(\d+)", html):
+        if int(pk) not in seen:
+            seen.append(int(pk))
+    return seen

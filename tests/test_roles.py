@@ -51,5 +51,5 @@ def test_supervisor_reads_the_crm_and_its_history(client_as, api_as, dbx):
 
 
 def test_every_role_logs_in_through_the_api(app, _api_tokens):
-    assert set(_api_tokens) == {"admin", "supervisor", "manager", "readonly"}
+    assert set(_api_tokens) == {"admin", "supervisor", "manager", "manager_b", "readonly"}
     assert all(_api_tokens.values())

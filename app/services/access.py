@@ -361,12 +361,15 @@ def assignable_users_condition(model, user=None):
 
 
 def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
+                   previous_links: Optional[dict[str, Optional[int]]] = None,
                    user=None) -> None:
     """Refuse a save that the user's rights do not cover (raise Forbidden).
 
     - adding or editing needs the right to, within a scope that holds the record's owner
       after the save (a record cannot be pushed out of one's own scope);
-    - making someone else responsible needs the reassign right over that person.
+    - making someone else responsible needs the reassign right over that person;
+    - a new link to a client, contact or interest needs the right to read it; a link kept
+      as it was (`previous_links`, from links_of() before the change) does not.
     """
     from flask_babel import gettext
 
@@ -376,7 +379,7 @@ def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
     if p.is_admin:
         return
     model = type(obj)
-    _authorize_links(obj, user)
+    _authorize_links(obj, previous_links or {}, user)
     if model is InterestProduct:
         interest = obj.interest
         if interest is None or (interest.id is not None and not allows(interest, "edit", user)):
@@ -400,24 +403,45 @@ def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
         if obj.client.id is not None and not allows(obj.client, "read", user):
             raise Forbidden(gettext("You do not have the right to do this."))
         return
-    if not user_within_scope(owner, scope, p):
+    if not user_within_scope(owner, scope, p) and not _client_within_scope(obj, scope, p):
         raise Forbidden(gettext(
             "After this change the record would be outside what you may see; "
             "choose a responsible within your scope."))
 
 
-def _authorize_links(obj, user=None) -> None:
-    """A record may only be linked to clients, contacts and interests the user can see."""
-    from flask_babel import gettext
+def _client_within_scope(obj, scope: int, p: Principal) -> bool:
+    """A contact is within a scope with its client, as condition() has it."""
+    client = obj.client if isinstance(obj, Contact) else None
+    return client is not None and user_within_scope(owner_of(client), scope, p)
+
+
+def _links(model):
+    """The many-to-one relations of `model` to records that have owners, with their keys."""
     from sqlalchemy import inspect as sa_inspect
+
+    for relation in sa_inspect(model).relationships:
+        if relation.direction.name == "MANYTOONE" and relation.mapper.class_ in OWNER_RELATION:
+            yield relation, list(relation.local_columns)[0].key
+
+
+def links_of(obj) -> dict[str, Optional[int]]:
+    """The clients, contacts and interests a saved record links to: {relation: id}. Taken
+    before an edit, so that authorize_save() knows which links are new."""
+    return {relation.key: getattr(obj, column) for relation, column in _links(type(obj))}
+
+
+def _authorize_links(obj, previous: dict[str, Optional[int]], user=None) -> None:
+    """A record may only be newly linked to clients, contacts and interests the user can
+    see. A link kept as it was stays, even to a record given to someone else since."""
+    from flask_babel import gettext
 
     from app.services.records import RecordInvalid
 
-    for relation in sa_inspect(type(obj)).relationships:
-        if relation.direction.name != "MANYTOONE" or relation.mapper.class_ not in OWNER_RELATION:
-            continue
+    for relation, _column in _links(type(obj)):
         target = getattr(obj, relation.key, None)
-        if target is not None and target.id is not None and not allows(target, "read", user):
+        if target is None or target.id is None or previous.get(relation.key) == target.id:
+            continue
+        if not allows(target, "read", user):
             raise RecordInvalid({relation.key: [gettext("The chosen record does not exist.")]})
 
 
@@ -439,11 +463,13 @@ def readers_of(obj) -> list[dict[str, Any]]:
             reason_role, reason_scope = current_app.config.get("AUTH_ROLE_ADMIN", "Admin"), ALL
         else:
             best = p.scopes.get((entity, "read"), NONE)
-            reason_scope = max(best, SUBTREE if p.headed_subtree else NONE)
-            names = [r.name for r in session.execute(
+            reason_scope = p.scope(entity, "read")
+            names = [] if reason_scope > best else [r.name for r in session.execute(
                 select(Role).join(RoleRight, RoleRight.role_id == Role.id)
                 .where(Role.id.in_(p.role_ids), RoleRight.entity == entity,
-                       RoleRight.action == "read", RoleRight.scope == best)).scalars()]
+                       RoleRight.action == "read", RoleRight.scope == best)
+                .order_by(Role.name)).scalars()]
+            # Wider than any role: the head of department rule.
             reason_role = ", ".join(names) or str(_l("Head of department"))
         result.append({"user": candidate, "role": reason_role,
                        "scope": SCOPES[reason_scope]})

@@ -1,0 +1,109 @@
+""""Who can see this record": the show pages of clients and interests list exactly the
+employees who can read the record, each with the role and the scope that let them."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from app.models import Client, CrmUser, Department, Interest
+from app.services.access import ALL, OWN, SCOPES, SUBTREE
+from tests.access_rules import OWNERS, Records, build_company, may, who
+from tests.conftest import PASSWORD
+from tests.helpers import text_of, tr
+
+CASES = [pytest.param(Client, "/clientview", id="client"),
+         pytest.param(Interest, "/interestview", id="interest")]
+
+
+def readers_on_page(response) -> list[tuple[str, str, str]]:
+    assert response.status_code == 200
+    page = text_of(response)
+    table = page.split("crm-readers", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table, re.S)
+    return sorted(tuple(html.unescape(cell.strip()) for cell in row) for row in rows)
+
+
+def full_name(dbx, login: str) -> str:
+    user = dbx.get(CrmUser, dbx.user_id(login))
+    return f"{user.first_name} {user.last_name}"
+
+
+def scope(app, value: int) -> str:
+    return tr(app, SCOPES[value])
+
+
+def expected_readers(dbx, model, pk, logins) -> set[str]:
+    """Who should read the record, by the rules (tests/access_rules.py)."""
+    records = Records(dbx)
+    row = records.of(model)[pk]
+    return {login for login in logins if may(who(dbx, login), model, row, "read", records)}
+
+
+@pytest.mark.parametrize("model,base", CASES)
+def test_readers_of_a_managers_record(app, dbx, client_as, model, base):
+    company = build_company(dbx)
+    pk = company.own("manager", model)
+    assert expected_readers(dbx, model, pk, OWNERS) == \
+        {"admin", "manager", "supervisor", "readonly"}
+    expected = sorted([
+        (full_name(dbx, "admin"), "Admin", scope(app, ALL)),
+        (full_name(dbx, "manager"), "Manager", scope(app, OWN)),
+        (full_name(dbx, "supervisor"), "Supervisor", scope(app, SUBTREE)),
+        (full_name(dbx, "readonly"), "Read-only", scope(app, ALL)),
+    ])
+    # The same list whoever looks, as long as they may see the record.
+    for login in ("admin", "manager", "supervisor", "readonly"):
+        assert readers_on_page(client_as(login).get(f"{base}/show/{pk}")) == expected, login
+
+
+@pytest.mark.parametrize("model,base", CASES)
+def test_readers_of_a_record_outside_sales(app, dbx, client_as, model, base):
+    company = build_company(dbx)
+    pk = company.own("manager_b", model)
+    assert expected_readers(dbx, model, pk, OWNERS) == {"admin", "manager_b", "readonly"}
+    assert readers_on_page(client_as("manager_b").get(f"{base}/show/{pk}")) == sorted([
+        (full_name(dbx, "admin"), "Admin", scope(app, ALL)),
+        (full_name(dbx, "manager_b"), "Manager", scope(app, OWN)),
+        (full_name(dbx, "readonly"), "Read-only", scope(app, ALL)),
+    ])
+
+
+@pytest.mark.parametrize("model,base", CASES)
+def test_the_head_of_the_owners_department_reads_by_the_head_rule(app, dbx, client_as,
+                                                                  model, base):
+    """Manager B heads Regions; a new employee of Regions owns the record: B reads it as
+    its head (B's role alone gives only their own records)."""
+    from app import db
+
+    with app.app_context():
+        sm = app.appbuilder.sm
+        rep = sm.add_user(username="rep", first_name="Rep", last_name="Regions",
+                          email="rep@test.local", role=sm.find_role("Manager"),
+                          password=PASSWORD)
+        regions = db.session.execute(
+            select(Department.id).where(Department.name == "Regions")).scalar_one()
+        db.session.execute(update(CrmUser.__table__).where(CrmUser.id == rep.id)
+                           .values(department_id=regions))
+        db.session.execute(update(Department.__table__).where(Department.id == regions)
+                           .values(head_id=dbx.user_id("manager_b")))
+        db.session.commit()
+        db.session.remove()
+    company = build_company(dbx)
+    pk = company.own("manager_b", model)
+    with dbx.session() as s:
+        column = model.responsible_id
+        s.execute(update(model.__table__).where(model.id == pk)
+                  .values({column.key: dbx.user_id("rep")}))
+        s.commit()
+    assert expected_readers(dbx, model, pk, (*OWNERS, "rep")) == \
+        {"admin", "rep", "manager_b", "readonly"}
+    assert readers_on_page(client_as("manager_b").get(f"{base}/show/{pk}")) == sorted([
+        (full_name(dbx, "admin"), "Admin", scope(app, ALL)),
+        ("Rep Regions", "Manager", scope(app, OWN)),
+        (full_name(dbx, "manager_b"), tr(app, "Head of department"), scope(app, SUBTREE)),
+        (full_name(dbx, "readonly"), "Read-only", scope(app, ALL)),
+    ])
