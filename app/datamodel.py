@@ -69,46 +69,58 @@ def prefix_condition(column, prefix: str):
     return and_(in_range, column.startswith(prefix, autoescape=True))
 
 
-class FilterStartsWithIndexed(FilterStartsWith):
-    """Starts with, case-insensitive where a normalised shadow column exists; index-served."""
+class _ShadowTextFilter:
+    """A text filter that looks at the normalised shadow column of a field when there is one
+    (case and "ё" ignored, phones in one form), and at the field itself otherwise."""
+
+    def condition(self, column, value):
+        raise NotImplementedError
+
+    def normaliser(self, shadow_column: str, normalise):
+        return normalise
+
+    def apply(self, query, value):
+        value = (value or "").strip()
+        if not value:
+            return query
+        shadow = SEARCH_SHADOWS.get(self.model, {}).get(self.column_name)
+        if shadow:
+            column_name, normalise = shadow
+            column = getattr(self.model, column_name)
+            value = self.normaliser(column_name, normalise)(value)
+        else:
+            query, column = get_field_setup_query(query, self.model, self.column_name)
+        if not value:
+            return query
+        return query.filter(self.condition(column, value))
+
+
+class FilterStartsWithIndexed(_ShadowTextFilter, FilterStartsWith):
+    """Starts with, served by an index range."""
 
     name = _l("Starts with")
     arg_name = "sw"
 
-    def apply(self, query, value):
-        value = (value or "").strip()
-        if not value:
-            return query
-        shadow = SEARCH_SHADOWS.get(self.model, {}).get(self.column_name)
-        if shadow:
-            column_name, normalise = shadow
-            if column_name == "phone_normalized":
-                normalise = phone_search_prefix
-            value = normalise(value)
-            if not value:
-                return query
-            return query.filter(prefix_condition(getattr(self.model, column_name), value))
-        query, field = get_field_setup_query(query, self.model, self.column_name)
-        return query.filter(prefix_condition(field, value))
+    def normaliser(self, shadow_column: str, normalise):
+        return phone_search_prefix if shadow_column == "phone_normalized" else normalise
+
+    def condition(self, column, value):
+        return prefix_condition(column, value)
 
 
-class FilterContainsText(FilterContains):
-    """Contains, case-insensitive on the shadow column when there is one."""
+class FilterContainsText(_ShadowTextFilter, FilterContains):
+    """Contains (scans: meant for narrowed lists, not for the first search of a million)."""
 
     name = _l("Contains")
     arg_name = "ct"
 
-    def apply(self, query, value):
-        value = (value or "").strip()
-        if not value:
-            return query
-        shadow = SEARCH_SHADOWS.get(self.model, {}).get(self.column_name)
-        if shadow:
-            column_name, normalise = shadow
-            return query.filter(getattr(self.model, column_name).contains(
-                normalise(value), autoescape=True))
-        query, field = get_field_setup_query(query, self.model, self.column_name)
-        return query.filter(field.contains(value, autoescape=True))
+    def normaliser(self, shadow_column: str, normalise):
+        if shadow_column == "phone_normalized":
+            return lambda typed: "".join(ch for ch in typed if ch.isdigit())
+        return normalise
+
+    def condition(self, column, value):
+        return column.contains(value, autoescape=True)
 
 
 class CrmFilterConverter(SQLAFilterConverter):
