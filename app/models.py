@@ -267,8 +267,6 @@ class Client(VersionedMixin, Model):
     __table_args__ = (
         Index("ix_client_name_search", "name_search", "id"),
         Index("ix_client_responsible", "responsible_id", "id"),
-        # A manager's own clients by name: their list, their searches.
-        Index("ix_client_responsible_name", "responsible_id", "name_search", "id"),
         Index("ix_client_inn", "inn", "name_search", "id"),
         Index("ix_client_phone_normalized", "phone_normalized"),
         Index("ix_client_email_normalized", "email_normalized"),
