@@ -27,7 +27,6 @@ import inspect
 import logging
 import sys
 import tempfile
-import threading
 import warnings
 import time
 from pathlib import Path
@@ -35,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.live_server import serve, stop  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -252,27 +253,6 @@ def client_with_history(app) -> int | None:
             db.session.remove()
 
 
-def serve(app):
-    import waitress
-
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, name="waitress-screenshots", daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{server.effective_port}"
-
-
-def stop(server, thread) -> None:
-    server.close()
-    for channel in list(getattr(server, "_map", {}).values()):
-        try:
-            channel.close()
-        except Exception:
-            pass
-    server.task_dispatcher.shutdown(timeout=5)
-    thread.join(timeout=5)
-
-
 # --- the browser -----------------------------------------------------------------------------
 
 
@@ -395,7 +375,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="voronka-screenshots-") as tmp:
         app = build_app(Path(tmp) / "voronka.db")
         client_id = client_with_history(app)
-        server, thread, url = serve(app)
+        server, thread, url = serve(app, "waitress-screenshots")
         try:
             lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id)
         finally:

@@ -18,13 +18,13 @@ also to <repo>/screenshots/ when that directory exists.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
+
+from tests.live_server import serve, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -73,31 +73,6 @@ class LiveServer:
         return self.url + path
 
 
-def _serve(app):
-    """Start waitress on a free port in a daemon thread; return (server, thread, url)."""
-    import waitress
-
-    # A page load asks for a dozen static files at once: waitress would log each queued one.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8,
-                                    channel_timeout=30)
-    thread = threading.Thread(target=server.run, name="waitress-browser-tests", daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{server.effective_port}"
-
-
-def _stop(server, thread) -> None:
-    server.close()
-    # Idle keep-alive connections keep waitress' loop running: close them too.
-    for channel in list(getattr(server, "_map", {}).values()):
-        try:
-            channel.close()
-        except Exception:  # pragma: no cover - best effort at tear-down
-            pass
-    server.task_dispatcher.shutdown(timeout=5)
-    thread.join(timeout=5)
-
-
 def _no_fsync(engine) -> None:
     """A throw-away database need not survive a power cut: without fsync on every commit,
     sync_roles() (FAB commits each permission) takes about 3 s instead of about 15 s."""
@@ -129,9 +104,9 @@ def live_server(tmp_path_factory):
         setup.ensure_reference_data()
         setup.ensure_admin(ADMIN_USER, ADMIN_PASSWORD)
         db.session.remove()
-    server, thread, url = _serve(app)
+    server, thread, url = serve(app, "waitress-browser-tests")
     yield LiveServer(app, url)
-    _stop(server, thread)
+    stop(server, thread)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
