@@ -242,7 +242,10 @@ class _HistoryValues:
             if cache_key not in self._cache:
                 from app import db
 
-                linked = db.session.get(relation.mapper.class_, value)
+                # A linked record the reader may not see keeps its number, not its name.
+                model = relation.mapper.class_
+                linked = db.session.execute(select(model).where(
+                    model.id == value, access.condition(model, "read"))).scalar()
                 self._cache[cache_key] = str(linked) if linked is not None else f"#{value}"
             return self._cache[cache_key]
         if isinstance(value, bool):

@@ -330,3 +330,21 @@ def test_a_new_link_needs_sight_of_the_linked_record(app, dbx, client_as, api_as
     assert response.status_code == 422, response.get_json()
     after = dbx.get(model, pk)
     assert (after.client_id, after.version) == (own_client, before.version)
+
+
+def test_history_names_only_linked_records_in_scope(dbx, client_as):
+    """An interaction of mine about someone else's client: its history gives that client's
+    number, not its name."""
+    company = build_company(dbx)
+    interaction_id = company.own("manager", Interaction, 1)
+    interaction = dbx.get(Interaction, interaction_id)
+    other_client = dbx.get(Client, interaction.client_id)
+    assert other_client.responsible_id != company.users["manager"]
+    w = who(dbx, "manager")
+    assert other_client.id not in expected_visible(w, Client, Records(dbx))
+
+    page = client_as("manager").get(f"/interactionview/show/{interaction_id}")
+    assert page.status_code == 200
+    history = page.get_data(as_text=True).split("crm-history", 1)[1]
+    assert other_client.name not in history
+    assert f"#{other_client.id}" in history
