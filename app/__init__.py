@@ -36,7 +36,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
-    from app import api, cli, errors, rights_views, views
+    from app import api, cli, errors, rights_views, views, widgets
     from app.services import auth
 
     with app.app_context():
@@ -49,6 +49,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         errors.register(app)
         auth.install(app)
         cli.register(app)
+        widgets.install(app)
     global appbuilder
     appbuilder = builder
     return app

@@ -8,7 +8,6 @@ that names them is refused with 422.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import prison
@@ -23,7 +22,7 @@ from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
-from app.datamodel import CrmInterface
+from app.datamodel import CrmInterface, empty_filters, joined_filters
 from app.models import (
     ChangeLog,
     Client,
@@ -112,10 +111,9 @@ class CrmApi(ModelRestApi):
 
     def _handle_filters_args(self, rison_args: dict[str, Any]):
         """FAB keeps one filter object per resource; each request gets its own copy here."""
-        filters = copy.copy(self._filters)
-        filters.clear_filters()
+        filters = empty_filters(self._filters)
         filters.rest_add_filters(rison_args.get("filters", []))
-        return filters.get_joined_filters(self._base_filters)
+        return joined_filters(filters, self._base_filters)
 
     # --- writing ------------------------------------------------------------------------
 

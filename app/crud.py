@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from decimal import Decimal
 
@@ -24,14 +23,14 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
-from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_decimal, gettext, lazy_gettext as _l
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
 
 from sqlalchemy import Boolean, DateTime, inspect as sa_inspect
 
-from app.datamodel import CrmInterface
+from app.datamodel import CrmInterface, empty_filters, joined_filters
+from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
 from app.services import access, records
 from app.services.clock import format_local, to_local, to_utc
 
@@ -60,10 +59,6 @@ class FilterAssignableUsers(BaseFilter):
         return query.filter(access.assignable_users_condition(value))
 
 
-class CrmListWidget(ListWidget):
-    template = "crm/widgets/list.html"
-
-
 def _int_arg(name: str, default=None):
     raw = request.args.get(name)
     if raw is None:
@@ -81,6 +76,8 @@ def interface(model, list_columns=None) -> CrmInterface:
 
 class CrmModelView(ModelView):
     list_widget = CrmListWidget
+    search_widget = CrmSearchWidget
+    _search_form_cache = None
     page_size = 25
     # Relations a list's computed columns read (loaded with the page, not one per row).
     list_eager_relations: tuple = ()
@@ -150,8 +147,7 @@ class CrmModelView(ModelView):
 
     def _request_filters(self):
         """A copy of the view's filters for this request only: FAB's object is shared."""
-        filters = copy.copy(self._filters)
-        filters.clear_filters()
+        filters = empty_filters(self._filters)
         get_filter_args(filters)
         return filters
 
@@ -170,20 +166,21 @@ class CrmModelView(ModelView):
             page_size=_int_arg(f"psize_{name}"),
             **kwargs,
         )
-        form = self.search_form.refresh()
         self.update_redirect()
-        return self._get_search_widget(form=form, widgets=widgets, filters=filters)
+        return self._get_search_widget(widgets=widgets, filters=filters)
 
     def _get_search_widget(self, form=None, exclude_cols=None, widgets=None, filters=None):
-        exclude_cols = exclude_cols or []
+        """The search form, from the view's cache unless its choices changed."""
         widgets = widgets or {}
+        columns = [c for c in self.search_columns if c not in (exclude_cols or ())]
+        if self._search_form_cache is None:
+            self._search_form_cache = SearchFormCache(self.datamodel, self.search_columns)
+        parts = self._search_form_cache.parts(
+            self.datamodel.session,
+            lambda: render_search_form_parts(form or self.search_form.refresh(), columns,
+                                             self._filters))
         widgets["search"] = self.search_widget(
-            route_base=self.route_base,
-            form=form,
-            include_cols=self.search_columns,
-            exclude_cols=exclude_cols,
-            filters=filters if filters is not None else self._filters,
-        )
+            parts=parts, filters=filters if filters is not None else self._filters)
         return widgets
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
@@ -197,8 +194,8 @@ class CrmModelView(ModelView):
             order_column, order_direction = "", ""
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
-        joined_filters = filters.get_joined_filters(self._base_filters)
-        result = self.datamodel.query_page(joined_filters, order_column, order_direction,
+        joined = joined_filters(filters, self._base_filters)
+        result = self.datamodel.query_page(joined, order_column, order_direction,
                                            page=page or 0, page_size=page_size)
         pks = self.datamodel.get_keys(result.rows)
         widgets["list"] = self.list_widget(

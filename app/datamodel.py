@@ -20,6 +20,7 @@ What differs from FAB's own interface:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -130,6 +131,23 @@ class CrmFilterConverter(SQLAFilterConverter):
         for kind, filters in SQLAFilterConverter.conversion_table
     )
 
+
+
+def empty_filters(view_filters):
+    """A copy of a view's filters, without active ones, for one request: FAB shares the
+    view's object between requests."""
+    filters = copy.copy(view_filters)
+    filters.clear_filters()
+    return filters
+
+
+def joined_filters(filters, base_filters):
+    """`filters` and the view's base filters together. FAB's get_joined_filters builds a
+    new Filters object, which converts every column of the model again, on each page."""
+    joined = copy.copy(filters)
+    joined.filters = filters.filters + base_filters.filters
+    joined.values = filters.values + base_filters.values
+    return joined
 
 @dataclass
 class PageResult:

@@ -139,11 +139,14 @@ class CrmSecurityManager(SecurityManager):
         permissions of the request's roles are read once per request instead."""
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        return (permission_name, view_name) in self._role_permissions(role_ids)
+
+    def _role_permissions(self, role_ids) -> frozenset[tuple[str, str]]:
         key = tuple(sorted(role_ids))
         cache = g.setdefault("crm_role_permissions", {})
         if key not in cache:
             pv = self.permissionview_model
-            cache[key] = set(self.session.execute(
+            cache[key] = frozenset(self.session.execute(
                 select(self.permission_model.name, self.viewmenu_model.name)
                 .select_from(pv)
                 .join(self.permission_model, pv.permission_id == self.permission_model.id)
@@ -152,4 +155,15 @@ class CrmSecurityManager(SecurityManager):
                       assoc_permissionview_role.c.permission_view_id == pv.id)
                 .where(assoc_permissionview_role.c.role_id.in_(key))
             ).tuples())
-        return (permission_name, view_name) in cache[key]
+        return cache[key]
+
+    def current_permissions(self) -> frozenset[tuple[str, str]] | None:
+        """Every (permission, view) the request's user has, which decides what menus and
+        buttons show; None when FAB's built-in roles (config) take part."""
+        user = g.user if has_request_context() and getattr(g, "user", None) else None
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        roles = self.get_user_roles(user)
+        if any(role.name in self.builtin_roles for role in roles):
+            return None
+        return self._role_permissions([role.id for role in roles])

@@ -13,6 +13,7 @@ import decimal
 from typing import Any, Optional
 
 from flask import g, has_request_context
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import MANYTOONE, Session
 
@@ -82,6 +83,10 @@ def _stamp(session: Session, flush_context, instances) -> None:
         if isinstance(obj, AuditMixin):
             obj.changed_on = now
             obj.changed_by_fk = user_id
+        elif isinstance(obj, User):
+            # FAB stamps a user's change only in its own views; cached search forms that
+            # list users (app.widgets) watch this column. Local time, as FAB writes it.
+            obj.changed_on = dt.datetime.now()
         _refresh_search_shadows(obj)
 
 
