@@ -22,7 +22,7 @@ from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
-from app.datamodel import CrmInterface, empty_filters, joined_filters
+from app.datamodel import CrmInterface, add_api_filters, empty_filters, joined_filters
 from app.models import (
     ChangeLog,
     Client,
@@ -112,7 +112,7 @@ class CrmApi(ModelRestApi):
     def _handle_filters_args(self, rison_args: dict[str, Any]):
         """FAB keeps one filter object per resource; each request gets its own copy here."""
         filters = empty_filters(self._filters)
-        filters.rest_add_filters(rison_args.get("filters", []))
+        add_api_filters(filters, rison_args.get("filters", []))
         return joined_filters(filters, self._base_filters)
 
     # --- writing ------------------------------------------------------------------------
@@ -256,7 +256,7 @@ class CrmApi(ModelRestApi):
 
 def _api(model, name: str, columns: list[str], *, read: list[str] | None = None,
          search: list[str] | None = None, order: list[str] | None = None,
-         read_only: bool = False) -> type:
+         base_order: tuple[str, str] | None = None, read_only: bool = False) -> type:
     """A resource for `model`: `columns` are writable, `read` are shown besides them."""
     shown = ["id", *columns, *(read or [])]
     if hasattr(model, "version"):
@@ -271,6 +271,8 @@ def _api(model, name: str, columns: list[str], *, read: list[str] | None = None,
         "edit_columns": [] if read_only else columns,
         "search_columns": search or [c for c in columns if c in model.__table__.columns][:6],
         "order_columns": order or ["id"],
+        # As on the screen: a name search is then one index range, read in order.
+        "base_order": base_order,
     }
     if read_only:
         attributes["base_permissions"] = ["can_get", "can_info"]
@@ -284,10 +286,11 @@ RESOURCES = [
           "industry", "size", "contact_type", "source", "responsible", "tags", "comment"],
          read=["abc_class", "xyz_class"],
          search=["name", "inn", "phone", "email", "responsible", "kind"],
-         order=["id", "name", "inn", "created_on"]),
+         order=["id", "name", "inn", "created_on"], base_order=("name", "asc")),
     _api(Contact, "contact",
          ["client", "name", "position", "phone", "email", "birthday", "is_key", "responsible"],
-         search=["name", "client", "phone", "email"], order=["id", "name"]),
+         search=["name", "client", "phone", "email"], order=["id", "name"],
+         base_order=("name", "asc")),
     _api(Inquiry, "inquiry",
          ["channel", "inquiry_type", "text", "sender_name", "sender_company", "sender_phone",
           "sender_email", "received_at", "manager", "status", "client", "interest"],

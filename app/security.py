@@ -146,15 +146,15 @@ class CrmSecurityManager(SecurityManager):
         cache = g.setdefault("crm_role_permissions", {})
         if key not in cache:
             pv = self.permissionview_model
-            cache[key] = frozenset(self.session.execute(
+            rows = self.session.execute(
                 select(self.permission_model.name, self.viewmenu_model.name)
                 .select_from(pv)
                 .join(self.permission_model, pv.permission_id == self.permission_model.id)
                 .join(self.viewmenu_model, pv.view_menu_id == self.viewmenu_model.id)
                 .join(assoc_permissionview_role,
                       assoc_permissionview_role.c.permission_view_id == pv.id)
-                .where(assoc_permissionview_role.c.role_id.in_(key))
-            ).tuples())
+                .where(assoc_permissionview_role.c.role_id.in_(key)))
+            cache[key] = frozenset((permission, view) for permission, view in rows)
         return cache[key]
 
     def current_permissions(self) -> frozenset[tuple[str, str]] | None:

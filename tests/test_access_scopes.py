@@ -29,6 +29,7 @@ from tests.access_rules import (
 from tests.factories import FACTORIES
 from tests.helpers import form_errors, form_fields, route_of, shown_ids, text_of
 from tests.volume import bulk_clients
+from tests.test_lists import user_sort_key
 
 # --- department roles --------------------------------------------------------------------
 
@@ -268,6 +269,31 @@ def test_the_filter_adds_no_statement_per_row(dbx, client_as, count_queries, log
     api_large, api_response = _statements(browser, count_queries, api_url)
     assert len(api_response.get_json()["ids"]) == 100
     assert api_small.count == api_large.count, api_large.dump()
+
+
+@pytest.mark.parametrize("login", ["manager", "supervisor"])
+def test_sorting_by_responsible_reads_only_the_users_the_reader_may_see(
+        dbx, client_as, count_queries, login):
+    """The list sorted by responsible is one index range per user: users none of whose
+    clients the reader may see are left out of the statement, and the order is right."""
+    browser = client_as(login)
+    everyone = ["admin", "supervisor", "manager", "manager_b", "readonly"]
+    bulk_clients(dbx, 25, responsible=everyone)
+    base = "/clientview/list/?psize_ClientView=100"
+    visible = set(shown_ids(text_of(browser.get(base)), "/clientview"))
+    users = {u.id: u for u in dbx.all(select(CrmUser))}
+    owners = {dbx.get(Client, pk).responsible_id for pk in visible}
+    assert 0 < len(owners) < len(everyone)
+
+    sorted_url = f"{base}&_oc_ClientView=responsible&_od_ClientView=asc"
+    counter, response = _statements(browser, count_queries, sorted_url)
+    by_name = sorted(visible, key=lambda pk: (
+        user_sort_key(users[dbx.get(Client, pk).responsible_id]), pk))
+    assert shown_ids(text_of(response), "/clientview") == by_name
+    page_statement = next(s for s in counter.statements if "UNION ALL" in s)
+    branches = page_statement.count("UNION ALL") + 1
+    # One per user whose clients the reader sees, one for clients without a responsible.
+    assert branches == len(owners) + 1, page_statement
 
 
 # --- links -------------------------------------------------------------------------------

@@ -167,3 +167,35 @@ def test_list_filters_work(admin_client, dbx):
     response = admin_client.get(f"/clientview/list/?_flt_0_responsible={manager}")
     shown = shown_ids(response, "/clientview")
     assert shown and all(dbx.get(Client, pk).responsible_id == manager for pk in shown)
+
+
+def test_api_name_search_is_the_screens_search_in_name_order(api, dbx, count_queries):
+    """`sw` on a name is the screen's indexed search (case and "ё" ignored), and clients
+    come in name order, as on the screen."""
+    ids = bulk_clients(dbx, 30)
+    with dbx.session() as s:
+        s.execute(update(Client).where(Client.id == ids[3])
+                  .values(name="Ёлка и Ко", name_search="елка и ко"))
+        s.commit()
+    names = {c.id: c.name for c in dbx.all(select(Client))}
+
+    def found(value: str) -> list[str]:
+        with count_queries() as counter:
+            response = api.get("/api/v1/client/", query_string={
+                "q": f"(filters:!((col:name,opr:sw,value:'{value}')),page_size:100)"})
+        assert response.status_code == 200, response.get_json()
+        page = next(s for s in counter.statements if "crm_client" in s and "LIMIT" in s)
+        assert "name_search" in page and "LIKE" not in page.upper(), page
+        return [row["name"] for row in response.get_json()["result"]]
+
+    assert found("клиент 00000") == sorted(n for n in names.values() if n.startswith("Клиент 00000"))
+    assert found("ЕЛКА") == ["Ёлка и Ко"]
+    everyone = api.get("/api/v1/client/", query_string={"q": "(page_size:100)"}).get_json()
+    shown = [row["name"] for row in everyone["result"]]
+    assert shown == sorted(shown, key=lambda n: n.lower().replace("ё", "е"))
+
+
+def test_api_filter_operations_are_the_columns_own(api):
+    for q in ["(filters:!((col:name,opr:gt,value:a)))", "(filters:!((col:name,opr:ew,value:a)))"]:
+        response = api.get("/api/v1/client/", query_string={"q": q})
+        assert response.status_code == 400, response.get_json()
