@@ -116,7 +116,7 @@ def test_delete_client_asks_for_confirmation_and_posts(logged_in, translate, sho
     page.on("request", lambda r: requests.append((r.method, r.url)))
 
     # The trash button only opens a confirmation; nothing is sent yet.
-    row.locator("a.confirm").click()
+    row.locator("a.crm-delete").click()
     modal = page.locator("#modal-confirm")
     expect(page.locator("#modal-confirm.in")).to_be_visible()  # Bootstrap 3: shown
     page.wait_for_timeout(400)  # let the fade-in end before the screenshot
@@ -131,7 +131,7 @@ def test_delete_client_asks_for_confirmation_and_posts(logged_in, translate, sho
     expect(_client_row(page, name)).to_have_count(1)
 
     # Confirming posts the form (with its CSRF token) and the row is gone.
-    row.locator("a.confirm").click()
+    row.locator("a.crm-delete").click()
     expect(modal).to_be_visible()
     with page.expect_request(lambda r: "/clientview/delete/" in r.url) as sent:
         with page.expect_navigation():
