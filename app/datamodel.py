@@ -49,6 +49,10 @@ from app.services.validation import phone_search_prefix
 LOOKAHEAD_PAGES = 10
 # Ordering by a relation uses one index range per related row up to this many rows.
 SMALL_RELATED_TABLE = 300
+# Keys and offsets beyond what a 64-bit database integer holds find nothing; sent as they
+# are, the driver refuses them with an error (a 500).
+LARGEST_KEY = 2**63 - 1
+LARGEST_OFFSET = 2**62
 
 
 def _next_prefix(prefix: str) -> str:
@@ -85,7 +89,8 @@ class _ShadowTextFilter:
         return normalise
 
     def apply(self, query, value):
-        value = (value or "").strip()
+        # The API may send a number or a boolean where text is expected: search its text.
+        value = "" if value is None else str(value).strip()
         if not value:
             return query
         shadow = SEARCH_SHADOWS.get(self.model, {}).get(self.column_name)
@@ -301,12 +306,17 @@ class CrmInterface(SQLAInterface):
     def query_page(self, filters=None, order_column="", order_direction="", page=0,
                    page_size=25) -> PageResult:
         page = max(int(page or 0), 0)
-        offset = page * page_size
+        offset = min(page * page_size, LARGEST_OFFSET)
         base = self.session.query(self.obj).filter(access.condition(self.obj, "read"))
         if filters:
             base = filters.apply_all(base)
         lookahead = page_size * LOOKAHEAD_PAGES + 1
-        ids = self._page_ids(base, order_column, order_direction, offset, lookahead)
+        try:
+            ids = self._page_ids(base, order_column, order_direction, offset, lookahead)
+        except OverflowError:
+            # A filter value beyond any integer the database holds (SQLite's driver refuses
+            # to send it): no row can match.
+            return PageResult([], 0, True)
         exact = len(ids) < lookahead
         count = offset + len(ids)
         if not ids and offset:
@@ -337,12 +347,24 @@ class CrmInterface(SQLAInterface):
         result = self.query_page(filters, order_column, order_direction, page or 0, page_size)
         return result.count, result.rows
 
+    def get_related_obj(self, col_name: str, value: Any):
+        """The related record a relation filter names, or None; a key beyond any integer
+        the database holds names none (SQLite's driver would refuse to send it)."""
+        if isinstance(value, int) and abs(value) > LARGEST_KEY:
+            return None
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() \
+                and abs(int(value)) > LARGEST_KEY:
+            return None
+        return super().get_related_obj(col_name, value)
+
     def get(self, id, filters=None, select_columns=None, outer_default_load=False,
             action: str = "read"):
         """One record by primary key, if the user may `action` it; else None (a 404)."""
         try:
             pk = int(id)
         except (TypeError, ValueError):
+            return None
+        if abs(pk) > LARGEST_KEY:
             return None
         query = self.session.query(self.obj).filter(
             getattr(self.obj, self.get_pk_name()) == pk,

@@ -144,8 +144,10 @@ def form_fields(html: str, form_id: str = "model_form") -> dict:
     return parser.fields
 
 
-def shown_ids(html: str, base: str) -> list[int]:
-    """The ids a page links to with `<base>/show/<id>`, in order, each once."""
+def shown_ids(page, base: str) -> list[int]:
+    """The ids a page (its HTML or the response) links to with `<base>/show/<id>`, in
+    order, each once."""
+    html = text_of(page) if hasattr(page, "get_data") else page
     seen: list[int] = []
     for pk in re.findall(rf"{re.escape(base)}/show/(\d+)", html):
         if int(pk) not in seen:

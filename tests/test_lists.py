@@ -3,13 +3,11 @@ related columns."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select, update
 
 from app.models import Client, CrmUser, Interest, Stage
-from tests.helpers import text_of
+from tests.helpers import shown_ids, text_of
 from tests.volume import bulk_clients, bulk_interests
 
 MAX_STATEMENTS = 10
@@ -21,14 +19,6 @@ def statements_for(client, count_queries, url: str):
         response = client.get(url)
     assert response.status_code == 200, text_of(response)[:500]
     return counter, response
-
-
-def shown_ids(response, base: str) -> list[int]:
-    seen: list[int] = []
-    for pk in re.findall(rf"{re.escape(base)}/show/(\d+)", text_of(response)):
-        if int(pk) not in seen:
-            seen.append(int(pk))
-    return seen
 
 
 @pytest.mark.parametrize("url,base,make", [

@@ -3,8 +3,6 @@ records that others still refer to."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from app.api import RESOURCES
@@ -19,6 +17,7 @@ from tests.helpers import (
     form_errors,
     page_text,
     route_of,
+    shown_ids,
     text_of,
     tr,
 )
@@ -28,14 +27,6 @@ SCREEN_CASES = [pytest.param(view, id=view.__name__) for view, *_ in SCREENS]
 API_CASES = [pytest.param(resource, id=resource.resource_name) for resource in RESOURCES]
 
 
-def shown_ids(response, base: str) -> list[int]:
-    """The record ids of a list page, in the order shown."""
-    seen: list[int] = []
-    for pk in re.findall(rf"{re.escape(base)}/show/(\d+)", text_of(response)):
-        if int(pk) not in seen:
-            seen.append(int(pk))
-    return seen
-
 
 # --- unknown ids -----------------------------------------------------------------------------
 
@@ -43,7 +34,7 @@ def shown_ids(response, base: str) -> list[int]:
 @pytest.mark.parametrize("view", SCREEN_CASES)
 def test_unknown_ids_answer_404_on_screens(app, admin_client, view):
     base = route_of(app, view)
-    for pk in ("987654", "abc", "-1", "1.5"):
+    for pk in ("987654", "abc", "-1", "1.5", "99999999999999999999"):
         assert admin_client.get(f"{base}/show/{pk}").status_code == 404
         if view.datamodel.obj.__name__ != "ChangeLog":
             assert admin_client.get(f"{base}/edit/{pk}").status_code == 404
@@ -59,6 +50,7 @@ def test_unknown_ids_answer_404_in_the_api(api, resource):
         assert api.put(f"{base}/987654", json={"name": "x"}).status_code == 404
         assert api.delete(f"{base}/987654").status_code == 404
     assert api.get(f"{base}/abc").status_code == 404
+    assert api.get(f"{base}/99999999999999999999").status_code == 404
 
 
 def test_404_page_is_a_page_and_json_for_the_api(admin_client, api):
@@ -79,7 +71,7 @@ def test_404_page_is_a_page_and_json_for_the_api(admin_client, api):
     "page_{name}=abc", "page_{name}=99999", "psize_{name}=1000000",
     "_oc_{name}=no_such_column&_od_{name}=asc", "_oc_{name}=name&_od_{name}=sideways",
     "_oc_{name}=id;drop table x&_od_{name}=desc", "_flt_0_nosuch=1", "_flt_99_name=x",
-    "_flt_0_name=%25%27%22", "_flt_1_name=", "_flt_0_id=abc",
+    "_flt_0_name=%25%27%22", "_flt_1_name=", "_flt_0_id=abc", "page_{name}=99999999999999999999",
 ])
 def test_list_survives_bad_arguments(app, admin_client, view, query):
     name = view.__name__
@@ -130,13 +122,30 @@ def test_page_size_is_capped(app, admin_client, dbx):
     "(order_column:id,order_direction:sideways)",
     "(filters:!((col:no_such,opr:eq,value:1)))", "(filters:!((col:id,opr:nope,value:1)))",
     "(filters:!((col:id,opr:eq,value:abc)))", "(filters:oops)", "(columns:!(no_such))",
-    "(keys:!(nope))", "!(1,2)", "'just a string'",
+    "(keys:!(nope))", "!(1,2)", "'just a string'", "(page:99999999999999999999,page_size:10)",
+    "(filters:!((col:id,opr:eq,value:99999999999999999999)))", "(filters:!((col:name,opr:sw,value:5)))",
 ])
 def test_api_list_survives_bad_queries(api, resource, q):
     response = api.get(f"{api_base(resource)}/", query_string={"q": q})
     assert_no_server_error(response)
     assert response.status_code in (200, 400), (response.status_code, response.get_json())
     assert response.is_json
+
+
+def test_filters_naming_no_possible_record_find_none(admin_client, api, dbx):
+    """Keys and numbers beyond any database integer, and numbers where text is expected,
+    are searched for like any other value: nothing (or the text) is found, no error."""
+    bulk_clients(dbx, 3)
+    response = admin_client.get("/clientview/list/?_flt_0_responsible=99999999999999999999")
+    assert response.status_code == 200
+    response = api.get("/api/v1/client/", query_string={
+        "q": "(filters:!((col:responsible,opr:rel_o_m,value:99999999999999999999)))"})
+    assert response.status_code == 200, response.get_json()
+    response = api.get("/api/v1/client/", query_string={
+        "q": "(filters:!((col:name,opr:sw,value:5)))"})
+    assert response.status_code == 200 and response.get_json()["count"] == 0
+    response = api.get("/api/v1/client/", query_string={"q": "(page:99999999999999999999,page_size:10)"})
+    assert response.status_code == 200 and response.get_json()["result"] == []
 
 
 def test_api_page_size_is_capped(app, api, dbx):
