@@ -374,18 +374,22 @@ class CrmModelView(ModelView):
     @expose("/delete/<pk>", methods=["POST"])
     @has_access
     def delete(self, pk):
-        item = self._get_item(pk, "delete")
+        if self._delete_one(self._get_item(pk, "delete")):
+            flash(str(self.delete_row_message), "success")
+        self.update_redirect()
+        return self.post_delete_redirect()
+
+    def _delete_one(self, item) -> bool:
+        """Delete through the service; a refusal is rolled back and flashed as it says."""
         try:
             self.pre_delete(item)
             records.delete(item)
         except records.DomainError as error:
             self.datamodel.session.rollback()
             flash(error.message, "danger")
-        else:
-            self.post_delete(item)
-            flash(str(self.delete_row_message), "success")
-        self.update_redirect()
-        return self.post_delete_redirect()
+            return False
+        self.post_delete(item)
+        return True
 
     # --- bulk actions ----------------------------------------------------------------------
 
@@ -394,17 +398,7 @@ class CrmModelView(ModelView):
     def muldelete(self, items):
         """Delete the selected records, each on its own: one that others refer to stays,
         with the message that says why."""
-        deleted = 0
-        for item in items:
-            try:
-                self.pre_delete(item)
-                records.delete(item)
-            except records.DomainError as error:
-                self.datamodel.session.rollback()
-                flash(error.message, "danger")
-            else:
-                self.post_delete(item)
-                deleted += 1
+        deleted = sum(self._delete_one(item) for item in items)
         if deleted:
             flash(str(self.delete_row_message), "success")
         self.update_redirect()

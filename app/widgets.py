@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
-
 from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
@@ -22,6 +21,7 @@ from flask_babel import get_locale, gettext
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 from sqlalchemy import False_, True_, func, select
+from werkzeug.routing import BuildError
 
 from app.services import access
 
@@ -114,7 +114,7 @@ class CrmListWidget(ListWidget):
             return None
         try:
             url = url_for(endpoint, pk=self._PK)
-        except Exception:  # a view without this route
+        except BuildError:  # a view without this route
             return None
         if with_filters:  # a related list keeps its master's filter, as FAB's links do
             for flt, value in filters.get_filters_values():
