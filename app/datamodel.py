@@ -32,13 +32,15 @@ from flask_appbuilder.models.sqla.filters import (
     FilterContains,
     FilterEqual,
     FilterNotEqual,
+    FilterRelationOneToManyEqual,
+    FilterRelationOneToManyNotEqual,
     FilterStartsWith,
     SQLAFilterConverter,
     get_field_setup_query,
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, asc, desc, literal, select, union_all
+from sqlalchemy import and_, asc, desc, false, literal, or_, select, union_all
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
@@ -133,10 +135,68 @@ class FilterContainsText(_ShadowTextFilter, FilterContains):
         return column.contains(value, autoescape=True)
 
 
+def relation_key(value) -> Optional[int]:
+    """The key a relation filter's value names: an integer the database can hold, or None
+    when the value names no record at all ("abc", 1e30, a boolean)."""
+    if isinstance(value, bool):
+        return None
+    if hasattr(value, "__table__"):
+        value = getattr(value, "id", None)
+    try:
+        key = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return key if abs(key) <= LARGEST_KEY else None
+
+
+class _ForeignKeyFilter:
+    """A many-to-one relation filter that compares the foreign key with the value.
+
+    FAB loads the related record first (a statement per filter) and compares with None when
+    there is no such record, so a deleted manager's id listed the clients that have no
+    manager at all."""
+
+    def foreign_key(self):
+        """The mapped foreign key column of the relation, or None when it has no single one."""
+        prop = self.datamodel.list_properties.get(self.column_name)
+        if not isinstance(prop, RelationshipProperty) or len(prop.local_remote_pairs) != 1:
+            return None
+        local, remote = prop.local_remote_pairs[0]
+        if not remote.primary_key:
+            return None
+        return getattr(self.model, self.model.__mapper__.get_property_by_column(local).key)
+
+
+class FilterRelationEqual(_ForeignKeyFilter, FilterRelationOneToManyEqual):
+    def apply(self, query, value):
+        column = self.foreign_key()
+        if column is None:
+            return super().apply(query, value)
+        key = relation_key(value)
+        return query.filter(false() if key is None else column == key)
+
+
+class FilterRelationNotEqual(_ForeignKeyFilter, FilterRelationOneToManyNotEqual):
+    def apply(self, query, value):
+        column = self.foreign_key()
+        if column is None:
+            return super().apply(query, value)
+        key = relation_key(value)
+        if key is None:
+            return query
+        return query.filter(or_(column != key, column.is_(None)))
+
+
+_RELATION_FILTERS = [FilterRelationEqual, FilterRelationNotEqual]
+
+
 class CrmFilterConverter(SQLAFilterConverter):
     conversion_table = tuple(
         (kind, [FilterStartsWithIndexed, FilterContainsText, FilterEqual, FilterNotEqual])
-        if kind in ("is_string", "is_text") else (kind, filters)
+        if kind in ("is_string", "is_text")
+        else (kind, _RELATION_FILTERS)
+        if kind in ("is_relation_many_to_one", "is_relation_one_to_one")
+        else (kind, filters)
         for kind, filters in SQLAFilterConverter.conversion_table
     )
 
@@ -195,6 +255,9 @@ class CrmInterface(SQLAInterface):
     def __init__(self, obj, session=None, list_columns: Optional[list[str]] = None):
         super().__init__(obj, session)
         self.eager_columns = list(list_columns or [])
+        # FAB's related lists on show pages filter with the interface's own class.
+        self.FilterRelationOneToManyEqual = FilterRelationEqual
+        self.FilterRelationOneToManyNotEqual = FilterRelationNotEqual
 
     def get_related_interface(self, col_name: str):
         """FAB builds a new interface for every option of a select box; one per column is

@@ -159,6 +159,41 @@ def test_list_filters_work(admin_client, dbx):
     assert shown and all(dbx.get(Client, pk).responsible_id == manager for pk in shown)
 
 
+def test_relation_filters_compare_keys(admin_client, api, dbx, count_queries):
+    """"Responsible is X" lists X's clients and nothing for an id nobody has (not the
+    clients without a responsible); "is not X" also lists those without one."""
+    ids = bulk_clients(dbx, 12)
+    with dbx.session() as s:
+        s.execute(update(Client).where(Client.id == ids[0]).values(responsible_id=None))
+        s.commit()
+    owners = {c.id: c.responsible_id for c in dbx.all(select(Client))}
+    manager = dbx.user_id("manager")
+
+    def listed(query: str) -> set[int]:
+        response = admin_client.get(f"/clientview/list/?psize_ClientView=100&{query}")
+        assert response.status_code == 200
+        return set(shown_ids(response, "/clientview"))
+
+    assert listed(f"_flt_0_responsible={manager}") == {
+        pk for pk, owner in owners.items() if owner == manager}
+    for nobody in ("987654321", "abc", "99999999999999999999", ""):
+        assert listed(f"_flt_0_responsible={nobody}") == set(), nobody
+    assert listed(f"_flt_1_responsible={manager}") == {
+        pk for pk, owner in owners.items() if owner != manager}
+    assert listed("_flt_1_responsible=987654321") == set(owners)
+    response = api.get("/api/v1/client/", query_string={
+        "q": "(filters:!((col:responsible,opr:rel_o_m,value:987654321)))"})
+    assert response.status_code == 200 and response.get_json()["count"] == 0
+    # The filter compares keys: the manager is not loaded first.
+    admin_client.get(f"/clientview/list/?_flt_0_responsible={manager}")
+    with count_queries() as filtered:
+        admin_client.get(f"/clientview/list/?_flt_0_responsible={manager}")
+    admin_client.get("/clientview/list/")
+    with count_queries() as unfiltered:
+        admin_client.get("/clientview/list/")
+    assert filtered.count == unfiltered.count, filtered.dump()
+
+
 def test_api_name_search_is_the_screens_search_in_name_order(api, dbx, count_queries):
     """`sw` on a name is the screen's indexed search (case and "ё" ignored), and clients
     come in name order, as on the screen."""
