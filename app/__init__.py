@@ -30,7 +30,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.CrmSecurityManager"
 
     from app import models  # noqa: F401  (registers the tables on Model.metadata)
-    from app.services import audit
+    from app.services import audit, stamp
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
@@ -41,6 +41,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
 
     with app.app_context():
         audit.install(db.session)
+        stamp.install()
         builder = AppBuilder()
         builder.init_app(app, db.session)
         views.register(builder)

@@ -176,7 +176,6 @@ class CrmModelView(ModelView):
         if self._search_form_cache is None:
             self._search_form_cache = SearchFormCache(self.datamodel, self.search_columns)
         parts = self._search_form_cache.parts(
-            self.datamodel.session,
             lambda: render_search_form_parts(form or self.search_form.refresh(), columns,
                                              self._filters))
         widgets["search"] = self.search_widget(

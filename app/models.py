@@ -16,6 +16,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -257,6 +258,16 @@ class RoleRight(Model):
     entity: Mapped[str] = mapped_column(String(30), nullable=False)
     action: Mapped[str] = mapped_column(String(20), nullable=False)
     scope: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class CacheStamp(Model):
+    """A single row whose version rises with every change of users, rights or directories
+    (app.services.stamp): what processes keep between requests is checked against it."""
+
+    __tablename__ = "crm_cache_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 # --- Clients -----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 authentication hardening of app.services.auth (login throttling, session epochs, safe
 redirects after login)."""
 
+from dataclasses import dataclass
+
 from flask import flash, g, has_request_context, redirect, request
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.security.decorators import no_cache
@@ -11,14 +13,41 @@ from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView, UserDBModelView
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, login_user
+from flask_login import (
+    LoginManager,
+    current_user,
+    login_user,
+    user_logged_in,
+    user_logged_out,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.models import CrmUser, department_role
-from app.services import auth
+from app.services import auth, stamp
 
 _EMPLOYEE_FIELDS = ["department", "position", "phone"]
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """A department's role as security checks read it (FAB looks at a role's id and name
+    only); unlike a Role it can be kept between requests and shared by threads."""
+
+    id: int
+    name: str
+
+
+def _user_changed(app, user=None, **extra) -> None:
+    """Someone logged in or out in the middle of a request: g.user follows Flask-Login again
+    and the answers given to the previous user are dropped."""
+    g.user = current_user
+    g.pop("crm_has_access", None)
+
+
+# Kept between requests while the cache stamp stays the same (app.services.stamp).
+_ROLE_PERMISSIONS = stamp.StampedCache()
+_DEPARTMENT_ROLES = stamp.StampedCache()
 
 
 class CrmUserDBModelView(UserDBModelView):
@@ -84,13 +113,29 @@ class CrmSecurityManager(SecurityManager):
         load_user_jwt -> load_user) only need an active user."""
         lm = super().create_login_manager(app)
         lm.user_loader(self.load_session_user)
+        user_logged_in.connect(_user_changed, app)
+        user_logged_out.connect(_user_changed, app)
         return lm
 
     def load_session_user(self, pk):
         user = self.load_user(pk)
         if user is None or not auth.session_is_current(user):
             return None
+        # FAB's g.user is Flask-Login's current_user proxy, which looks the user up again
+        # on each of the dozens of reads a page makes; from now on it is the user itself.
+        g.user = user
         return user
+
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        """FAB's answer, once per request for each permission and view of a user logged in
+        with a session (an API request may log its user in with a token half-way)."""
+        if not has_request_context() or not current_user.is_authenticated:
+            return super().has_access(permission_name, view_name)
+        answers = g.setdefault("crm_has_access", {})
+        key = (permission_name, view_name)
+        if key not in answers:
+            answers[key] = super().has_access(permission_name, view_name)
+        return answers[key]
 
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)
@@ -111,28 +156,39 @@ class CrmSecurityManager(SecurityManager):
     def get_user_roles(self, user):
         """The user's own roles, their groups' and their department's (Department.roles):
         app.services.access gives a user the scopes of the same roles, so menus, @has_access
-        and the API's @protect agree with the records they see. Read once per request."""
+        and the API's @protect agree with the records they see."""
         roles = super().get_user_roles(user)
         department_id = getattr(user, "department_id", None)
         if not user.is_authenticated or department_id is None:
             return roles
-        cache = g.setdefault("crm_department_roles", {}) if has_request_context() else {}
-        if department_id not in cache:
-            role = self.role_model
-            cache[department_id] = self.session.execute(
-                select(role).join(department_role, department_role.c.role_id == role.id)
-                .where(department_role.c.department_id == department_id)).scalars().all()
         own = {role.id for role in roles}
-        return roles + [role for role in cache[department_id] if role.id not in own]
+        return roles + [role for role in self._department_roles(department_id)
+                        if role.id not in own]
+
+    def _department_roles(self, department_id: int) -> tuple["RoleRef", ...]:
+        role = self.role_model
+
+        def read():
+            rows = self.session.execute(
+                select(role.id, role.name)
+                .join(department_role, department_role.c.role_id == role.id)
+                .where(department_role.c.department_id == department_id))
+            return tuple(RoleRef(row.id, row.name) for row in rows)
+
+        return _DEPARTMENT_ROLES.get(department_id, read)
 
     def get_user_by_id(self, pk):
-        """The user with the roles and groups every access check reads: one query, not three
-        on every request."""
+        """The user with the roles and groups every access check reads, and the cache stamp
+        (app.services.stamp): one statement, not three, on every request."""
         user_model = self.user_model
-        return self.session.execute(
-            select(user_model).where(user_model.id == pk)
+        row = self.session.execute(
+            select(user_model, stamp.current_stamp_column()).where(user_model.id == pk)
             .options(joinedload(user_model.roles), joinedload(user_model.groups))
-        ).unique().scalar_one_or_none()
+        ).unique().first()
+        if row is None:
+            return None
+        stamp.remember(row[1])
+        return row[0]
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
         """FAB asks this once per menu item and button, a query each (dozens a page): the
@@ -143,9 +199,9 @@ class CrmSecurityManager(SecurityManager):
 
     def _role_permissions(self, role_ids) -> frozenset[tuple[str, str]]:
         key = tuple(sorted(role_ids))
-        cache = g.setdefault("crm_role_permissions", {})
-        if key not in cache:
-            pv = self.permissionview_model
+        pv = self.permissionview_model
+
+        def read():
             rows = self.session.execute(
                 select(self.permission_model.name, self.viewmenu_model.name)
                 .select_from(pv)
@@ -154,7 +210,11 @@ class CrmSecurityManager(SecurityManager):
                 .join(assoc_permissionview_role,
                       assoc_permissionview_role.c.permission_view_id == pv.id)
                 .where(assoc_permissionview_role.c.role_id.in_(key)))
-            cache[key] = frozenset((permission, view) for permission, view in rows)
+            return frozenset((permission, view) for permission, view in rows)
+
+        cache = g.setdefault("crm_role_permissions", {})
+        if key not in cache:
+            cache[key] = _ROLE_PERMISSIONS.get(key, read)
         return cache[key]
 
     def current_permissions(self) -> frozenset[tuple[str, str]] | None:

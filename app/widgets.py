@@ -20,10 +20,10 @@ from flask_appbuilder.widgets import ListWidget, RenderTemplateWidget
 from flask_babel import get_locale, gettext
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
-from sqlalchemy import False_, True_, func, select
+from sqlalchemy import False_, True_
 from werkzeug.routing import BuildError
 
-from app.services import access
+from app.services import access, stamp
 
 
 # FAB's own messages (its catalogues translate them), marked for ours by app.i18n_extra.
@@ -210,33 +210,23 @@ class SearchFormCache:
     """The rendered search form of one screen, per language and access to its choices.
 
     The select boxes of a search form list small tables (users, directories, departments,
-    pipelines, products). The form is rendered again when one of them changes: the key
-    holds, per table, its row count and latest `changed_on`, read in one statement per
-    page. A form listing a table without `changed_on`, or rows the user sees only in part
-    (the access filter depends on the row), is rendered on every page as FAB does.
+    pipelines, products). The form is rendered again when the cache stamp says that one of
+    them may have changed (app.services.stamp). A form listing a table the stamp does not
+    watch, or rows the user sees only in part (the access filter depends on the row), is
+    rendered on every page as FAB does.
     """
 
     def __init__(self, datamodel, columns):
         self.models = tuple({datamodel.get_related_model(c) for c in columns
                              if datamodel.is_relation(c)})
-        self.cacheable = all(hasattr(m, "changed_on") for m in self.models)
-        self._forms: dict[tuple, tuple[tuple, SearchFormParts]] = {}
-        self._lock = threading.Lock()
+        self.cacheable = all(m.__tablename__ in stamp.WATCHED_TABLES for m in self.models)
+        self._forms = stamp.StampedCache()
 
-    def parts(self, session, render: Callable[[], SearchFormParts]) -> SearchFormParts:
+    def parts(self, render: Callable[[], SearchFormParts]) -> SearchFormParts:
         access_key = self._access_key()
         if not self.cacheable or access_key is None:
             return render()
-        key = (str(get_locale()), access_key)
-        state = self._state(session)
-        with self._lock:
-            cached = self._forms.get(key)
-        if cached is not None and cached[0] == state:
-            return cached[1]
-        parts = render()
-        with self._lock:
-            self._forms[key] = (state, parts)
-        return parts
+        return self._forms.get((str(get_locale()), access_key), render)
 
     def _access_key(self) -> Optional[tuple[bool, ...]]:
         """Which related tables the user may read, all or nothing; None when the access
@@ -248,15 +238,6 @@ class SearchFormCache:
                 return None
             key.append(isinstance(condition, True_))
         return tuple(key)
-
-    def _state(self, session) -> tuple:
-        if not self.models:
-            return ()
-        columns = []
-        for model in self.models:
-            columns.append(select(func.count()).select_from(model).scalar_subquery())
-            columns.append(select(func.max(model.changed_on)).scalar_subquery())
-        return tuple(session.execute(select(*columns)).one())
 
 
 class CrmSearchWidget(RenderTemplateWidget):

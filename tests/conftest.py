@@ -152,6 +152,8 @@ def app(database_url):
 # Filled by the set-up (roles, their rights and FAB permissions): put back as they were
 # when a test changed them, instead of being emptied.
 SETUP_TABLES = ("ab_role", "ab_user_role", "ab_permission_view_role", "crm_role_right")
+# Only ever rises (app.services.stamp): never emptied or put back.
+KEPT_TABLES = ("crm_cache_stamp",)
 
 _CRM_TABLES: list = []
 
@@ -169,7 +171,8 @@ def _crm_tables():
             warnings.simplefilter("ignore", SAWarning)
             ordered = list(reversed(Model.metadata.sorted_tables))
         _CRM_TABLES.extend(t for t in ordered
-                           if t.name.startswith("crm_") and t.name not in SETUP_TABLES)
+                           if t.name.startswith("crm_") and t.name not in SETUP_TABLES
+                           and t.name not in KEPT_TABLES)
     return _CRM_TABLES
 
 

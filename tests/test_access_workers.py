@@ -3,8 +3,9 @@
 Two real application processes (tests/serve_app.py, waitress) share the test database. The
 manager logs in on the first; the administrator widens the Manager role's client reading
 from own to all on the matrix screen of the second; the manager's very next request to the
-first process lists every client — and narrowing it back applies as fast. Nothing is
-cached per process across requests.
+first process lists every client — and narrowing it back applies as fast. What a process
+keeps between requests (rights, permissions, search forms) is checked against the cache
+stamp (app.services.stamp) that every such write raises.
 """
 
 from __future__ import annotations
@@ -136,3 +137,31 @@ def test_a_rights_change_applies_on_the_next_request_of_another_process(app, dbx
     assert status == 302
     assert listed_clients(manager) == own
     assert time.monotonic() - started < 20
+
+
+def test_permissions_and_directories_changed_elsewhere_apply_on_the_next_request(app, dbx,
+                                                                                 workers):
+    """A new directory item reaches the other process's cached search form, and a FAB
+    permission taken away reaches its cached permissions, on the very next request."""
+    from tests.factories import dictionary_item
+
+    manager = Browser(workers[0]).login("manager")
+    status, page = manager.request("/clientview/list/")
+    assert status == 200 and "Shipbuilding" not in page
+    dictionary_item(dbx, "industry", "Shipbuilding")
+    status, page = manager.request("/clientview/list/")
+    assert status == 200 and "Shipbuilding" in page
+
+    with app.app_context():
+        sm = app.appbuilder.sm
+        sm.del_permission_role(sm.find_role("Manager"),
+                               sm.find_permission_view_menu("can_list", "ClientView"))
+    try:
+        status, _ = manager.request("/clientview/list/")
+        assert status in (302, 403), status
+    finally:
+        with app.app_context():
+            sm.add_permission_role(sm.find_role("Manager"),
+                                   sm.find_permission_view_menu("can_list", "ClientView"))
+    status, _ = manager.request("/clientview/list/")
+    assert status == 200

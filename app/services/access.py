@@ -10,8 +10,9 @@ the subtree they head (the 1C:CRM rule). `condition(user, model, action)` turns 
 a SQL restriction that every path applies: lists, show/edit/delete by id, bulk actions,
 the API, lookups, related lists, the start page, and later exports, the kanban, reports.
 
-Everything is read from the database once per request (cached on flask.g), so a change of
-the matrix takes effect on the next request of every user in every process.
+The rights and the department tree are read from the database when the cache stamp
+(app.services.stamp) has changed since they were last read, so a change of the matrix takes
+effect on the next request of every user in every process.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from app.models import (
     Stage,
     department_role,
 )
+from app.services.stamp import StampedCache
 
 NONE, OWN, DEPARTMENT, SUBTREE, ALL = range(5)
 
@@ -113,7 +115,7 @@ def owner_column(model):
 
 @dataclass
 class Principal:
-    """What one user may do, computed once per request."""
+    """What one user may do (kept between requests while the cache stamp holds)."""
 
     user_id: Optional[int]
     department_id: Optional[int]
@@ -121,7 +123,6 @@ class Principal:
     role_ids: set[int]
     scopes: dict[tuple[str, str], int] = field(default_factory=dict)
     headed_subtree: set[int] = field(default_factory=set)
-    _user_ids_cache: dict[int, list[int]] = field(default_factory=dict)
 
     def scope(self, entity: str, action: str) -> int:
         if self.is_admin:
@@ -139,12 +140,16 @@ def _session():
 
 
 def _departments() -> dict[int, tuple[Optional[int], Optional[int]]]:
-    """Department id -> (parent id, head id), read once per request."""
-    cache = _request_cache()
-    if "departments" not in cache:
+    """Department id -> (parent id, head id)."""
+
+    def read():
         rows = _session().execute(
             select(Department.id, Department.parent_id, Department.head_id)).all()
-        cache["departments"] = {row.id: (row.parent_id, row.head_id) for row in rows}
+        return {row.id: (row.parent_id, row.head_id) for row in rows}
+
+    cache = _request_cache()
+    if "departments" not in cache:
+        cache["departments"] = _KEPT.get("departments", read)
     return cache["departments"]
 
 
@@ -165,6 +170,10 @@ def subtree(department_id: Optional[int]) -> set[int]:
     return found
 
 
+# The rights of users and the department tree, kept between requests (app.services.stamp).
+_KEPT = StampedCache()
+
+
 def _request_cache() -> dict:
     if not has_request_context():
         return {}
@@ -174,19 +183,25 @@ def _request_cache() -> dict:
 
 
 def principal(user=None) -> Principal:
-    """The rights of `user` (default: the user of the request): two queries a request."""
+    """The rights of `user` (default: the user of the request)."""
     if user is None:
         user = getattr(g, "user", None) if has_request_context() else None
     if user is None or not getattr(user, "is_authenticated", False):
         return Principal(None, None, False, set())
     cache = _request_cache()
-    key = ("principal", user.id)
-    if key in cache:
-        return cache[key]
     department_id = getattr(user, "department_id", None)
+    own_roles = tuple(sorted((role.id, role.name) for role in user.roles))
+    key = ("principal", user.id, department_id, own_roles)
+    if key not in cache:
+        cache[key] = _KEPT.get(key, lambda: _read_principal(user.id, department_id, own_roles))
+    return cache[key]
+
+
+def _read_principal(user_id: int, department_id: Optional[int],
+                    own_roles: tuple[tuple[int, str], ...]) -> Principal:
     admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
-    role_ids = {role.id for role in user.roles}
-    is_admin = any(role.name == admin_name for role in user.roles)
+    role_ids = {role_id for role_id, _name in own_roles}
+    is_admin = any(name == admin_name for _id, name in own_roles)
     scopes: dict[tuple[str, str], int] = {}
     if not is_admin:
         from flask_appbuilder.security.sqla.models import Role
@@ -207,11 +222,9 @@ def principal(user=None) -> Principal:
     headed_subtree: set[int] = set()
     if not is_admin:
         for dep_id, (_parent, head_id) in _departments().items():
-            if head_id == user.id:
+            if head_id == user_id:
                 headed_subtree |= subtree(dep_id)
-    result = Principal(user.id, department_id, is_admin, role_ids, scopes, headed_subtree)
-    cache[key] = result
-    return result
+    return Principal(user_id, department_id, is_admin, role_ids, scopes, headed_subtree)
 
 
 # --- The filter ----------------------------------------------------------------------------
