@@ -11,9 +11,12 @@ registered on the same application, under their own routes, for this run only; t
 view gets the same search form as Voronka's (FAB's default form would load every contact,
 interest and interaction into its drop-downs on each page). Every
 request goes through Flask's test client (no network) as a logged-in administrator, is
-warmed up once and then timed --repeat times; the table shows the median in ms, or the
-HTTP status when the answer was not 200. The raw SQL column is the minimal SELECT of the
-same page run with the database driver: the floor any framework adds to.
+warmed up once and then timed in --repeat rounds of five runs in a row; the table shows
+the median in ms, or the HTTP status when the answer was not 200. Stock and Voronka take
+turns round by round, so that both sides of a comparison meet the same moments of a busy
+machine. The raw SQL column
+is the minimal SELECT of the same page run with the database driver: the floor any
+framework adds to.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ PAGE = 10_000            # the deep page, counted from 1 as a person does
 PAGE_SIZE = 25
 NAME_PREFIX = "ООО «Сибирь"
 INN_PREFIX = "7707"
+BURST = 5                # requests in a row, per round (see time_requests)
 
 
 def parse_args(argv=None):
@@ -50,7 +54,8 @@ def parse_args(argv=None):
                         help="generate clients until there are at least this many "
                              "(default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=5,
-                        help="timed runs of each request; the median is shown")
+                        help=f"rounds of {BURST} timed runs of each request; the median is "
+                             "shown")
     parser.add_argument("--seed", type=int, default=1, help="seed of generated data")
     return parser.parse_args(argv)
 
@@ -301,20 +306,37 @@ class Measure:
         return f"{self.sql_ms:,.1f} / {self.statements}" if self.ok else ""
 
 
-def time_request(client, url: str, repeat: int, errors: Errors, sql: SqlTimer,
-                 label: str) -> Measure:
-    errors.current = label
-    response = client.get(url)  # warm-up
-    timings, sql_timings = [], []
-    for _ in range(repeat):
-        sql.reset()
-        started = time.perf_counter()
-        response = client.get(url)
-        response.get_data()
-        timings.append((time.perf_counter() - started) * 1000)
-        sql_timings.append(sql.seconds * 1000)
-    return Measure(statistics.median(timings), statistics.median(sql_timings),
-                   sql.statements, response.status_code)
+def time_requests(client, urls: dict[str, str], rounds: int, errors: Errors, sql: SqlTimer,
+                  label: str) -> dict[str, Measure]:
+    """Each URL's time: the median over `rounds` of the median of BURST requests in a row.
+
+    The URLs take turns round by round, so that a slower moment of the machine falls on
+    all of them alike. Within a round a URL is requested several times in a row: a request
+    pays for the garbage collection of the requests before it, and one stock request
+    between two Voronka ones would bill Voronka for stock's garbage."""
+    rounds_ms = {name: [] for name in urls}
+    rounds_sql = {name: [] for name in urls}
+    statements, status = {}, {}
+    for name, url in urls.items():  # warm-up
+        errors.current = f"{name} {label}"
+        client.get(url).get_data()
+    for _ in range(rounds):
+        for name, url in urls.items():
+            errors.current = f"{name} {label}"
+            timings, sql_timings = [], []
+            for _ in range(BURST):
+                sql.reset()
+                started = time.perf_counter()
+                response = client.get(url)
+                response.get_data()
+                timings.append((time.perf_counter() - started) * 1000)
+                sql_timings.append(sql.seconds * 1000)
+            rounds_ms[name].append(statistics.median(timings))
+            rounds_sql[name].append(statistics.median(sql_timings))
+            statements[name], status[name] = sql.statements, response.status_code
+    return {name: Measure(statistics.median(rounds_ms[name]),
+                          statistics.median(rounds_sql[name]), statements[name], status[name])
+            for name in urls}
 
 
 def time_sql(engine, sql: str, params: tuple, repeat: int) -> float:
@@ -386,7 +408,8 @@ def manager_table(app, repeat: int, errors, sql_timer) -> list[str]:
     print("|----------------------------------------|----------|------------|")
     failures = []
     for label, url in cases.items():
-        result = time_request(client, url, repeat, errors, sql_timer, "manager " + label)
+        result = time_requests(client, {"manager": url}, repeat, errors, sql_timer,
+                               label)["manager"]
         if not result.ok or result.ms > 50:
             failures.append("manager: " + label)
         print(f"| {label:<38} | {result.cell():>8} | {result.sql_cell():>10} |", flush=True)
@@ -424,17 +447,17 @@ def main(argv=None) -> int:
     voronka_urls = {**voronka_html, **voronka_api}
 
     sql_timer = SqlTimer(engine)
-    print(f"\nVoronka list benchmark: {dialect}, {clients:,} clients; median of {args.repeat} "
-          "runs in ms, HTTP 200 unless another status is shown; \"its SQL\" = ms in the "
+    print(f"\nVoronka list benchmark: {dialect}, {clients:,} clients; median of "
+          f"{args.repeat} rounds of {BURST} runs in ms, HTTP 200 unless another status is shown; \"its SQL\" = ms in the "
           "database driver / statements")
     print(row(title for title, _width in COLUMNS))
     print("|" + "|".join("-" * (width + 2) for _title, width in COLUMNS) + "|")
     failures = []
     for label in labels:
-        stock = time_request(client, stock_urls[label], args.repeat, errors, sql_timer,
-                             "stock " + label)
-        voronka = time_request(client, voronka_urls[label], args.repeat, errors, sql_timer,
-                               "Voronka " + label)
+        measures = time_requests(client, {"stock": stock_urls[label],
+                                          "Voronka": voronka_urls[label]},
+                                 args.repeat, errors, sql_timer, label)
+        stock, voronka = measures["stock"], measures["Voronka"]
         sql, params = sql_cases[label]
         with app.app_context():
             raw_ms = time_sql(engine, sql, params, args.repeat)
