@@ -8,7 +8,9 @@ What differs from FAB's own interface:
 - No full COUNT(*): the page query fetches up to ten pages of ids past the current one;
   the count is exact when fewer came back and reported as "more than N" otherwise.
 - Deep pages use the "deferred join": OFFSET runs over a narrow index, then only the
-  page's rows are read.
+  page's rows are read. A deep page of a whole list in its default order (clients by name)
+  does not even skip: it starts from the list's position summary (app.services.positions),
+  which also knows the list's exact length.
 - Ordering by a many-to-one relation orders by the related record's own sort key, and is
   served by an index on (foreign key, id) when the related table is small (managers,
   stages, dictionary items); unknown columns are ignored instead of failing.
@@ -40,11 +42,23 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, asc, desc, false, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    True_,
+    and_,
+    asc,
+    desc,
+    false,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
-from app.services import access
+from app.services import access, positions
 from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
@@ -369,6 +383,42 @@ class CrmInterface(SQLAInterface):
                      .offset(offset).limit(limit))
         return [row[0] for row in self.session.execute(statement).all()]
 
+    # --- deep pages of a whole list (app.services.positions) ---------------------------
+
+    def _positioned_list(self) -> Optional[str]:
+        for name, (model, _key) in positions.LISTS.items():
+            if model is self.obj:
+                return name
+        return None
+
+    def _deep_page_start(self, filters, order_column, order_direction, offset):
+        """Where a deep page of the whole list in its default order starts, from the
+        list's position summary; None for any other page (filtered, narrowed by the access
+        filter, otherwise ordered, shallow)."""
+        if offset < positions.DEEP_OFFSET:
+            return None
+        list_name = self._positioned_list()
+        if list_name is None or (filters is not None and filters.filters):
+            return None
+        _model, key = positions.LISTS[list_name]
+        kind, details = self.resolve_order(order_column, order_direction)
+        pk = getattr(self.obj, self.get_pk_name())
+        wanted = [asc(getattr(self.obj, key)), asc(pk)]
+        if kind != "column" or [str(d) for d in details] != [str(w) for w in wanted]:
+            return None
+        if not isinstance(access.condition(self.obj, "read"), True_):
+            return None
+        return positions.locate(self.session, list_name, offset)
+
+    def _page_ids_from(self, base_query, start, page_size) -> list:
+        _model, key = positions.LISTS[self._positioned_list()]
+        key_column = getattr(self.obj, key)
+        pk = getattr(self.obj, self.get_pk_name())
+        query = (base_query.with_entities(pk)
+                 .filter(tuple_(key_column, pk) >= tuple_(start.key, start.id))
+                 .order_by(asc(key_column), asc(pk)).offset(start.skip).limit(page_size))
+        return [row[0] for row in query.all()]
+
     def query_page(self, filters=None, order_column="", order_direction="", page=0,
                    page_size=25) -> PageResult:
         page = max(int(page or 0), 0)
@@ -377,15 +427,21 @@ class CrmInterface(SQLAInterface):
         if filters:
             base = filters.apply_all(base)
         lookahead = page_size * LOOKAHEAD_PAGES + 1
+        start = self._deep_page_start(filters, order_column, order_direction, offset)
         try:
-            ids = self._page_ids(base, order_column, order_direction, offset, lookahead)
+            if start is not None:
+                ids = self._page_ids_from(base, start, page_size)
+            else:
+                ids = self._page_ids(base, order_column, order_direction, offset, lookahead)
         except OverflowError:
             # A filter value beyond any integer the database holds (SQLite's driver refuses
             # to send it): no row can match.
             return PageResult([], 0, True)
         exact = len(ids) < lookahead
         count = offset + len(ids)
-        if not ids and offset:
+        if start is not None:
+            count, exact = start.total, True
+        elif not ids and offset:
             # Past the end: tell the truth about the total, it is small enough to count.
             count = base.with_entities(getattr(self.obj, self.get_pk_name())).count()
             exact = True

@@ -270,6 +270,39 @@ class CacheStamp(Model):
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
+class ListPosition(Model):
+    """A stretch of a big list in its default order (app.services.positions): the key it
+    starts at and how many rows it held when the summary was built or last compacted."""
+
+    __tablename__ = "crm_list_position"
+
+    list_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    start_key: Mapped[str] = mapped_column(SearchString(255), nullable=False)
+    start_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (
+        Index("ix_list_position_start", "list_name", "start_key", "start_id", unique=True),
+    )
+
+
+class ListPositionChange(Model):
+    """A row entering (+1) or leaving (-1) a stretch of a list, written by the database's
+    triggers; appended, never updated, so that concurrent writers do not wait for each
+    other. Folded into ListPosition.rows from time to time."""
+
+    __tablename__ = "crm_list_position_change"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(30), nullable=False)
+    bucket: Mapped[int] = mapped_column(Integer, nullable=False)
+    delta: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (Index("ix_list_position_change_bucket", "list_name", "bucket"),)
+
+
 # --- Clients -----------------------------------------------------------------------------
 
 

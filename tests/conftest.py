@@ -249,6 +249,9 @@ def reset_database(app) -> None:
             session.execute(update(CrmUser.__table__).values(created_by_fk=None,
                                                              changed_by_fk=None))
             session.execute(delete(CrmUser.__table__).where(CrmUser.id.notin_(baseline)))
+        # Emptied last: deleting clients above notes changes against the summary.
+        session.execute(text("DELETE FROM crm_list_position_change"))
+        session.execute(text("DELETE FROM crm_list_position"))
         app.config["TEST_SETUP_SNAPSHOT"].restore_if_changed(session)
         build_org(session)
         session.commit()

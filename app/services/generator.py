@@ -52,7 +52,7 @@ from app.models import (
     Product,
     Stage,
 )
-from app.services import demo
+from app.services import demo, positions
 from app.services.audit import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 from app.services.setup import ensure_reference_data
@@ -847,6 +847,9 @@ def generate(clients: int, seed: int = 1, echo=print) -> dict[str, int]:
             gc.enable()
     echo("  rows: " + ", ".join(f"{table.removeprefix('crm_')} {count:,}"
                                 for table, count in counts.items()))
+    summarised = time.perf_counter()
+    positions.rebuild_all(db.session)
+    echo(f"  list positions: {time.perf_counter() - summarised:.1f} s")
     analyze(echo)
     echo(f"Done in {time.perf_counter() - started:.1f} s")
     return counts

@@ -1,0 +1,155 @@
+"""Deep pages of the whole clients list start from the list's position summary
+(app.services.positions): they show exactly what OFFSET would, after any inserts, renames
+and deletes, and the database's triggers keep the summary's counts exact."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+
+from app.models import Client, ListPosition, ListPositionChange
+from app.services import positions
+from app.services.validation import normalize_search
+from tests.helpers import shown_ids, text_of
+from tests.volume import bulk_clients
+
+PAGE = 5
+
+
+@pytest.fixture
+def small_stretches(monkeypatch):
+    """Stretches of 7 rows, deep pages from the third page on."""
+    monkeypatch.setattr(positions, "BUCKET_ROWS", 7)
+    monkeypatch.setattr(positions, "DEEP_OFFSET", 2 * PAGE)
+    monkeypatch.setattr(positions, "REBUILD_OVER", 1000)
+    monkeypatch.setattr(positions, "COMPACT_AFTER", 1000)
+
+
+def expected_page(dbx, page: int) -> list[int]:
+    with dbx.session() as s:
+        return list(s.execute(select(Client.id).order_by(Client.name_search, Client.id)
+                              .offset(page * PAGE).limit(PAGE)).scalars())
+
+
+def listed(browser, page: int) -> tuple[list[int], str]:
+    response = browser.get(f"/clientview/list/?psize_ClientView={PAGE}&page_ClientView={page}")
+    assert response.status_code == 200, text_of(response)[:300]
+    return shown_ids(response, "/clientview"), text_of(response)
+
+
+def summary_counts(dbx) -> dict[int, int]:
+    """Rows per stretch as the summary says (counts plus noted changes)."""
+    with dbx.session() as s:
+        counts = dict(s.execute(select(ListPosition.bucket, ListPosition.rows)
+                                .where(ListPosition.list_name == "client")).all())
+        for bucket, delta in s.execute(select(ListPositionChange.bucket,
+                                              func.sum(ListPositionChange.delta))
+                                       .where(ListPositionChange.list_name == "client")
+                                       .group_by(ListPositionChange.bucket)):
+            counts[bucket] += delta
+    return counts
+
+
+def true_counts(dbx) -> dict[int, int]:
+    """Rows per stretch, counted."""
+    with dbx.session() as s:
+        starts = s.execute(select(ListPosition.bucket, ListPosition.start_key,
+                                  ListPosition.start_id)
+                           .where(ListPosition.list_name == "client")
+                           .order_by(ListPosition.bucket)).all()
+        keys = s.execute(select(Client.name_search, Client.id)).all()
+    counts = {bucket: 0 for bucket, _key, _id in starts}
+    for key in keys:
+        owner = max(bucket for bucket, start_key, start_id in starts
+                    if (start_key, start_id) <= tuple(key))
+        counts[owner] += 1
+    return counts
+
+
+def scramble(dbx, seed: int) -> None:
+    """Inserts, renames (moving rows between stretches) and deletes."""
+    rng = random.Random(seed)
+    bulk_clients(dbx, 9)
+    with dbx.session() as s:
+        ids = list(s.execute(select(Client.id)).scalars())
+        for pk in rng.sample(ids, 8):
+            name = f"{rng.choice('АБВЯ')} renamed {pk}"
+            s.execute(update(Client).where(Client.id == pk)
+                      .values(name=name, name_search=normalize_search(name)))
+        s.execute(update(Client).where(Client.id == ids[0]).values(comment="not the name"))
+        s.execute(delete(Client).where(Client.id.in_(rng.sample(ids, 5))))
+        s.commit()
+
+
+def test_deep_pages_show_what_offset_shows_after_any_writes(admin_client, dbx,
+                                                             small_stretches):
+    bulk_clients(dbx, 40)
+    for round_ in range(3):
+        total = dbx.count(Client)
+        for page in range(total // PAGE + 2):
+            shown, html = listed(admin_client, page)
+            assert shown == expected_page(dbx, page), (round_, page)
+        assert summary_counts(dbx) == true_counts(dbx)
+        scramble(dbx, round_)
+
+
+def record_count(html: str) -> str:
+    found = re.search(r'crm-record-count">\s*<strong>[^<]*</strong>\s*([^<]*?)\s*</div>', html)
+    assert found, "no record count on the page"
+    return found.group(1)
+
+
+def test_a_deep_page_knows_the_exact_length_of_the_list(admin_client, dbx, small_stretches):
+    bulk_clients(dbx, 40)
+    _shown, deep = listed(admin_client, 3)
+    assert dbx.scalar(select(func.count()).select_from(ListPosition)) == 6  # 40 rows / 7
+    assert record_count(deep) == "40"
+    bulk_clients(dbx, 2)
+    assert record_count(listed(admin_client, 3)[1]) == "42"
+
+
+def test_a_deep_page_costs_two_statements_more_than_its_rows(admin_client, dbx,
+                                                             count_queries, small_stretches):
+    bulk_clients(dbx, 40)
+    listed(admin_client, 5)
+    with count_queries() as counter:
+        shown, _html = listed(admin_client, 5)
+    assert shown == expected_page(dbx, 5)
+    assert counter.count == 4, counter.dump()
+
+
+def test_changes_are_folded_and_long_stretches_cut_again(admin_client, dbx, monkeypatch,
+                                                         small_stretches):
+    bulk_clients(dbx, 40)
+    listed(admin_client, 3)                                 # builds the summary
+    bulk_clients(dbx, 6)
+    monkeypatch.setattr(positions, "COMPACT_AFTER", 3)
+    shown, _html = listed(admin_client, 3)                  # folds the 6 changes
+    assert shown == expected_page(dbx, 3)
+    assert dbx.count(ListPositionChange) == 0
+    assert summary_counts(dbx) == true_counts(dbx)
+
+    with dbx.session() as s:                                # 30 rows into the first stretch
+        s.execute(update(Client).where(Client.id.in_(
+            select(Client.id).order_by(Client.id.desc()).limit(30).scalar_subquery()))
+                  .values(name_search=text("'!' || name_search")))
+        s.commit()
+    monkeypatch.setattr(positions, "REBUILD_OVER", 20)
+    listed(admin_client, 3)                                 # cuts the list again
+    assert max(summary_counts(dbx).values()) <= 7
+    for page in range(10):
+        assert listed(admin_client, page)[0] == expected_page(dbx, page)
+
+
+def test_narrowed_lists_do_not_use_the_summary(client_as, dbx, small_stretches):
+    """A manager's list (the access filter) and a filtered list count their own rows."""
+    bulk_clients(dbx, 30, responsible=["manager"])
+    bulk_clients(dbx, 30, responsible=["manager_b"])
+    manager = client_as("manager")
+    own = dbx.all(select(Client.id).where(Client.responsible_id == dbx.user_id("manager"))
+                  .order_by(Client.name_search, Client.id))
+    for page in range(7):
+        assert listed(manager, page)[0] == own[page * PAGE:(page + 1) * PAGE]
