@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import prison
 from flask import jsonify, request
+from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.const import API_URI_RIS_KEY
@@ -330,6 +332,33 @@ RESOURCES = [
 ]
 
 
+class _PreparedSchemas:
+    """Stands for the jsonschema module in FAB's `rison` decorator, which validates every
+    request's `q` with `jsonschema.validate`: that checks the schema itself against the
+    JSON Schema metaschema each time, 40 % of an API list's time. FAB's schemas are
+    constants; each gets its validator once, and requests are validated as before."""
+
+    ValidationError = jsonschema.ValidationError
+
+    def __init__(self):
+        self._validators: dict[int, tuple[dict, Any]] = {}
+
+    def validate(self, instance, schema) -> None:
+        prepared = self._validators.get(id(schema))
+        if prepared is None or prepared[0] is not schema:
+            kind = jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            prepared = self._validators[id(schema)] = (schema, kind(schema))
+        error = jsonschema.exceptions.best_match(prepared[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    def __getattr__(self, name: str):
+        return getattr(jsonschema, name)
+
+
 def register(appbuilder) -> None:
+    if not isinstance(fab_api.jsonschema, _PreparedSchemas):
+        fab_api.jsonschema = _PreparedSchemas()
     for resource in RESOURCES:
         appbuilder.add_api(resource)

@@ -324,3 +324,12 @@ def test_no_raw_database_error_reaches_the_user(app, admin_client, api, dbx):
         tr(app, "A record with the same unique value already exists."),
         {"sku": [tr(app, "Already exists.")]})
     assert dbx.count(Product) == 1
+
+
+def test_api_query_schema_errors_say_what_is_wrong(api):
+    """FAB's schema check of `q` (validators prepared once) answers as jsonschema does."""
+    for q, message in [("(page:abc)", "'abc' is not of type 'integer'"),
+                       ("(page_size:25,columns:oops)", "'oops' is not of type 'array'")]:
+        response = api.get("/api/v1/client/", query_string={"q": q})
+        assert response.status_code == 400
+        assert response.get_json()["message"] == f"Not a valid rison schema {message}"
