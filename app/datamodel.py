@@ -430,7 +430,7 @@ class CrmInterface(SQLAInterface):
         start = self._deep_page_start(filters, order_column, order_direction, offset)
         try:
             if start is not None:
-                ids = self._page_ids_from(base, start, page_size)
+                ids = [] if start.past_end else self._page_ids_from(base, start, page_size)
             else:
                 ids = self._page_ids(base, order_column, order_direction, offset, lookahead)
         except OverflowError:

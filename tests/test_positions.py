@@ -109,6 +109,8 @@ def test_a_deep_page_knows_the_exact_length_of_the_list(admin_client, dbx, small
     assert record_count(deep) == "40"
     bulk_clients(dbx, 2)
     assert record_count(listed(admin_client, 3)[1]) == "42"
+    shown, past_the_end = listed(admin_client, 20)
+    assert shown == [] and record_count(past_the_end) == "42"
 
 
 def test_a_deep_page_costs_two_statements_more_than_its_rows(admin_client, dbx,

@@ -37,12 +37,17 @@ LISTS = {"client": (Client, "name_search")}
 
 @dataclass
 class Start:
-    """Where a page starts: at (key, id), skipping `skip` rows; the list has `total`."""
+    """Where a page starts: at (key, id), skipping `skip` rows; the list has `total`.
+    A page past the end of the list starts nowhere (key and id None)."""
 
-    key: str
-    id: int
+    key: Optional[str]
+    id: Optional[int]
     skip: int
     total: int
+
+    @property
+    def past_end(self) -> bool:
+        return self.key is None
 
 
 _LOCATE = text("""
@@ -66,16 +71,24 @@ LIMIT 1
 """)
 
 
+_TOTAL = text("""
+SELECT (SELECT SUM(rows) FROM crm_list_position WHERE list_name = :list)
+     + (SELECT COALESCE(SUM(delta), 0) FROM crm_list_position_change WHERE list_name = :list)
+""")
+
+
 def locate(session, list_name: str, offset: int) -> Optional[Start]:
     """Where the row at `offset` (from 0) starts its page, or None when the list has no
-    summary yet or has fewer rows. Tidies the summary when it needs it."""
+    summary (it could not be built). Tidies the summary when it needs it."""
     row = session.execute(_LOCATE, {"list": list_name, "offset": offset}).first()
     if row is None:
         if not _has_summary(session, list_name):
-            rebuild(session, list_name)
+            if not rebuild(session, list_name):
+                return None
             row = session.execute(_LOCATE, {"list": list_name, "offset": offset}).first()
         if row is None:
-            return None
+            total = session.execute(_TOTAL, {"list": list_name}).scalar() or 0
+            return Start(None, None, 0, int(total))
     if row.longest > REBUILD_OVER:
         rebuild(session, list_name)
     elif row.changes > COMPACT_AFTER:
