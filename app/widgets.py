@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 from urllib.parse import urlencode
 
-from flask import current_app, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.widgets import ListWidget, RenderTemplateWidget
-from flask_babel import get_locale, gettext
+import flask_babel
+from flask_babel import get_locale
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 from sqlalchemy import False_, True_
@@ -101,11 +102,11 @@ class CrmListWidget(ListWidget):
         icon = {"show": "fa-search", "edit": "fa-edit", "delete": "fa-trash"}[kind]
         if kind == "delete":
             link = (f'href="#" class="btn btn-sm btn-default crm-delete" data-url="{url}" '
-                    f'data-question="{escape(gettext(DELETE_QUESTION))}"')
+                    f'data-question="{escape(_gettext(DELETE_QUESTION))}"')
         else:
             link = f'href="{url}" class="btn btn-sm btn-default"'
-        return (f'<a {link} rel="tooltip" title="{escape(gettext(title))}">'
-                f'<span class="sr-only">{escape(gettext(text))}</span>'
+        return (f'<a {link} rel="tooltip" title="{escape(_gettext(title))}">'
+                f'<span class="sr-only">{escape(_gettext(text))}</span>'
                 f'<i class="fa {icon}"></i></a>')
 
     def _link_template(self, permission, endpoint, filters, with_filters) -> Optional[str]:
@@ -285,7 +286,31 @@ class NavbarMenuCache:
         return Markup(template.render(menu=appbuilder.menu, appbuilder=appbuilder))
 
 
+def request_translations():
+    """Flask-Babel's translations for the request, looked up once per request: Flask-Babel
+    goes through a dozen context-local proxies for every string, and a page has dozens."""
+    if not has_request_context():
+        return flask_babel.get_translations()
+    translations = g.get("crm_translations")
+    if translations is None:
+        translations = g.crm_translations = flask_babel.get_translations()
+    return translations
+
+
+def _gettext(string: str, **variables) -> str:
+    text = request_translations().ugettext(string)
+    return text % variables if variables else text
+
+
 def install(app) -> None:
-    """Templates reach the cached menu as `navbar_menu()`."""
+    """Templates reach the cached menu as `navbar_menu()`, and translate through
+    request_translations (the same catalogues as Flask-Babel's own callables)."""
     menu = NavbarMenuCache()
     app.context_processor(lambda: {"navbar_menu": menu})
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )

@@ -62,6 +62,19 @@ def test_the_search_form_is_in_the_users_language(admin_client):
     assert 'placeholder="Name"' in english_fields["name"]
 
 
+def test_templates_and_row_buttons_follow_a_language_switch(admin_client, dbx):
+    """The page's own strings (templates, row buttons) are translated per request."""
+    bulk_clients(dbx, 2)
+    russian = text_of(admin_client.get("/clientview/list/"))
+    admin_client.get("/lang/en")
+    english = text_of(admin_client.get("/clientview/list/"))
+    admin_client.get("/lang/ru")
+    again = text_of(admin_client.get("/clientview/list/"))
+    assert "Записей:" in russian and 'title="Изменить запись"' in russian
+    assert "Record Count" in english and 'title="Edit record"' in english
+    assert "Записей:" in again and "Record Count" not in again
+
+
 def test_the_pager_keeps_every_filter_value_and_changes_only_the_page(admin_client, dbx):
     bulk_clients(dbx, 80)
     url = "/clientview/list/?_flt_0_name=Клиент&_flt_0_name=Клиент 0000&psize_ClientView=25"
