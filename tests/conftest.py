@@ -149,6 +149,24 @@ def app(database_url):
         db.engine.dispose()
 
 
+@contextmanager
+def another_app(app, database_url: str, **config):
+    """A second application on the suite's database, configured differently (CSRF on,
+    HTTPS, production login limits...); the per-test clean-up treats it like `app`."""
+    from app import create_app, db
+
+    application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url,
+                             **config)
+    for key in ("TEST_BASELINE_USER_IDS", "TEST_SETUP_SNAPSHOT"):
+        application.config[key] = app.config[key]
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 # Filled by the set-up (roles, their rights and FAB permissions): put back as they were
 # when a test changed them, instead of being emptied.
 SETUP_TABLES = ("ab_role", "ab_user_role", "ab_permission_view_role", "crm_role_right")

@@ -20,12 +20,11 @@ import pytest
 
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
     ACTION_TIMEOUT,
-    ADMIN_PASSWORD,
-    ADMIN_USER,
     CHROMIUM_ARGS,
     NAVIGATION_TIMEOUT,
     chromium_executable,
     live_server,
+    log_in,
 )
 
 RECORD_VIOLATIONS = """
@@ -144,15 +143,6 @@ def in_browser(playwright_thread, live_server):
         return playwright_thread.run(task)
 
     return run
-
-
-def log_in(page) -> None:
-    page.goto("/login/")
-    page.fill("#username", ADMIN_USER)
-    page.fill("#password", ADMIN_PASSWORD)
-    with page.expect_navigation():
-        page.click("form[name=login] [type=submit]")
-    assert "/login" not in page.url, "login failed: still on the login page"
 
 
 def test_the_pages_send_the_policy(in_browser):

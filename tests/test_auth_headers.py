@@ -66,20 +66,10 @@ def test_anonymous_pages(anon_client, path):
     assert_scripts_carry_the_nonce(response)
 
 
-def test_a_list_page_with_search_filters(admin_client):
-    response = admin_client.get("/clientview/list/")
-    assert response.status_code == 200
-    assert_scripts_carry_the_nonce(response)
-
-
-def test_the_add_form(admin_client):
-    response = admin_client.get("/clientview/add")
-    assert response.status_code == 200
-    assert_scripts_carry_the_nonce(response)
-
-
-def test_swagger_ui(admin_client):
-    response = admin_client.get("/swagger/v1")
+@pytest.mark.parametrize("path", ["/clientview/list/", "/clientview/add", "/swagger/v1"],
+                         ids=["list-with-search-filters", "add-form", "swagger-ui"])
+def test_pages_with_scripts(admin_client, path):
+    response = admin_client.get(path)
     assert response.status_code == 200
     assert_scripts_carry_the_nonce(response)
 

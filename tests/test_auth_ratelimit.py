@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, another_app
 from tests.helpers import flashed, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,16 +33,8 @@ TOO_MANY = "Too many login attempts. Try again in %(seconds)s s."
 @pytest.fixture(scope="module")
 def limited_app(app, database_url):
     """A second application on the suite's database, with the production login limits."""
-    from app import create_app, db
-
-    application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url,
-                             **LIMITS)
-    for key in ("TEST_BASELINE_USER_IDS", "TEST_SETUP_SNAPSHOT"):
-        application.config[key] = app.config[key]
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with another_app(app, database_url, **LIMITS) as application:
+        yield application
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, api_token
+from tests.conftest import PASSWORD, another_app, api_token
 from tests.helpers import assert_login_redirect
 
 PROTECTED = "/users/list/"
@@ -248,16 +248,8 @@ def test_a_remember_cookie_alone_does_not_log_in(app, carol):
 @pytest.fixture(scope="module")
 def https_app(app, database_url):
     """An application configured for HTTPS behind one reverse proxy."""
-    from app import create_app, db
-
-    application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url,
-                             CRM_HTTPS=True, CRM_TRUST_PROXY=1)
-    for key in ("TEST_BASELINE_USER_IDS", "TEST_SETUP_SNAPSHOT"):
-        application.config[key] = app.config[key]
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with another_app(app, database_url, CRM_HTTPS=True, CRM_TRUST_PROXY=1) as application:
+        yield application
 
 
 def test_crm_https_marks_cookies_secure(https_app, carol):

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from app.models import Client
+from tests.conftest import another_app
 from tests.factories import CLIENT
 from tests.helpers import form_errors, text_of
 
@@ -15,18 +16,8 @@ from tests.helpers import form_errors, text_of
 @pytest.fixture(scope="module")
 def csrf_app(app, database_url):
     """A second application on the same database, with CSRF protection on."""
-    from app import create_app
-
-    application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url,
-                             WTF_CSRF_ENABLED=True)
-    for key in ("TEST_BASELINE_USER_IDS", "TEST_SETUP_SNAPSHOT"):
-        application.config[key] = app.config[key]
-    yield application
-    from app import db
-
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with another_app(app, database_url, WTF_CSRF_ENABLED=True) as application:
+        yield application
 
 
 @pytest.fixture

@@ -190,13 +190,18 @@ def shot(page, screenshot_dirs, request):
     return _shot
 
 
-@pytest.fixture
-def logged_in(page, live_server):
-    """The page, logged in as the administrator through the login form."""
+def log_in(page) -> None:
+    """Log the administrator in through the login form."""
     page.goto("/login/")
     page.fill("#username", ADMIN_USER)
     page.fill("#password", ADMIN_PASSWORD)
     with page.expect_navigation():
         page.click("form[name=login] [type=submit]")
     assert "/login" not in page.url, "login failed: still on the login page"
+
+
+@pytest.fixture
+def logged_in(page, live_server):
+    """The page, logged in as the administrator through the login form."""
+    log_in(page)
     return page
