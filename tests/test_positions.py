@@ -155,3 +155,36 @@ def test_narrowed_lists_do_not_use_the_summary(client_as, dbx, small_stretches):
                   .order_by(Client.name_search, Client.id))
     for page in range(7):
         assert listed(manager, page)[0] == own[page * PAGE:(page + 1) * PAGE]
+
+
+def test_a_busy_summary_is_left_for_later_and_the_page_still_served(app, admin_client, dbx,
+                                                                    monkeypatch,
+                                                                    small_stretches):
+    """Folding the changes needs a lock; when another transaction holds it, the page is
+    served from the summary as it is (changes included) and the fold waits for a later
+    page."""
+    from app import db
+
+    bulk_clients(dbx, 40)
+    listed(admin_client, 3)                                 # builds the summary
+    bulk_clients(dbx, 6)
+    monkeypatch.setattr(positions, "COMPACT_AFTER", 3)
+    with app.app_context():
+        blocker = db.engine.raw_connection()
+        on_postgresql = db.engine.dialect.name == "postgresql"
+    try:
+        cursor = blocker.cursor()
+        if on_postgresql:
+            cursor.execute("LOCK TABLE crm_list_position IN EXCLUSIVE MODE")
+        else:
+            cursor.execute("BEGIN IMMEDIATE")
+        shown, html = listed(admin_client, 3)
+        assert shown == expected_page(dbx, 3)
+        assert record_count(html) == "46"
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert dbx.count(ListPositionChange) == 6
+    listed(admin_client, 3)                                 # now it folds
+    assert dbx.count(ListPositionChange) == 0
+    assert summary_counts(dbx) == true_counts(dbx)

@@ -104,58 +104,63 @@ def _has_summary(session, list_name: str) -> bool:
 # --- upkeep: each in a transaction of its own ---------------------------------------------
 
 
-def _engine(session):
-    return session.get_bind()
+def _upkeep(session, list_name: str, what: str, work) -> bool:
+    """Run `work(connection)` in a transaction of its own. A list busy with writers (a lock
+    not granted in two seconds, or SQLite's database lock) is left as it is: the page is
+    served without it, and the next deep page tries again. Returns whether it ran."""
+    try:
+        with session.get_bind().begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            work(connection)
+    except Exception as error:  # noqa: BLE001 - only a lock failure is expected here
+        if not _is_lock_failure(error):
+            raise
+        log.info("list positions of %s not %s: %s", list_name, what, error)
+        return False
+    return True
 
 
 def rebuild(session, list_name: str) -> bool:
     """Cut the list into stretches again, counting its rows once. Writers of the list wait
     for it (about a second for a million rows); returns False when the list could not be
-    locked in time (the next deep page tries again)."""
+    locked in time."""
     model, key = LISTS[list_name]
     table = model.__tablename__
-    engine = _engine(session)
-    try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-                connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-            # First a write: on SQLite it takes the database's write lock, so no client
-            # changes between the count below and the new summary.
-            connection.execute(text("DELETE FROM crm_list_position_change "
-                                    "WHERE list_name = :list"), {"list": list_name})
-            connection.execute(text("DELETE FROM crm_list_position WHERE list_name = :list"),
-                               {"list": list_name})
-            starts = connection.execute(text(f"""
-                SELECT {key}, id, rn FROM (
-                    SELECT {key}, id, ROW_NUMBER() OVER (ORDER BY {key}, id) AS rn
-                    FROM {table}) numbered
-                WHERE (rn - 1) % :size = 0 ORDER BY rn"""), {"size": BUCKET_ROWS}).all()
-            total = connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
-            buckets = []
-            for index, (start_key, start_id, rn) in enumerate(starts):
-                rows = min(BUCKET_ROWS, total - (rn - 1))
-                buckets.append({"list": list_name, "bucket": index, "key": start_key,
-                                "id": start_id, "rows": rows})
-            if not buckets:
-                buckets.append({"list": list_name, "bucket": 0, "key": "", "id": 0, "rows": 0})
-            # The first stretch starts before any possible row.
-            buckets[0].update(key="", id=0)
-            connection.execute(text(
-                "INSERT INTO crm_list_position (list_name, bucket, start_key, start_id, rows) "
-                "VALUES (:list, :bucket, :key, :id, :rows)"), buckets)
-    except Exception as error:  # noqa: BLE001 - a busy table: the slow path serves the page
-        if not _is_lock_failure(error):
-            raise
-        log.info("list positions of %s not rebuilt: %s", list_name, error)
-        return False
-    return True
+
+    def work(connection):
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        # First a write: on SQLite it takes the database's write lock, so no client
+        # changes between the count below and the new summary.
+        connection.execute(text("DELETE FROM crm_list_position_change "
+                                "WHERE list_name = :list"), {"list": list_name})
+        connection.execute(text("DELETE FROM crm_list_position WHERE list_name = :list"),
+                           {"list": list_name})
+        starts = connection.execute(text(f"""
+            SELECT {key}, id, rn FROM (
+                SELECT {key}, id, ROW_NUMBER() OVER (ORDER BY {key}, id) AS rn
+                FROM {table}) numbered
+            WHERE (rn - 1) % :size = 0 ORDER BY rn"""), {"size": BUCKET_ROWS}).all()
+        total = connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
+        buckets = [{"list": list_name, "bucket": index, "key": start_key, "id": start_id,
+                    "rows": min(BUCKET_ROWS, total - (rn - 1))}
+                   for index, (start_key, start_id, rn) in enumerate(starts)]
+        if not buckets:
+            buckets.append({"list": list_name, "bucket": 0, "key": "", "id": 0, "rows": 0})
+        # The first stretch starts before any possible row.
+        buckets[0].update(key="", id=0)
+        connection.execute(text(
+            "INSERT INTO crm_list_position (list_name, bucket, start_key, start_id, rows) "
+            "VALUES (:list, :bucket, :key, :id, :rows)"), buckets)
+
+    return _upkeep(session, list_name, "rebuilt", work)
 
 
-def compact(session, list_name: str) -> None:
+def compact(session, list_name: str) -> bool:
     """Fold the noted changes into the counts of the stretches."""
-    engine = _engine(session)
-    with engine.begin() as connection:
+
+    def work(connection):
         if connection.dialect.name == "postgresql":
             # One statement: exactly the changes it deletes are added, even when writers
             # commit new ones meanwhile. The lock keeps two folds from adding twice.
@@ -178,6 +183,8 @@ def compact(session, list_name: str) -> None:
             WHERE list_name = :list"""), {"list": list_name})
         connection.execute(text("DELETE FROM crm_list_position_change WHERE list_name = :list"),
                            {"list": list_name})
+
+    return _upkeep(session, list_name, "compacted", work)
 
 
 def _is_lock_failure(error: Exception) -> bool:
