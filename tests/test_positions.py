@@ -113,6 +113,17 @@ def test_a_deep_page_knows_the_exact_length_of_the_list(admin_client, dbx, small
     assert shown == [] and record_count(past_the_end) == "42"
 
 
+def test_the_record_count_is_written_the_way_the_language_writes_numbers(admin_client, dbx,
+                                                                        small_stretches):
+    bulk_clients(dbx, 1200)
+    assert record_count(listed(admin_client, 3)[1]) == "1\xa0200"
+    admin_client.get("/lang/en")
+    try:
+        assert record_count(listed(admin_client, 3)[1]) == "1,200"
+    finally:
+        admin_client.get("/lang/ru")
+
+
 def test_a_deep_page_costs_two_statements_more_than_its_rows(admin_client, dbx,
                                                              count_queries, small_stretches):
     bulk_clients(dbx, 40)
