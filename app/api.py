@@ -126,6 +126,15 @@ class CrmApi(ModelRestApi):
             body["message"] = error.errors
         return self.response(error.status, **body)
 
+    @staticmethod
+    def _load(schema, data: dict, instance=None):
+        """Load `data` with a schema object of this request's own. marshmallow-sqlalchemy
+        keeps the record being loaded on the schema object (`schema.instance`) until the load
+        ends, and FAB keeps one schema object per resource for all requests: concurrent
+        writes loaded one request's values into another request's record, or into a new
+        record that was never saved."""
+        return type(schema)().load(data, instance=instance)
+
     def _json_body(self):
         if not request.is_json:
             return None
@@ -137,7 +146,7 @@ class CrmApi(ModelRestApi):
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
         try:
-            item = self.add_model_schema.load(data)
+            item = self._load(self.add_model_schema, data)
         except ValidationError as err:
             return self.response_422(message=err.messages)
         try:
@@ -170,7 +179,7 @@ class CrmApi(ModelRestApi):
             # One flush at commit: loading a collection must not write half the change.
             with self.datamodel.session.no_autoflush:
                 merged = self._merge_update_item(item, data)
-                item = self.edit_model_schema.load(merged, instance=item)
+                item = self._load(self.edit_model_schema, merged, instance=item)
         except ValidationError as err:
             self.datamodel.session.rollback()
             return self.response_422(message=err.messages)
