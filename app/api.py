@@ -3,7 +3,10 @@
 Writes go through app.services.records like the forms do: the same validation, one commit,
 409 on a stale version (sent as `If-Match: <version>` or a `version` field), 422 on invalid
 input, and never a raw database error. Owner and audit columns are not writable: a request
-that names them is refused with 422.
+that names them is refused with 422. A request loads with schema objects of its own.
+
+A user nested in an answer is id, name, position, e-mail and phone (EmployeeSchema), never
+the columns of the account. Fields are labelled and resources titled as on the screens.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.const import API_URI_RIS_KEY
 from flask_appbuilder.security.decorators import permission_name
-from flask_babel import gettext
-from marshmallow import ValidationError
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import gettext, lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields
 from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
@@ -41,8 +45,17 @@ from app.models import (
     Stage,
 )
 from app.services import access, records
+from app.views import LABELS, SCREENS
 
 AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
+
+# The labels of columns only the API shows; every other column is labelled as on the screens.
+API_LABELS = {
+    "version": _l("Version"),
+    "created_by_fk": LABELS["created_by"],
+    "changed_by_fk": LABELS["changed_by"],
+    "user_id": LABELS["user"],
+}
 
 
 class ExistingRelated(Related):
@@ -69,8 +82,25 @@ class ExistingRelated(Related):
             raise ValidationError(gettext("The chosen record does not exist.")) from None
 
 
+class EmployeeSchema(Schema):
+    """A user wherever an answer nests one (a responsible, a head, who closed an interest):
+    who they are and how a colleague reaches them. FAB would show every column of the user
+    table: the password hash, login counters, the session epoch."""
+
+    id = fields.Integer(dump_only=True)
+    name = fields.Function(lambda user: str(user), dump_only=True,
+                           metadata={"type": "string"})
+    position = fields.String(dump_only=True)
+    email = fields.String(dump_only=True)
+    phone = fields.String(dump_only=True)
+
+
 class CrmSchemaConverter(Model2SchemaConverter):
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
+        if nested and issubclass(datamodel.get_related_model(column.name), User):
+            many = not (datamodel.is_relation_many_to_one(column.name)
+                        or datamodel.is_relation_one_to_one(column.name))
+            return fields.Nested(EmployeeSchema, many=many, dump_only=True)
         field = super()._column2relation(datamodel, column, nested=nested,
                                          parent_schema_name=parent_schema_name)
         if nested:
@@ -126,6 +156,15 @@ class CrmApi(ModelRestApi):
             body["message"] = error.errors
         return self.response(error.status, **body)
 
+    @staticmethod
+    def _load(schema, data: dict, instance=None):
+        """Load `data` with a schema object of this request's own. marshmallow-sqlalchemy
+        keeps the record being loaded on the schema object (`schema.instance`) until the load
+        ends, and FAB keeps one schema object per resource for all requests: concurrent
+        writes loaded one request's values into another request's record, or into a new
+        record that was never saved."""
+        return type(schema)().load(data, instance=instance)
+
     def _json_body(self):
         if not request.is_json:
             return None
@@ -137,7 +176,7 @@ class CrmApi(ModelRestApi):
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
         try:
-            item = self.add_model_schema.load(data)
+            item = self._load(self.add_model_schema, data)
         except ValidationError as err:
             return self.response_422(message=err.messages)
         try:
@@ -170,7 +209,7 @@ class CrmApi(ModelRestApi):
             # One flush at commit: loading a collection must not write half the change.
             with self.datamodel.session.no_autoflush:
                 merged = self._merge_update_item(item, data)
-                item = self.edit_model_schema.load(merged, instance=item)
+                item = self._load(self.edit_model_schema, merged, instance=item)
         except ValidationError as err:
             self.datamodel.session.rollback()
             return self.response_422(message=err.messages)
@@ -264,22 +303,41 @@ def _api(model, name: str, columns: list[str], *, read: list[str] | None = None,
     if hasattr(model, "version"):
         shown.append("version")
     shown += AUDIT_READ if hasattr(model, "created_on") else []
+    search = search or [c for c in columns if c in model.__table__.columns][:6]
+    datamodel = CrmInterface(model)
+    labels = {**LABELS, **API_LABELS}
+    # Every column as the screens call it: one shown, written or searched without a label
+    # fails here, at start-up. (A read-only resource's _info lists every column as FAB's.)
+    label_columns = {c: labels[c] for c in datamodel.get_columns_list() if c in labels}
+    label_columns.update({c: labels[c] for c in {*shown, *columns, *search}})
     attributes = {
         "resource_name": name,
-        "datamodel": CrmInterface(model),
+        "datamodel": datamodel,
+        "label_columns": label_columns,
         "list_columns": shown,
         "show_columns": shown,
         "add_columns": [] if read_only else columns,
         "edit_columns": [] if read_only else columns,
-        "search_columns": search or [c for c in columns if c in model.__table__.columns][:6],
+        "search_columns": search,
         "order_columns": order or ["id"],
         # As on the screen: a name search is then one index range, read in order.
         "base_order": base_order,
     }
+    attributes.update(_titles(model))
     if read_only:
         attributes["base_permissions"] = ["can_get", "can_info"]
         attributes["include_route_methods"] = {"get", "get_list", "info"}
     return type(f"{model.__name__}Api", (CrmApi,), attributes)
+
+
+def _titles(model) -> dict:
+    """The list, show, add and edit titles of the model's screen (FAB's are English); a
+    read-only screen's record title stands for its add and edit titles."""
+    for view, *_rest in SCREENS:
+        if view.datamodel.obj is model:
+            return {kind: getattr(view, kind) or view.show_title
+                    for kind in ("list_title", "show_title", "add_title", "edit_title")}
+    return {}
 
 
 RESOURCES = [

@@ -403,7 +403,18 @@ def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
     - making someone else responsible needs the reassign right over that person;
     - a new link to a client, contact or interest needs the right to read it; a link kept
       as it was (`previous_links`, from links_of() before the change) does not.
+
+    The record is judged as it is in memory: the queries made here do not flush the change
+    to the database, which only the save does (there a version conflict is a 409; flushed
+    from here it was a crash).
     """
+    with _session().no_autoflush:
+        _authorize_save(obj, is_new=is_new, previous_owner=previous_owner,
+                        previous_links=previous_links, user=user)
+
+
+def _authorize_save(obj, *, is_new: bool, previous_owner: Optional[int],
+                    previous_links: Optional[dict[str, Optional[int]]], user) -> None:
     from flask_babel import gettext
 
     from app.services.records import Forbidden
