@@ -260,6 +260,16 @@ class RoleRight(Model):
     scope: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
+class RoleInfo(Model):
+    """What a role is for, in the administrator's words (FAB's role has only a name)."""
+
+    __tablename__ = "crm_role_info"
+
+    role_id: Mapped[int] = mapped_column(ForeignKey("ab_role.id", ondelete="CASCADE"),
+                                         primary_key=True, autoincrement=False)
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+
+
 class CacheStamp(Model):
     """A single row whose version rises with every change of users, rights or directories
     (app.services.stamp): what processes keep between requests is checked against it."""

@@ -1,18 +1,17 @@
-"""Security manager: FAB's, with the CRM user model (department, position, phone) and the
-authentication hardening of app.services.auth (login throttling, session epochs, safe
-redirects after login)."""
+"""Security manager: FAB's, with the CRM user model (department, position, phone), the
+CRM's users and roles screens (app.security_views), and the authentication hardening of
+app.services.auth (login throttling, session epochs, safe redirects after login)."""
 
 from dataclasses import dataclass
 
-from flask import flash, g, has_request_context, redirect, request
+from flask import current_app, flash, g, has_request_context, redirect, request
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
-from flask_appbuilder.security.views import AuthDBView, UserDBModelView
+from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.views import expose
-from flask_babel import lazy_gettext as _l
 from flask_login import (
     LoginManager,
     current_user,
@@ -23,10 +22,9 @@ from flask_login import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import security_views
 from app.models import CrmUser, department_role
 from app.services import auth, stamp
-
-_EMPLOYEE_FIELDS = ["department", "position", "phone"]
 
 
 @dataclass(frozen=True)
@@ -48,34 +46,6 @@ def _user_changed(app, user=None, **extra) -> None:
 # Kept between requests while the cache stamp stays the same (app.services.stamp).
 _ROLE_PERMISSIONS = stamp.StampedCache()
 _DEPARTMENT_ROLES = stamp.StampedCache()
-
-
-class CrmUserDBModelView(UserDBModelView):
-    label_columns = {
-        **UserDBModelView.label_columns,
-        "department": _l("Department"),
-        "position": _l("Position"),
-        "phone": _l("Phone"),
-    }
-    list_columns = ["first_name", "last_name", "username", "email", "department", "active",
-                    "roles"]
-    show_fieldsets = [
-        (_l("User info"), {"fields": ["username", "active", "roles", "login_count"]}),
-        (_l("Personal Info"),
-         {"fields": ["first_name", "last_name", "email", *_EMPLOYEE_FIELDS], "expanded": True}),
-        (_l("Audit Info"),
-         {"fields": ["last_login", "fail_login_count", "created_on", "created_by",
-                     "changed_on", "changed_by"], "expanded": False}),
-    ]
-    user_show_fieldsets = [
-        (_l("User info"), {"fields": ["username", "active", "roles", "login_count"]}),
-        (_l("Personal Info"),
-         {"fields": ["first_name", "last_name", "email", *_EMPLOYEE_FIELDS], "expanded": True}),
-    ]
-    add_columns = ["first_name", "last_name", "username", "active", "email", *_EMPLOYEE_FIELDS,
-                   "roles", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "active", "email", *_EMPLOYEE_FIELDS,
-                    "roles"]
 
 
 class CrmAuthDBView(AuthDBView):
@@ -105,8 +75,31 @@ class CrmAuthDBView(AuthDBView):
 
 class CrmSecurityManager(SecurityManager):
     user_model = CrmUser
-    userdbmodelview = CrmUserDBModelView
+    userdbmodelview = security_views.CrmUserDBModelView
+    rolemodelview = security_views.CrmRoleView
+    resetpasswordview = security_views.CrmResetPasswordView
     authdbview = CrmAuthDBView
+
+    def register_views(self) -> None:
+        """The login, the profile, the password forms, Settings → Users and Settings →
+        Roles (their menu entries: app.rights_views) and the security API. Not FAB's
+        permission, view-menu, statistics and group screens: the rights of roles
+        (app.rights_views) make the permissions, departments group users."""
+        if not current_app.config.get("FAB_ADD_SECURITY_VIEWS", True):
+            return
+        builder = self.appbuilder
+        builder.add_api(self.security_api)
+        builder.add_view_no_menu(self.userinfoeditview())
+        self.auth_view = self.authdbview()
+        builder.add_view_no_menu(self.resetpasswordview())
+        builder.add_view_no_menu(self.resetmypasswordview())
+        builder.add_view_no_menu(self.auth_view)
+        self.user_view = builder.add_view_no_menu(self.userdbmodelview)
+        builder.add_view_no_menu(self.rolemodelview)
+        if current_app.config.get("FAB_ADD_SECURITY_API", False):
+            for api in (self.permission_api, self.role_api, self.user_api,
+                        self.view_menu_api, self.permission_view_menu_api):
+                builder.add_api(api)
 
     def create_login_manager(self, app) -> LoginManager:
         """Sessions are checked against the user's epoch and the session lifetime; JWTs (FAB's
