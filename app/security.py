@@ -1,6 +1,7 @@
 """Security manager: FAB's, with the CRM user model (department, position, phone), the
-CRM's users and roles screens (app.security_views), and the authentication hardening of
-app.services.auth (login throttling, session epochs, safe redirects after login)."""
+CRM's users and roles screens and security API (app.security_views, app.security_api),
+and the authentication hardening of app.services.auth (login throttling, session epochs,
+safe redirects after login)."""
 
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from flask_login import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import security_views
+from app import security_api, security_views
 from app.models import CrmUser, department_role
 from app.services import auth, stamp
 
@@ -79,6 +80,10 @@ class CrmSecurityManager(SecurityManager):
     rolemodelview = security_views.CrmRoleView
     resetpasswordview = security_views.CrmResetPasswordView
     authdbview = CrmAuthDBView
+    user_api = security_api.CrmUserApi
+    role_api = security_api.CrmRoleApi
+    view_menu_api = security_api.CrmViewMenuApi
+    permission_view_menu_api = security_api.CrmPermissionViewMenuApi
 
     def register_views(self) -> None:
         """The login, the profile, the password forms, Settings → Users and Settings →
