@@ -25,6 +25,8 @@ CRM_TRUST_PROXY      Number of reverse proxies in front of the app whose X-Forwa
 CRM_SESSION_HOURS    Lifetime of a login session, in hours (default: 12).
 CRM_PASSWORD_MIN_LENGTH  Minimal length of a new password (default: 10); it also needs an
                      upper-case letter, a lower-case letter and a digit.
+CRM_API_TOKEN_MINUTES  Lifetime of an API access token, in minutes (default: 15).
+CRM_API_REFRESH_DAYS   Lifetime of an API refresh token, in days (default: 7).
 """
 
 import os
@@ -136,6 +138,13 @@ class Config:
     CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
     CRM_LOGIN_LIMIT_KEY_PREFIX = os.environ.get("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
+
+    # API tokens: Flask-JWT-Extended's lifetimes. Both carry the user's session epoch, so
+    # logout, a new password and deactivation end them sooner (app.services.auth).
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+        minutes=float(os.environ.get("CRM_API_TOKEN_MINUTES", "15")))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+        days=float(os.environ.get("CRM_API_REFRESH_DAYS", "7")))
 
     # New passwords: app.services.auth.password_complexity (set by create_app).
     FAB_PASSWORD_COMPLEXITY_ENABLED = True

@@ -161,7 +161,8 @@ class CrmUser(User):
 
     __tablename__ = "ab_user"
 
-    # Bumped by logout and deactivation: every session cookie issued before is void.
+    # Bumped by logout, deactivation and a password change: every session cookie and API
+    # token issued before is void (app.services.auth).
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                server_default="0")
 

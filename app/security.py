@@ -1,7 +1,7 @@
 """Security manager: FAB's, with the CRM user model (department, position, phone), the
 CRM's users and roles screens and security API (app.security_views, app.security_api),
-and the authentication hardening of app.services.auth (login throttling, session epochs,
-safe redirects after login)."""
+and the authentication hardening of app.services.auth (login throttling, session and token
+epochs, safe redirects after login)."""
 
 from dataclasses import dataclass
 
@@ -107,15 +107,36 @@ class CrmSecurityManager(SecurityManager):
                 builder.add_api(api)
 
     def create_login_manager(self, app) -> LoginManager:
-        """Sessions are checked against the user's epoch and the session lifetime; JWTs (FAB's
-        load_user_jwt -> load_user) only need an active user."""
+        """Sessions are checked against the user's epoch and the session lifetime."""
         lm = super().create_login_manager(app)
         lm.user_loader(self.load_session_user)
         user_logged_in.connect(_user_changed, app)
         user_logged_out.connect(_user_changed, app)
         return lm
 
+    def create_jwt_manager(self, app):
+        """API tokens carry the user's session epoch (app.services.auth)."""
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(auth.token_claims)
+        jwt_manager.user_lookup_error_loader(auth.token_refused)
+        return jwt_manager
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """A token's user, if active and the token was issued at their current epoch."""
+        try:
+            user = self.get_user_by_id(int(jwt_data["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if user is None or not user.is_active or not auth.token_is_current(user, jwt_data):
+            return None
+        g.user = user
+        return user
+
     def load_session_user(self, pk):
+        # A request that brings a token is the token's: the cookie that comes with it
+        # neither authenticates it nor needs a CSRF token (app.services.auth).
+        if auth.request_has_token():
+            return None
         user = self.load_user(pk)
         if user is None or not auth.session_is_current(user):
             return None
@@ -147,9 +168,11 @@ class CrmSecurityManager(SecurityManager):
         auth.end_sessions(user.id)
 
     def reset_password(self, userid, password):
-        """A new password voids the user's other sessions; the one that set it lives on."""
+        """A new password voids the user's other sessions and API tokens (the epoch rises
+        when the password is written, app.services.auth); the session that set it lives
+        on."""
         super().reset_password(userid, password)
-        auth.keep_current_session(userid, auth.end_sessions(userid))
+        auth.keep_current_session(userid, auth.current_epoch(userid))
 
     def get_user_roles(self, user):
         """The user's own roles, their groups' and their department's (Department.roles):

@@ -17,15 +17,24 @@ Login throttling
     the limit by the number of requests served at once; the next attempt is refused.
     If the storage fails (Redis down), logins are allowed and the error is logged.
 
-Sessions
+Sessions and API tokens
     The login stores the user's `session_epoch` and the login time in the (signed) session
-    cookie. Logging out and deactivating a user bump the epoch, a password change too (the
-    session that changed it is carried over), so every cookie issued before -- including a
-    copy -- no longer logs anybody in. A session older than PERMANENT_SESSION_LIFETIME is
-    refused whatever its cookie says. Flask-Login's "remember me" cookie cannot restore a
+    cookie; the API tokens (access and refresh, made by FAB with Flask-JWT-Extended) carry
+    the epoch as a claim. Logging out, deactivating the user and a new password raise the
+    epoch (the session that set the password is carried over), so every cookie and token
+    issued before -- including a copy -- no longer logs anybody in, and a refresh token no
+    longer makes access tokens. A session older than PERMANENT_SESSION_LIFETIME is refused
+    whatever its cookie says; access and refresh tokens expire after JWT_ACCESS_TOKEN_EXPIRES
+    and JWT_REFRESH_TOKEN_EXPIRES. Flask-Login's "remember me" cookie cannot restore a
     session (it carries no epoch): FAB never sets it, and it is configured HttpOnly,
     SameSite=Lax and bounded anyway. The session cookie is HttpOnly, SameSite=Lax and Secure
     when CRM_HTTPS=1 or when the request came over HTTPS (behind a proxy: CRM_TRUST_PROXY).
+
+API writes from the browser
+    The REST API also accepts the browser's session cookie (FAB's allow_browser_login, used
+    by Swagger UI). A POST, PUT, PATCH or DELETE that the cookie authenticates must carry
+    the page's CSRF token in the X-CSRFToken header; a request with a token in its
+    Authorization header is the token's, and the cookie that may come with it is ignored.
 """
 
 from __future__ import annotations
@@ -294,13 +303,33 @@ def keep_current_session(user_id: int, epoch: int) -> None:
         session[EPOCH_KEY] = epoch
 
 
+def current_epoch(user_id) -> int:
+    from sqlalchemy import select
+
+    from app import db
+    from app.models import CrmUser
+
+    return db.session.execute(select(CrmUser.__table__.c.session_epoch)
+                              .where(CrmUser.__table__.c.id == int(user_id))).scalar_one()
+
+
 def _on_active_set(target, value, oldvalue, _initiator):
-    """Deactivating a user voids their sessions, even if they are reactivated later. FAB's
-    user form and security API load FAB's own User class, which does not map
-    session_epoch: the epoch is bumped in SQL when the row is written (_after_user_update)."""
+    """Deactivating a user voids their sessions and API tokens, even if they are
+    reactivated later. FAB's user form and security API may load FAB's own User class,
+    which does not map session_epoch: the epoch is raised in SQL when the row is written
+    (_after_user_update)."""
     from sqlalchemy.orm.base import NO_VALUE
 
     if oldvalue is not NO_VALUE and oldvalue and not value:
+        target.__dict__["_crm_end_sessions"] = True
+
+
+def _on_password_set(target, value, oldvalue, _initiator):
+    """A new password voids the user's sessions and API tokens (the session that set it
+    is carried over by the security manager's reset_password)."""
+    from sqlalchemy.orm.base import NO_VALUE
+
+    if oldvalue is not NO_VALUE and oldvalue is not None and value != oldvalue:
         target.__dict__["_crm_end_sessions"] = True
 
 
@@ -310,7 +339,7 @@ def _after_user_update(mapper, connection, target) -> None:
 
     from app.models import CrmUser
 
-    if not target.__dict__.pop("_crm_end_sessions", False) or target.active:
+    if not target.__dict__.pop("_crm_end_sessions", False):
         return
     table = CrmUser.__table__
     connection.execute(update(table).where(table.c.id == target.id)
@@ -318,6 +347,77 @@ def _after_user_update(mapper, connection, target) -> None:
     if "session_epoch" in mapper.attrs:
         set_committed_value(target, "session_epoch", connection.execute(
             select(table.c.session_epoch).where(table.c.id == target.id)).scalar_one())
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+TOKEN_EPOCH_CLAIM = "epoch"
+
+
+def token_claims(identity) -> dict:
+    """Flask-JWT-Extended's additional claims: the user's epoch when the token is made (FAB
+    makes access and refresh tokens with the user's id as the identity)."""
+    try:
+        return {TOKEN_EPOCH_CLAIM: current_epoch(identity)}
+    except (TypeError, ValueError, LookupError):
+        return {}
+
+
+def token_is_current(user, claims: dict) -> bool:
+    """A token stands while the user's epoch is the one it was issued at: logging out,
+    a new password and deactivation raise the epoch."""
+    epoch = claims.get(TOKEN_EPOCH_CLAIM)
+    return isinstance(epoch, int) and epoch == int(getattr(user, "session_epoch", 0) or 0)
+
+
+def token_refused(_jwt_header, _jwt_data):
+    """The answer to a token whose user is inactive or whose epoch has passed."""
+    from flask_jwt_extended.config import config as jwt_config
+
+    return jsonify({jwt_config.error_msg_key: _(
+        "This token is no longer valid: log in again.")}), 401
+
+
+def request_has_token() -> bool:
+    """Whether the request is an API request that brings its own credentials."""
+    return (has_request_context() and _is_api_request()
+            and bool(request.headers.get("Authorization")))
+
+
+# --- cookie-authenticated API writes ---------------------------------------------------------
+
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _check_api_csrf():
+    """before_request: an API write that the session cookie authenticates (FAB's
+    allow_browser_login) must carry the page's CSRF token in X-CSRFToken, as a form post
+    carries it in its body. Requests with a token in Authorization are the token's and
+    need none; the JSON login needs none either."""
+    from flask_login import current_user
+    from flask_wtf.csrf import validate_csrf
+    from wtforms.validators import ValidationError
+
+    if request.method not in _UNSAFE_METHODS or not _is_api_request():
+        return None
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return None
+    if request_has_token() or request.endpoint == "SecurityApi.login":
+        return None
+    if not current_user.is_authenticated:
+        return None
+    headers = current_app.config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
+    token = next((request.headers[h] for h in headers if request.headers.get(h)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return jsonify(message=_("A change through the API from the browser session needs "
+                                 "the page's CSRF token in the X-CSRFToken header.")), 400
+    return None
 
 
 class CrmSessionInterface(SecureCookieSessionInterface):
@@ -438,8 +538,11 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.before_request(_drop_unsafe_next)
     app.before_request(_check_login_attempt)
+    app.before_request(_check_api_csrf)
     app.after_request(_security_headers)
     user_logged_in.connect(_on_user_logged_in)
     if not event.contains(User.active, "set", _on_active_set):
         event.listen(User.active, "set", _on_active_set, active_history=True, propagate=True)
+        event.listen(User.password, "set", _on_password_set, active_history=True,
+                     propagate=True)
         event.listen(User, "after_update", _after_user_update, propagate=True)
