@@ -15,9 +15,13 @@ CRM_DEMO_PASSWORD    Password of the demo users (default: demo-Voronka-2026).
 CRM_TIMEZONE         The company's time zone for display and "today" (default: Europe/Moscow).
 CRM_LIST_MAX_PAGE_SIZE  Largest page size a list or API page may ask for (default: 100).
 CRM_LOGIN_LIMIT      Failed logins allowed per user, e.g. "10 per 5 minutes" (the default).
-CRM_LOGIN_IP_LIMIT   Failed logins allowed per client IP (default: "10 per 5 minutes").
-RATELIMIT_STORAGE_URI  Where the login counters live: redis://host:6379/0 so that every web
-                     process shares them. Unset: in the memory of each process.
+CRM_LOGIN_PAIR_LIMIT Failed logins allowed per user from one client address (default:
+                     "10 per 5 minutes"); useful when CRM_LOGIN_LIMIT is set higher.
+CRM_LOGIN_IP_LIMIT   Failed logins allowed per client address, whoever they are for (default:
+                     "100 per 5 minutes": an office behind one address is one address).
+RATELIMIT_STORAGE_URI  Where the login counters live. Unset: in the application's database,
+                     shared by every web process. redis://host:6379/0: in Redis, shared by
+                     the processes of several hosts; memory://: each process its own.
 CRM_LOGIN_LIMIT_KEY_PREFIX  Prefix of the counters' Redis keys (default: voronka-login).
 CRM_HTTPS            "1": the site is served over HTTPS; cookies are marked Secure.
 CRM_TRUST_PROXY      Number of reverse proxies in front of the app whose X-Forwarded-For,
@@ -133,9 +137,11 @@ class Config:
     REMEMBER_COOKIE_SECURE = CRM_HTTPS
     REMEMBER_COOKIE_DURATION = PERMANENT_SESSION_LIFETIME
 
-    # Failed logins per user and per client IP, on the HTML and the API login alike.
+    # Failed logins per user, per user and client address, and per client address, on the
+    # HTML and the API login alike (app.services.auth).
     CRM_LOGIN_LIMIT = os.environ.get("CRM_LOGIN_LIMIT", "10 per 5 minutes")
-    CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
+    CRM_LOGIN_PAIR_LIMIT = os.environ.get("CRM_LOGIN_PAIR_LIMIT", "10 per 5 minutes")
+    CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "100 per 5 minutes")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
     CRM_LOGIN_LIMIT_KEY_PREFIX = os.environ.get("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
 
@@ -165,8 +171,9 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     # Hashing passwords at full strength only slows the suite down.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    # The suite shares one application: its counters stay in memory and are generous;
+    # The suite shares one application: its counters (in the database) are generous;
     # tests/test_auth_*.py make their own applications with the real limits.
     RATELIMIT_STORAGE_URI = None
     CRM_LOGIN_LIMIT = "1000 per 5 minutes"
+    CRM_LOGIN_PAIR_LIMIT = "1000 per 5 minutes"
     CRM_LOGIN_IP_LIMIT = "1000 per 5 minutes"

@@ -271,6 +271,26 @@ class RoleInfo(Model):
     description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
 
 
+class LoginFailure(Model):
+    """One failed login (app.services.auth): the login throttle counts these per user, per
+    address and per user and address, in a moving window. Kept in the database so that
+    every web process counts the same attempts; rows older than the longest window are
+    deleted as new ones come. The user and the address are stored as hashes."""
+
+    __tablename__ = "crm_login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_user", "user_key", "failed_at"),
+        Index("ix_login_failure_address", "address_key", "failed_at"),
+        Index("ix_login_failure_time", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    user_key: Mapped[Optional[str]] = mapped_column(String(64))
+    address_key: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
 class CacheStamp(Model):
     """A single row whose version rises with every change of users, rights or directories
     (app.services.stamp): what processes keep between requests is checked against it."""

@@ -5,17 +5,19 @@ session lifetime, safe `?next=` redirects, password complexity and security head
 
 Login throttling
     Both login routes -- the HTML form (`/login/`) and the JSON login of the REST API
-    (`/api/v1/security/login`) -- count failed attempts per client IP and per user
-    (CRM_LOGIN_IP_LIMIT, CRM_LOGIN_LIMIT, e.g. "10 per 5 minutes", a moving window). Once
-    either is used up, an attempt answers 429 with "Too many login attempts. Try again in
-    N s." and a Retry-After header, without checking the password. A successful login is
-    not counted, so a busy office behind one address is not locked out by its own logins,
-    and another user's failures from another address never block anyone. The counters live
-    in the storage of RATELIMIT_STORAGE_URI (Redis: shared by every worker process) or in
-    the process' memory when it is unset. The check comes before the password is tested
-    and the failure is counted after, so a burst of simultaneous attempts can overshoot
-    the limit by the number of requests served at once; the next attempt is refused.
-    If the storage fails (Redis down), logins are allowed and the error is logged.
+    (`/api/v1/security/login`) -- count failed attempts per user (CRM_LOGIN_LIMIT), per
+    user and client address together (CRM_LOGIN_PAIR_LIMIT) and per client address
+    (CRM_LOGIN_IP_LIMIT, much higher: a whole office may share one address), each a
+    moving window such as "10 per 5 minutes". Once one is used up, an attempt answers 429
+    with "Too many login attempts. Try again in N s." and a Retry-After header, without
+    checking the password. A successful login is not counted, and another user's failures
+    from another address never block anyone. The counters live in the application's
+    database (crm_login_failure), so every web process counts the same attempts, or in the
+    storage RATELIMIT_STORAGE_URI names (redis://...: shared by the processes of several
+    hosts; memory://: each process its own). The check comes before the password is
+    tested and the failure is counted after, so a burst of simultaneous attempts can
+    overshoot the limit by the number of requests served at once; the next attempt is
+    refused. If the storage fails (Redis down), logins are allowed and the error is logged.
 
 Sessions and API tokens
     The login stores the user's `session_epoch` and the login time in the (signed) session
@@ -44,6 +46,7 @@ import logging
 import math
 import secrets
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -78,7 +81,8 @@ def configure_defaults(app: Flask) -> None:
     """Fill in the settings config.py may leave out (an app made from another config)."""
     config = app.config
     config.setdefault("CRM_LOGIN_LIMIT", "10 per 5 minutes")
-    config.setdefault("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
+    config.setdefault("CRM_LOGIN_PAIR_LIMIT", "10 per 5 minutes")
+    config.setdefault("CRM_LOGIN_IP_LIMIT", "100 per 5 minutes")
     config.setdefault("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
     config.setdefault("CRM_PASSWORD_MIN_LENGTH", 10)
     config.setdefault("CRM_TRUST_PROXY", 0)
@@ -114,14 +118,47 @@ def password_complexity(password: str) -> None:
 
 
 class LoginThrottle:
-    """Failed-login counters per client IP and per user, in the limiter's storage."""
+    """Failed-login counters per user, per user and client address, and per client
+    address, each with its own limit in a moving window."""
+
+    storage_uri = ""
 
     def __init__(self, app: Flask):
         from limits import parse
+
+        self.user_limit = parse(app.config["CRM_LOGIN_LIMIT"])
+        self.pair_limit = parse(app.config["CRM_LOGIN_PAIR_LIMIT"])
+        self.ip_limit = parse(app.config["CRM_LOGIN_IP_LIMIT"])
+
+    def _checks(self, ip: str, user_key: Optional[str]):
+        """(limit, kind, user key or None, address) for each counter an attempt touches."""
+        checks = [(self.ip_limit, "ip", None, ip)]
+        if user_key:
+            checks += [(self.user_limit, "user", user_key, None),
+                       (self.pair_limit, "pair", user_key, ip)]
+        return checks
+
+    def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
+        """Seconds until an attempt is allowed again, or None when it is allowed now."""
+        raise NotImplementedError
+
+    def failed(self, ip: str, user_key: Optional[str]) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget every counter."""
+        raise NotImplementedError
+
+
+class LimitsLoginThrottle(LoginThrottle):
+    """The counters in a storage of the `limits` library: Redis (shared by every process
+    on every host that uses it) or the process' memory (`memory://`)."""
+
+    def __init__(self, app: Flask, uri: str):
         from limits.storage import storage_from_string
         from limits.strategies import MovingWindowRateLimiter
 
-        uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+        super().__init__(app)
         options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
         scheme = uri.split(":", 1)[0]
         if scheme in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster",
@@ -134,31 +171,108 @@ class LoginThrottle:
         self.storage_uri = uri
         self.storage = storage_from_string(uri, **options)
         self.strategy = MovingWindowRateLimiter(self.storage)
-        self.user_limit = parse(app.config["CRM_LOGIN_LIMIT"])
-        self.ip_limit = parse(app.config["CRM_LOGIN_IP_LIMIT"])
 
-    def _items(self, ip: str, user_key: Optional[str]):
-        items = [(self.ip_limit, "ip", ip)]
-        if user_key:
-            items.append((self.user_limit, "user", user_key))
-        return items
+    @staticmethod
+    def _identifiers(kind: str, user_key: Optional[str], ip: Optional[str]) -> list[str]:
+        return [kind, *(part for part in (user_key, ip) if part is not None)]
 
     def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
-        """Seconds until an attempt is allowed again, or None when it is allowed now."""
         waits = []
-        for item, kind, ident in self._items(ip, user_key):
-            if not self.strategy.test(item, kind, ident):
-                reset_at, _remaining = self.strategy.get_window_stats(item, kind, ident)
+        for limit, kind, user, address in self._checks(ip, user_key):
+            identifiers = self._identifiers(kind, user, address)
+            if not self.strategy.test(limit, *identifiers):
+                reset_at, _remaining = self.strategy.get_window_stats(limit, *identifiers)
                 waits.append(max(1, math.ceil(reset_at - time.time())))
         return max(waits) if waits else None
 
     def failed(self, ip: str, user_key: Optional[str]) -> None:
-        for item, kind, ident in self._items(ip, user_key):
-            self.strategy.hit(item, kind, ident)
+        for limit, kind, user, address in self._checks(ip, user_key):
+            self.strategy.hit(limit, *self._identifiers(kind, user, address))
 
     def reset(self) -> None:
         """Forget every counter (of this key prefix, for Redis)."""
         self.storage.reset()
+
+
+class DatabaseLoginThrottle(LoginThrottle):
+    """The counters in the application's database (crm_login_failure): one row per failed
+    attempt, counted in each limit's window. Every web process of every host on the same
+    database counts the same attempts. Read and written on a connection of its own, so the
+    request's unit of work is never committed or rolled back by the throttle."""
+
+    storage_uri = "database"
+
+    def __init__(self, app: Flask):
+        from app import db
+
+        super().__init__(app)
+        with app.app_context():
+            self.engine = db.engine
+        self.longest_window = max(limit.get_expiry()
+                                  for limit in (self.user_limit, self.pair_limit,
+                                                self.ip_limit))
+
+    @staticmethod
+    def _address_key(ip: str) -> str:
+        return hashlib.sha256(f"ip:{ip}".encode("utf-8")).hexdigest()[:32]
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+
+    def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
+        from sqlalchemy import select
+
+        from app.models import LoginFailure
+
+        now = self._now()
+        address_key = self._address_key(ip)
+        waits = []
+        with self.engine.connect() as connection:
+            for limit, _kind, user, address in self._checks(ip, user_key):
+                window = timedelta(seconds=limit.get_expiry())
+                query = select(LoginFailure.failed_at).where(LoginFailure.failed_at > now - window)
+                if user is not None:
+                    query = query.where(LoginFailure.user_key == user)
+                if address is not None:
+                    query = query.where(LoginFailure.address_key == address_key)
+                # The newest `amount` failures: with that many in the window, the attempt
+                # waits until the oldest of them leaves it.
+                times = connection.execute(query.order_by(LoginFailure.failed_at.desc())
+                                           .limit(limit.amount)).scalars().all()
+                if len(times) >= limit.amount:
+                    free_at = times[-1] + window
+                    waits.append(max(1, math.ceil((free_at - now).total_seconds())))
+        return max(waits) if waits else None
+
+    def failed(self, ip: str, user_key: Optional[str]) -> None:
+        from sqlalchemy import delete, insert
+
+        from app.models import LoginFailure
+
+        now = self._now()
+        with self.engine.begin() as connection:
+            connection.execute(insert(LoginFailure).values(
+                failed_at=now, user_key=user_key, address_key=self._address_key(ip)))
+            connection.execute(delete(LoginFailure).where(
+                LoginFailure.failed_at < now - timedelta(seconds=self.longest_window)))
+
+    def reset(self) -> None:
+        from sqlalchemy import delete
+
+        from app.models import LoginFailure
+
+        with self.engine.begin() as connection:
+            connection.execute(delete(LoginFailure))
+
+
+def make_throttle(app: Flask) -> LoginThrottle:
+    """RATELIMIT_STORAGE_URI names a `limits` storage (redis://..., memory://); unset, the
+    counters are kept in the application's database."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI")
+    if uri:
+        return LimitsLoginThrottle(app, uri)
+    return DatabaseLoginThrottle(app)
 
 
 def throttle(app: Optional[Flask] = None) -> LoginThrottle:
@@ -533,7 +647,7 @@ def install(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,
                                 x_host=trusted_proxies, x_port=trusted_proxies)
     app.session_interface = CrmSessionInterface()
-    app.extensions[EXTENSION] = LoginThrottle(app)
+    app.extensions[EXTENSION] = make_throttle(app)
     app.extensions["crm_login_endpoints"] = _login_endpoints(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.before_request(_drop_unsafe_next)
