@@ -15,9 +15,13 @@ CRM_DEMO_PASSWORD    Password of the demo users (default: demo-Voronka-2026).
 CRM_TIMEZONE         The company's time zone for display and "today" (default: Europe/Moscow).
 CRM_LIST_MAX_PAGE_SIZE  Largest page size a list or API page may ask for (default: 100).
 CRM_LOGIN_LIMIT      Failed logins allowed per user, e.g. "10 per 5 minutes" (the default).
-CRM_LOGIN_IP_LIMIT   Failed logins allowed per client IP (default: "10 per 5 minutes").
-RATELIMIT_STORAGE_URI  Where the login counters live: redis://host:6379/0 so that every web
-                     process shares them. Unset: in the memory of each process.
+CRM_LOGIN_PAIR_LIMIT Failed logins allowed per user from one client address (default:
+                     "10 per 5 minutes"); useful when CRM_LOGIN_LIMIT is set higher.
+CRM_LOGIN_IP_LIMIT   Failed logins allowed per client address, whoever they are for (default:
+                     "100 per 5 minutes": an office behind one address is one address).
+RATELIMIT_STORAGE_URI  Where the login counters live. Unset: in the application's database,
+                     shared by every web process. redis://host:6379/0: in Redis, shared by
+                     the processes of several hosts; memory://: each process its own.
 CRM_LOGIN_LIMIT_KEY_PREFIX  Prefix of the counters' Redis keys (default: voronka-login).
 CRM_HTTPS            "1": the site is served over HTTPS; cookies are marked Secure.
 CRM_TRUST_PROXY      Number of reverse proxies in front of the app whose X-Forwarded-For,
@@ -25,6 +29,8 @@ CRM_TRUST_PROXY      Number of reverse proxies in front of the app whose X-Forwa
 CRM_SESSION_HOURS    Lifetime of a login session, in hours (default: 12).
 CRM_PASSWORD_MIN_LENGTH  Minimal length of a new password (default: 10); it also needs an
                      upper-case letter, a lower-case letter and a digit.
+CRM_API_TOKEN_MINUTES  Lifetime of an API access token, in minutes (default: 15).
+CRM_API_REFRESH_DAYS   Lifetime of an API refresh token, in days (default: 7).
 """
 
 import os
@@ -131,11 +137,20 @@ class Config:
     REMEMBER_COOKIE_SECURE = CRM_HTTPS
     REMEMBER_COOKIE_DURATION = PERMANENT_SESSION_LIFETIME
 
-    # Failed logins per user and per client IP, on the HTML and the API login alike.
+    # Failed logins per user, per user and client address, and per client address, on the
+    # HTML and the API login alike (app.services.auth).
     CRM_LOGIN_LIMIT = os.environ.get("CRM_LOGIN_LIMIT", "10 per 5 minutes")
-    CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
+    CRM_LOGIN_PAIR_LIMIT = os.environ.get("CRM_LOGIN_PAIR_LIMIT", "10 per 5 minutes")
+    CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "100 per 5 minutes")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
     CRM_LOGIN_LIMIT_KEY_PREFIX = os.environ.get("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
+
+    # API tokens: Flask-JWT-Extended's lifetimes. Both carry the user's session epoch, so
+    # logout, a new password and deactivation end them sooner (app.services.auth).
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+        minutes=float(os.environ.get("CRM_API_TOKEN_MINUTES", "15")))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+        days=float(os.environ.get("CRM_API_REFRESH_DAYS", "7")))
 
     # New passwords: app.services.auth.password_complexity (set by create_app).
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
@@ -156,8 +171,9 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     # Hashing passwords at full strength only slows the suite down.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    # The suite shares one application: its counters stay in memory and are generous;
+    # The suite shares one application: its counters (in the database) are generous;
     # tests/test_auth_*.py make their own applications with the real limits.
     RATELIMIT_STORAGE_URI = None
     CRM_LOGIN_LIMIT = "1000 per 5 minutes"
+    CRM_LOGIN_PAIR_LIMIT = "1000 per 5 minutes"
     CRM_LOGIN_IP_LIMIT = "1000 per 5 minutes"

@@ -161,7 +161,8 @@ class CrmUser(User):
 
     __tablename__ = "ab_user"
 
-    # Bumped by logout and deactivation: every session cookie issued before is void.
+    # Bumped by logout, deactivation and a password change: every session cookie and API
+    # token issued before is void (app.services.auth).
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                server_default="0")
 
@@ -258,6 +259,36 @@ class RoleRight(Model):
     entity: Mapped[str] = mapped_column(String(30), nullable=False)
     action: Mapped[str] = mapped_column(String(20), nullable=False)
     scope: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class RoleInfo(Model):
+    """What a role is for, in the administrator's words (FAB's role has only a name)."""
+
+    __tablename__ = "crm_role_info"
+
+    role_id: Mapped[int] = mapped_column(ForeignKey("ab_role.id", ondelete="CASCADE"),
+                                         primary_key=True, autoincrement=False)
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+
+
+class LoginFailure(Model):
+    """One failed login (app.services.auth): the login throttle counts these per user, per
+    address and per user and address, in a moving window. Kept in the database so that
+    every web process counts the same attempts; rows older than the longest window are
+    deleted as new ones come. The user and the address are stored as hashes."""
+
+    __tablename__ = "crm_login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_user", "user_key", "failed_at"),
+        Index("ix_login_failure_address", "address_key", "failed_at"),
+        Index("ix_login_failure_time", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    user_key: Mapped[Optional[str]] = mapped_column(String(64))
+    address_key: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
 class CacheStamp(Model):

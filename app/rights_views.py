@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
@@ -11,7 +11,9 @@ from sqlalchemy import select
 from app import db
 from app.services.access import ACTIONS, ENTITIES, NONE, SCOPES
 from app.services.records import DomainError
-from app.services.rights import SCOPED_ENTITIES, admin_role_name, read_matrix, save_matrix
+from app.services import roles as role_names
+from app.services.rights import SCOPED_ENTITIES, read_matrix, save_matrix
+from app.services.roles import admin_role_name, role_label
 
 
 class RightsView(BaseView):
@@ -28,7 +30,9 @@ class RightsView(BaseView):
     @has_access
     def roles(self):
         role_model = self._role_model()
-        roles = db.session.execute(select(role_model).order_by(role_model.name)).scalars().all()
+        roles = db.session.execute(select(role_model)).scalars().all()
+        roles.sort(key=lambda role: (role.name != admin_role_name(),
+                                     role_label(role.name).casefold()))
         return self.render_template("crm/rights_roles.html", roles=roles,
                                     admin_role=admin_role_name(),
                                     title=gettext("Rights of roles"))
@@ -57,15 +61,23 @@ class RightsView(BaseView):
                 errors.append(error.message)
             else:
                 flash(gettext("The rights of %(role)s are saved. They apply from the next "
-                              "request of every user.", role=role.name), "success")
+                              "request of every user.", role=role_label(role.name)), "success")
                 return redirect(url_for("RightsView.matrix", role_id=role.id))
         current = read_matrix(role.id)
         return self.render_template(
             "crm/rights_matrix.html", role=role, read_only=read_only, errors=errors,
             entities=ENTITIES, actions=ACTIONS, scopes=SCOPES, matrix=current,
-            scoped_entities=SCOPED_ENTITIES, title=gettext("Rights of %(role)s", role=role.name))
+            scoped_entities=SCOPED_ENTITIES, title=gettext("Rights of %(role)s", role=role_label(role.name)))
 
 
 def register(appbuilder) -> None:
+    """The rights screen, and the Settings menu's entries for the users and roles screens
+    (app.security_views, registered by the security manager without a menu)."""
+    role_names.install(current_app)
+    appbuilder.add_separator("Settings")
+    appbuilder.add_link("Users", href="CrmUserDBModelView.list", label=_l("Users"),
+                        category="Settings", category_label=_l("Settings"), icon="fa-user")
+    appbuilder.add_link("Roles", href="CrmRoleView.list", label=_l("Roles"),
+                        category="Settings", category_label=_l("Settings"), icon="fa-users")
     appbuilder.add_view(RightsView, "Rights of roles", label=_l("Rights of roles"),
                         category="Settings", category_label=_l("Settings"), icon="fa-key")

@@ -1,18 +1,18 @@
-"""Security manager: FAB's, with the CRM user model (department, position, phone) and the
-authentication hardening of app.services.auth (login throttling, session epochs, safe
-redirects after login)."""
+"""Security manager: FAB's, with the CRM user model (department, position, phone), the
+CRM's users and roles screens and security API (app.security_views, app.security_api),
+and the authentication hardening of app.services.auth (login throttling, session and token
+epochs, safe redirects after login)."""
 
 from dataclasses import dataclass
 
-from flask import flash, g, has_request_context, redirect, request
+from flask import current_app, flash, g, has_request_context, redirect, request
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
-from flask_appbuilder.security.views import AuthDBView, UserDBModelView
+from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.views import expose
-from flask_babel import lazy_gettext as _l
 from flask_login import (
     LoginManager,
     current_user,
@@ -23,10 +23,9 @@ from flask_login import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import security_api, security_views
 from app.models import CrmUser, department_role
 from app.services import auth, stamp
-
-_EMPLOYEE_FIELDS = ["department", "position", "phone"]
 
 
 @dataclass(frozen=True)
@@ -48,34 +47,6 @@ def _user_changed(app, user=None, **extra) -> None:
 # Kept between requests while the cache stamp stays the same (app.services.stamp).
 _ROLE_PERMISSIONS = stamp.StampedCache()
 _DEPARTMENT_ROLES = stamp.StampedCache()
-
-
-class CrmUserDBModelView(UserDBModelView):
-    label_columns = {
-        **UserDBModelView.label_columns,
-        "department": _l("Department"),
-        "position": _l("Position"),
-        "phone": _l("Phone"),
-    }
-    list_columns = ["first_name", "last_name", "username", "email", "department", "active",
-                    "roles"]
-    show_fieldsets = [
-        (_l("User info"), {"fields": ["username", "active", "roles", "login_count"]}),
-        (_l("Personal Info"),
-         {"fields": ["first_name", "last_name", "email", *_EMPLOYEE_FIELDS], "expanded": True}),
-        (_l("Audit Info"),
-         {"fields": ["last_login", "fail_login_count", "created_on", "created_by",
-                     "changed_on", "changed_by"], "expanded": False}),
-    ]
-    user_show_fieldsets = [
-        (_l("User info"), {"fields": ["username", "active", "roles", "login_count"]}),
-        (_l("Personal Info"),
-         {"fields": ["first_name", "last_name", "email", *_EMPLOYEE_FIELDS], "expanded": True}),
-    ]
-    add_columns = ["first_name", "last_name", "username", "active", "email", *_EMPLOYEE_FIELDS,
-                   "roles", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "active", "email", *_EMPLOYEE_FIELDS,
-                    "roles"]
 
 
 class CrmAuthDBView(AuthDBView):
@@ -105,19 +76,67 @@ class CrmAuthDBView(AuthDBView):
 
 class CrmSecurityManager(SecurityManager):
     user_model = CrmUser
-    userdbmodelview = CrmUserDBModelView
+    userdbmodelview = security_views.CrmUserDBModelView
+    rolemodelview = security_views.CrmRoleView
+    resetpasswordview = security_views.CrmResetPasswordView
     authdbview = CrmAuthDBView
+    user_api = security_api.CrmUserApi
+    role_api = security_api.CrmRoleApi
+    view_menu_api = security_api.CrmViewMenuApi
+    permission_view_menu_api = security_api.CrmPermissionViewMenuApi
+
+    def register_views(self) -> None:
+        """The login, the profile, the password forms, Settings → Users and Settings →
+        Roles (their menu entries: app.rights_views) and the security API. Not FAB's
+        permission, view-menu, statistics and group screens: the rights of roles
+        (app.rights_views) make the permissions, departments group users."""
+        if not current_app.config.get("FAB_ADD_SECURITY_VIEWS", True):
+            return
+        builder = self.appbuilder
+        builder.add_api(self.security_api)
+        builder.add_view_no_menu(self.userinfoeditview())
+        self.auth_view = self.authdbview()
+        builder.add_view_no_menu(self.resetpasswordview())
+        builder.add_view_no_menu(self.resetmypasswordview())
+        builder.add_view_no_menu(self.auth_view)
+        self.user_view = builder.add_view_no_menu(self.userdbmodelview)
+        builder.add_view_no_menu(self.rolemodelview)
+        if current_app.config.get("FAB_ADD_SECURITY_API", False):
+            for api in (self.permission_api, self.role_api, self.user_api,
+                        self.view_menu_api, self.permission_view_menu_api):
+                builder.add_api(api)
 
     def create_login_manager(self, app) -> LoginManager:
-        """Sessions are checked against the user's epoch and the session lifetime; JWTs (FAB's
-        load_user_jwt -> load_user) only need an active user."""
+        """Sessions are checked against the user's epoch and the session lifetime."""
         lm = super().create_login_manager(app)
         lm.user_loader(self.load_session_user)
         user_logged_in.connect(_user_changed, app)
         user_logged_out.connect(_user_changed, app)
         return lm
 
+    def create_jwt_manager(self, app):
+        """API tokens carry the user's session epoch (app.services.auth)."""
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(auth.token_claims)
+        jwt_manager.user_lookup_error_loader(auth.token_refused)
+        return jwt_manager
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """A token's user, if active and the token was issued at their current epoch."""
+        try:
+            user = self.get_user_by_id(int(jwt_data["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if user is None or not user.is_active or not auth.token_is_current(user, jwt_data):
+            return None
+        g.user = user
+        return user
+
     def load_session_user(self, pk):
+        # A request that brings a token is the token's: the cookie that comes with it
+        # neither authenticates it nor needs a CSRF token (app.services.auth).
+        if auth.request_has_token():
+            return None
         user = self.load_user(pk)
         if user is None or not auth.session_is_current(user):
             return None
@@ -149,9 +168,11 @@ class CrmSecurityManager(SecurityManager):
         auth.end_sessions(user.id)
 
     def reset_password(self, userid, password):
-        """A new password voids the user's other sessions; the one that set it lives on."""
+        """A new password voids the user's other sessions and API tokens (the epoch rises
+        when the password is written, app.services.auth); the session that set it lives
+        on."""
         super().reset_password(userid, password)
-        auth.keep_current_session(userid, auth.end_sessions(userid))
+        auth.keep_current_session(userid, auth.current_epoch(userid))
 
     def get_user_roles(self, user):
         """The user's own roles, their groups' and their department's (Department.roles):

@@ -36,6 +36,14 @@ def scope(app, value: int) -> str:
     return tr(app, SCOPES[value])
 
 
+def role(app, name: str) -> str:
+    """A role as the page names it: the built-in roles in the user's language."""
+    from app.services.roles import role_label
+
+    with app.test_request_context("/"):
+        return role_label(name)
+
+
 def expected_readers(dbx, model, pk, logins) -> set[str]:
     """Who should read the record, by the rules (tests/access_rules.py)."""
     records = Records(dbx)
@@ -50,10 +58,10 @@ def test_readers_of_a_managers_record(app, dbx, client_as, model, base):
     assert expected_readers(dbx, model, pk, OWNERS) == \
         {"admin", "manager", "supervisor", "readonly"}
     expected = sorted([
-        (full_name(dbx, "admin"), "Admin", scope(app, ALL)),
-        (full_name(dbx, "manager"), "Manager", scope(app, OWN)),
-        (full_name(dbx, "supervisor"), "Supervisor", scope(app, SUBTREE)),
-        (full_name(dbx, "readonly"), "Read-only", scope(app, ALL)),
+        (full_name(dbx, "admin"), role(app, "Admin"), scope(app, ALL)),
+        (full_name(dbx, "manager"), role(app, "Manager"), scope(app, OWN)),
+        (full_name(dbx, "supervisor"), role(app, "Supervisor"), scope(app, SUBTREE)),
+        (full_name(dbx, "readonly"), role(app, "Read-only"), scope(app, ALL)),
     ])
     # The same list whoever looks, as long as they may see the record.
     for login in ("admin", "manager", "supervisor", "readonly"):
@@ -66,9 +74,9 @@ def test_readers_of_a_record_outside_sales(app, dbx, client_as, model, base):
     pk = company.own("manager_b", model)
     assert expected_readers(dbx, model, pk, OWNERS) == {"admin", "manager_b", "readonly"}
     assert readers_on_page(client_as("manager_b").get(f"{base}/show/{pk}")) == sorted([
-        (full_name(dbx, "admin"), "Admin", scope(app, ALL)),
-        (full_name(dbx, "manager_b"), "Manager", scope(app, OWN)),
-        (full_name(dbx, "readonly"), "Read-only", scope(app, ALL)),
+        (full_name(dbx, "admin"), role(app, "Admin"), scope(app, ALL)),
+        (full_name(dbx, "manager_b"), role(app, "Manager"), scope(app, OWN)),
+        (full_name(dbx, "readonly"), role(app, "Read-only"), scope(app, ALL)),
     ])
 
 
@@ -102,8 +110,8 @@ def test_the_head_of_the_owners_department_reads_by_the_head_rule(app, dbx, clie
     assert expected_readers(dbx, model, pk, (*OWNERS, "rep")) == \
         {"admin", "rep", "manager_b", "readonly"}
     assert readers_on_page(client_as("manager_b").get(f"{base}/show/{pk}")) == sorted([
-        (full_name(dbx, "admin"), "Admin", scope(app, ALL)),
-        ("Rep Regions", "Manager", scope(app, OWN)),
+        (full_name(dbx, "admin"), role(app, "Admin"), scope(app, ALL)),
+        ("Rep Regions", role(app, "Manager"), scope(app, OWN)),
         (full_name(dbx, "manager_b"), tr(app, "Head of department"), scope(app, SUBTREE)),
-        (full_name(dbx, "readonly"), "Read-only", scope(app, ALL)),
+        (full_name(dbx, "readonly"), role(app, "Read-only"), scope(app, ALL)),
     ])

@@ -249,6 +249,35 @@ def test_swagger_ui(in_browser):
     in_browser(steps)
 
 
+def test_swagger_ui_writes_with_the_pages_csrf_token(in_browser):
+    """Swagger UI's requests go out with the session cookie: its writes carry the page's
+    CSRF token and go through; a script's write without the token is refused."""
+
+    def steps(page, watcher):
+        log_in(page)
+        page.goto("/swagger/v1")
+        page.wait_for_selector("#swagger-ui .opblock", timeout=NAVIGATION_TIMEOUT)
+        operation = page.locator("#operations-Security_Roles-post_api_v1_security_roles_")
+        operation.locator(".opblock-summary").click()
+        operation.locator("button.try-out__btn").click()
+        operation.locator("textarea.body-param__text").fill('{"name": "Made in Swagger UI"}')
+        operation.locator("button.execute").click()
+        status = operation.locator(".live-responses-table tbody .response-col_status").first
+        status.wait_for(timeout=NAVIGATION_TIMEOUT)
+        assert status.inner_text().strip() == "201"
+        refused = page.evaluate("""async () => {
+            const response = await fetch("/api/v1/security/roles/", {method: "POST",
+                headers: {"Content-Type": "application/json"},
+                body: JSON.stringify({name: "Made by a script"})});
+            return response.status;
+        }""")
+        assert refused == 400
+        watcher.console.clear()  # the refused request is logged as an error
+        watcher.assert_clean("the Swagger UI after a write")
+
+    in_browser(steps)
+
+
 def test_an_inline_script_without_the_nonce_is_blocked_and_seen(in_browser):
     """The policy is enforced, and this module's watcher does see a violation."""
 

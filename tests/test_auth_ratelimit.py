@@ -2,9 +2,12 @@
 REST API (/api/v1/security/login).
 
 The suite's shared application has generous limits (config.TestConfig); these tests run on
-a second application on the same database with the production limits, 10 failures per 5
-minutes per user and per client IP, its counters cleared before every test. The last test
-starts two real worker processes that share their counters in Redis.
+second applications on the same database: one with 10 failures per 5 minutes per user and
+per client address, its counters cleared before every test, others with the production
+defaults (10 per user, 10 per user and address, 100 per address) or a wider per-user limit.
+The counters are kept in the database: two applications, and two worker processes, on one
+database count the same attempts. The last test starts two worker processes that share
+their counters in Redis instead.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -194,17 +198,125 @@ def test_the_limits_are_configuration(limited_app):
     from app.services.auth import throttle
 
     assert config.Config.CRM_LOGIN_LIMIT == "10 per 5 minutes"
-    assert config.Config.CRM_LOGIN_IP_LIMIT == "10 per 5 minutes"
+    assert config.Config.CRM_LOGIN_PAIR_LIMIT == "10 per 5 minutes"
+    assert config.Config.CRM_LOGIN_IP_LIMIT == "100 per 5 minutes"
+    assert config.Config.RATELIMIT_STORAGE_URI is None
     limiter = throttle(limited_app)
     assert (limiter.user_limit.amount, limiter.user_limit.get_expiry()) == (10, 300)
     assert (limiter.ip_limit.amount, limiter.ip_limit.get_expiry()) == (10, 300)
-    assert limiter.storage_uri == "memory://"
+    assert limiter.storage_uri == "database"
 
 
 def test_the_suites_application_is_not_limited_this_tightly(app):
     from app.services.auth import throttle
 
     assert throttle(app).user_limit.amount >= 1000
+
+
+# --- production defaults: per user, per user and address, per address -------------------------
+
+PRODUCTION = {"CRM_LOGIN_LIMIT": "10 per 5 minutes", "CRM_LOGIN_PAIR_LIMIT": "10 per 5 minutes",
+              "CRM_LOGIN_IP_LIMIT": "100 per 5 minutes"}
+
+
+@pytest.fixture
+def office_app(app, database_url):
+    """The production defaults (config.Config), counters cleared."""
+    import config
+    from app.services.auth import throttle
+
+    assert {key: getattr(config.Config, key) for key in PRODUCTION} == PRODUCTION
+    with another_app(app, database_url, **PRODUCTION) as application:
+        throttle(application).reset()
+        yield application
+        throttle(application).reset()
+
+
+def test_one_persons_typos_do_not_lock_out_their_office(office_app, users):
+    """Ten failures for alice from the office's one address: alice waits, bob logs in."""
+    client = office_app.test_client()
+    for _ in range(10):
+        assert html_login(client, "alice", "wrong-Passw0rd", ip="10.6.0.1").status_code == 302
+    assert_refused_html(office_app, html_login(client, "alice", PASSWORD, ip="10.6.0.1"))
+    response = html_login(office_app.test_client(), "bob", PASSWORD, ip="10.6.0.1")
+    assert response.status_code == 302 and HTML_LOGIN not in response.headers["Location"]
+    assert api_login(client, "bob", PASSWORD, ip="10.6.0.1").status_code == 200
+
+
+def test_an_address_is_limited_at_a_much_higher_threshold(office_app, users):
+    client = office_app.test_client()
+    for n in range(100):
+        assert api_login(client, f"guess{n // 5}", "wrong-Passw0rd",
+                         ip="10.7.0.1").status_code == 401
+    assert_refused_api(office_app, api_login(client, "bob", PASSWORD, ip="10.7.0.1"))
+    assert api_login(client, "bob", PASSWORD, ip="10.7.0.2").status_code == 200
+
+
+@pytest.fixture
+def pair_app(app, database_url):
+    """A wider per-user limit: the pair limit then stops a user at one address first."""
+    from app.services.auth import throttle
+
+    with another_app(app, database_url, CRM_LOGIN_LIMIT="30 per 5 minutes",
+                     CRM_LOGIN_PAIR_LIMIT="10 per 5 minutes",
+                     CRM_LOGIN_IP_LIMIT="100 per 5 minutes") as application:
+        throttle(application).reset()
+        yield application
+        throttle(application).reset()
+
+
+def test_the_pair_limit_holds_the_user_at_that_address_only(pair_app, users):
+    client = pair_app.test_client()
+    for _ in range(10):
+        assert api_login(client, "alice", "wrong-Passw0rd", ip="10.8.0.1").status_code == 401
+    assert_refused_api(pair_app, api_login(client, "alice", PASSWORD, ip="10.8.0.1"))
+    assert_refused_html(pair_app, html_login(client, "alice", PASSWORD, ip="10.8.0.1"))
+    # Alice elsewhere, and others at that address, are let in.
+    assert api_login(client, "alice", PASSWORD, ip="10.8.0.2").status_code == 200
+    assert api_login(client, "bob", PASSWORD, ip="10.8.0.1").status_code == 200
+    # Alice's failures from other addresses still add up to the per-user limit.
+    for n in range(20):
+        api_login(client, "alice", "wrong-Passw0rd", ip=f"10.8.1.{n}")
+    assert_refused_api(pair_app, api_login(client, "alice", PASSWORD, ip="10.8.2.1"))
+
+
+def test_two_applications_on_one_database_count_together(app, database_url, limited_app,
+                                                         users):
+    """Two application instances, as two worker processes would be: the counters are in
+    the database, not in either one's memory."""
+    with another_app(app, database_url, **LIMITS) as second:
+        for _ in range(5):
+            assert api_login(limited_app.test_client(), "alice",
+                             "wrong-Passw0rd").status_code == 401
+            assert html_login(second.test_client(), "alice",
+                              "wrong-Passw0rd").status_code == 302
+        assert_refused_api(second, api_login(second.test_client(), "alice", PASSWORD))
+        assert_refused_html(limited_app, html_login(limited_app.test_client(), "alice",
+                                                    PASSWORD))
+
+
+def test_the_counters_are_rows_that_expire(app, limited_app, users, dbx):
+    from app.models import LoginFailure
+
+    client = limited_app.test_client()
+    for _ in range(3):
+        api_login(client, "alice", "wrong-Passw0rd")
+    assert dbx.count(LoginFailure) == 3
+    # Rows older than the longest window go when the next failure comes.
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    with dbx.session() as s:
+        s.execute(update(LoginFailure).values(failed_at=LoginFailure.failed_at
+                                              - timedelta(minutes=6)))
+        s.commit()
+    api_login(client, "alice", "wrong-Passw0rd")
+    assert dbx.count(LoginFailure) == 1
+    # Logins and e-mails are not stored, only their hashes.
+    with dbx.session() as s:
+        keys = [row.user_key for row in s.query(LoginFailure)]
+    assert all(key and "alice" not in key for key in keys)
 
 
 def test_an_unreachable_limiter_storage_lets_logins_through(app, database_url, users):
@@ -325,17 +437,13 @@ def _post_form(url: str, data: dict) -> int:
         return error.code
 
 
-@pytest.fixture
-def two_workers(database_url, users):
-    """Two waitress processes on the suite's database, sharing one Redis key prefix."""
+@contextmanager
+def _workers(database_url: str, **overrides):
+    """Two waitress processes on the suite's database, with these settings."""
     import json
 
-    redis_client = _redis_or_skip()
-    prefix = f"voronka-test-{uuid.uuid4().hex}"
-    _flush(redis_client, prefix)
-    overrides = {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_STORAGE_URI": REDIS_URL,
-                 "CRM_LOGIN_LIMIT_KEY_PREFIX": prefix, **LIMITS}
-    env = {**os.environ, "CRM_TEST_WORKER_CONFIG": json.dumps(overrides)}
+    env = {**os.environ, "CRM_TEST_WORKER_CONFIG": json.dumps(
+        {"SQLALCHEMY_DATABASE_URI": database_url, **LIMITS, **overrides})}
     processes, urls = [], []
     try:
         for _ in range(2):
@@ -346,7 +454,7 @@ def two_workers(database_url, users):
             urls.append(f"http://127.0.0.1:{port}")
         for process, url in zip(processes, urls):
             _wait_until_serving(process, url)
-        yield urls, redis_client, prefix
+        yield urls
     finally:
         for process in processes:
             process.terminate()
@@ -356,7 +464,38 @@ def two_workers(database_url, users):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def two_workers(database_url, users):
+    """Two worker processes sharing one Redis key prefix."""
+    redis_client = _redis_or_skip()
+    prefix = f"voronka-test-{uuid.uuid4().hex}"
+    _flush(redis_client, prefix)
+    try:
+        with _workers(database_url, RATELIMIT_STORAGE_URI=REDIS_URL,
+                      CRM_LOGIN_LIMIT_KEY_PREFIX=prefix) as urls:
+            yield urls, redis_client, prefix
+    finally:
         _flush(redis_client, prefix)
+
+
+def test_two_workers_share_the_counters_in_the_database(database_url, limited_app, users):
+    """No Redis: the counters in the application's database are shared all the same."""
+    with _workers(database_url) as (first, second):
+        for _ in range(5):
+            status, _headers, _body = _post_json(first + API_LOGIN, {
+                "username": "alice", "password": "wrong-Passw0rd", "provider": "db"})
+            assert status == 401
+        for _ in range(5):
+            assert _post_form(second + HTML_LOGIN,
+                              {"username": "alice", "password": "wrong-Passw0rd"}) == 302
+        status, headers, body = _post_json(second + API_LOGIN, {
+            "username": "alice", "password": PASSWORD, "provider": "db"})
+        assert status == 429, body
+        assert int(headers["Retry-After"]) > 0 and "message" in body
+        assert _post_form(first + HTML_LOGIN, {"username": "alice", "password": PASSWORD}) \
+            == 429
 
 
 def test_two_workers_share_the_counters_in_redis(two_workers):

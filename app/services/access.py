@@ -493,6 +493,8 @@ def readers_of(obj) -> list[dict[str, Any]]:
     """Who can read this record, and why: [{user, role, scope}] — for the show page."""
     from flask_appbuilder.security.sqla.models import Role
 
+    from app.services.roles import admin_role_name, role_label
+
     session = _session()
     model = type(obj)
     entity = MODEL_ENTITY.get(model)
@@ -504,11 +506,11 @@ def readers_of(obj) -> list[dict[str, Any]]:
         if not allows(obj, "read", candidate):
             continue
         if p.is_admin:
-            reason_role, reason_scope = current_app.config.get("AUTH_ROLE_ADMIN", "Admin"), ALL
+            reason_role, reason_scope = role_label(admin_role_name()), ALL
         else:
             best = p.scopes.get((entity, "read"), NONE)
             reason_scope = p.scope(entity, "read")
-            names = [] if reason_scope > best else [r.name for r in session.execute(
+            names = [] if reason_scope > best else [role_label(r.name) for r in session.execute(
                 select(Role).join(RoleRight, RoleRight.role_id == Role.id)
                 .where(Role.id.in_(p.role_ids), RoleRight.entity == entity,
                        RoleRight.action == "read", RoleRight.scope == best)

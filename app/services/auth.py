@@ -5,27 +5,38 @@ session lifetime, safe `?next=` redirects, password complexity and security head
 
 Login throttling
     Both login routes -- the HTML form (`/login/`) and the JSON login of the REST API
-    (`/api/v1/security/login`) -- count failed attempts per client IP and per user
-    (CRM_LOGIN_IP_LIMIT, CRM_LOGIN_LIMIT, e.g. "10 per 5 minutes", a moving window). Once
-    either is used up, an attempt answers 429 with "Too many login attempts. Try again in
-    N s." and a Retry-After header, without checking the password. A successful login is
-    not counted, so a busy office behind one address is not locked out by its own logins,
-    and another user's failures from another address never block anyone. The counters live
-    in the storage of RATELIMIT_STORAGE_URI (Redis: shared by every worker process) or in
-    the process' memory when it is unset. The check comes before the password is tested
-    and the failure is counted after, so a burst of simultaneous attempts can overshoot
-    the limit by the number of requests served at once; the next attempt is refused.
-    If the storage fails (Redis down), logins are allowed and the error is logged.
+    (`/api/v1/security/login`) -- count failed attempts per user (CRM_LOGIN_LIMIT), per
+    user and client address together (CRM_LOGIN_PAIR_LIMIT) and per client address
+    (CRM_LOGIN_IP_LIMIT, much higher: a whole office may share one address), each a
+    moving window such as "10 per 5 minutes". Once one is used up, an attempt answers 429
+    with "Too many login attempts. Try again in N s." and a Retry-After header, without
+    checking the password. A successful login is not counted, and another user's failures
+    from another address never block anyone. The counters live in the application's
+    database (crm_login_failure), so every web process counts the same attempts, or in the
+    storage RATELIMIT_STORAGE_URI names (redis://...: shared by the processes of several
+    hosts; memory://: each process its own). The check comes before the password is
+    tested and the failure is counted after, so a burst of simultaneous attempts can
+    overshoot the limit by the number of requests served at once; the next attempt is
+    refused. If the storage fails (Redis down), logins are allowed and the error is logged.
 
-Sessions
+Sessions and API tokens
     The login stores the user's `session_epoch` and the login time in the (signed) session
-    cookie. Logging out and deactivating a user bump the epoch, a password change too (the
-    session that changed it is carried over), so every cookie issued before -- including a
-    copy -- no longer logs anybody in. A session older than PERMANENT_SESSION_LIFETIME is
-    refused whatever its cookie says. Flask-Login's "remember me" cookie cannot restore a
+    cookie; the API tokens (access and refresh, made by FAB with Flask-JWT-Extended) carry
+    the epoch as a claim. Logging out, deactivating the user and a new password raise the
+    epoch (the session that set the password is carried over), so every cookie and token
+    issued before -- including a copy -- no longer logs anybody in, and a refresh token no
+    longer makes access tokens. A session older than PERMANENT_SESSION_LIFETIME is refused
+    whatever its cookie says; access and refresh tokens expire after JWT_ACCESS_TOKEN_EXPIRES
+    and JWT_REFRESH_TOKEN_EXPIRES. Flask-Login's "remember me" cookie cannot restore a
     session (it carries no epoch): FAB never sets it, and it is configured HttpOnly,
     SameSite=Lax and bounded anyway. The session cookie is HttpOnly, SameSite=Lax and Secure
     when CRM_HTTPS=1 or when the request came over HTTPS (behind a proxy: CRM_TRUST_PROXY).
+
+API writes from the browser
+    The REST API also accepts the browser's session cookie (FAB's allow_browser_login, used
+    by Swagger UI). A POST, PUT, PATCH or DELETE that the cookie authenticates must carry
+    the page's CSRF token in the X-CSRFToken header; a request with a token in its
+    Authorization header is the token's, and the cookie that may come with it is ignored.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ import logging
 import math
 import secrets
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -69,7 +81,8 @@ def configure_defaults(app: Flask) -> None:
     """Fill in the settings config.py may leave out (an app made from another config)."""
     config = app.config
     config.setdefault("CRM_LOGIN_LIMIT", "10 per 5 minutes")
-    config.setdefault("CRM_LOGIN_IP_LIMIT", "10 per 5 minutes")
+    config.setdefault("CRM_LOGIN_PAIR_LIMIT", "10 per 5 minutes")
+    config.setdefault("CRM_LOGIN_IP_LIMIT", "100 per 5 minutes")
     config.setdefault("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
     config.setdefault("CRM_PASSWORD_MIN_LENGTH", 10)
     config.setdefault("CRM_TRUST_PROXY", 0)
@@ -105,14 +118,47 @@ def password_complexity(password: str) -> None:
 
 
 class LoginThrottle:
-    """Failed-login counters per client IP and per user, in the limiter's storage."""
+    """Failed-login counters per user, per user and client address, and per client
+    address, each with its own limit in a moving window."""
+
+    storage_uri = ""
 
     def __init__(self, app: Flask):
         from limits import parse
+
+        self.user_limit = parse(app.config["CRM_LOGIN_LIMIT"])
+        self.pair_limit = parse(app.config["CRM_LOGIN_PAIR_LIMIT"])
+        self.ip_limit = parse(app.config["CRM_LOGIN_IP_LIMIT"])
+
+    def _checks(self, ip: str, user_key: Optional[str]):
+        """(limit, kind, user key or None, address) for each counter an attempt touches."""
+        checks = [(self.ip_limit, "ip", None, ip)]
+        if user_key:
+            checks += [(self.user_limit, "user", user_key, None),
+                       (self.pair_limit, "pair", user_key, ip)]
+        return checks
+
+    def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
+        """Seconds until an attempt is allowed again, or None when it is allowed now."""
+        raise NotImplementedError
+
+    def failed(self, ip: str, user_key: Optional[str]) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget every counter."""
+        raise NotImplementedError
+
+
+class LimitsLoginThrottle(LoginThrottle):
+    """The counters in a storage of the `limits` library: Redis (shared by every process
+    on every host that uses it) or the process' memory (`memory://`)."""
+
+    def __init__(self, app: Flask, uri: str):
         from limits.storage import storage_from_string
         from limits.strategies import MovingWindowRateLimiter
 
-        uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+        super().__init__(app)
         options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
         scheme = uri.split(":", 1)[0]
         if scheme in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster",
@@ -125,31 +171,108 @@ class LoginThrottle:
         self.storage_uri = uri
         self.storage = storage_from_string(uri, **options)
         self.strategy = MovingWindowRateLimiter(self.storage)
-        self.user_limit = parse(app.config["CRM_LOGIN_LIMIT"])
-        self.ip_limit = parse(app.config["CRM_LOGIN_IP_LIMIT"])
 
-    def _items(self, ip: str, user_key: Optional[str]):
-        items = [(self.ip_limit, "ip", ip)]
-        if user_key:
-            items.append((self.user_limit, "user", user_key))
-        return items
+    @staticmethod
+    def _identifiers(kind: str, user_key: Optional[str], ip: Optional[str]) -> list[str]:
+        return [kind, *(part for part in (user_key, ip) if part is not None)]
 
     def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
-        """Seconds until an attempt is allowed again, or None when it is allowed now."""
         waits = []
-        for item, kind, ident in self._items(ip, user_key):
-            if not self.strategy.test(item, kind, ident):
-                reset_at, _remaining = self.strategy.get_window_stats(item, kind, ident)
+        for limit, kind, user, address in self._checks(ip, user_key):
+            identifiers = self._identifiers(kind, user, address)
+            if not self.strategy.test(limit, *identifiers):
+                reset_at, _remaining = self.strategy.get_window_stats(limit, *identifiers)
                 waits.append(max(1, math.ceil(reset_at - time.time())))
         return max(waits) if waits else None
 
     def failed(self, ip: str, user_key: Optional[str]) -> None:
-        for item, kind, ident in self._items(ip, user_key):
-            self.strategy.hit(item, kind, ident)
+        for limit, kind, user, address in self._checks(ip, user_key):
+            self.strategy.hit(limit, *self._identifiers(kind, user, address))
 
     def reset(self) -> None:
         """Forget every counter (of this key prefix, for Redis)."""
         self.storage.reset()
+
+
+class DatabaseLoginThrottle(LoginThrottle):
+    """The counters in the application's database (crm_login_failure): one row per failed
+    attempt, counted in each limit's window. Every web process of every host on the same
+    database counts the same attempts. Read and written on a connection of its own, so the
+    request's unit of work is never committed or rolled back by the throttle."""
+
+    storage_uri = "database"
+
+    def __init__(self, app: Flask):
+        from app import db
+
+        super().__init__(app)
+        with app.app_context():
+            self.engine = db.engine
+        self.longest_window = max(limit.get_expiry()
+                                  for limit in (self.user_limit, self.pair_limit,
+                                                self.ip_limit))
+
+    @staticmethod
+    def _address_key(ip: str) -> str:
+        return hashlib.sha256(f"ip:{ip}".encode("utf-8")).hexdigest()[:32]
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+
+    def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
+        from sqlalchemy import select
+
+        from app.models import LoginFailure
+
+        now = self._now()
+        address_key = self._address_key(ip)
+        waits = []
+        with self.engine.connect() as connection:
+            for limit, _kind, user, address in self._checks(ip, user_key):
+                window = timedelta(seconds=limit.get_expiry())
+                query = select(LoginFailure.failed_at).where(LoginFailure.failed_at > now - window)
+                if user is not None:
+                    query = query.where(LoginFailure.user_key == user)
+                if address is not None:
+                    query = query.where(LoginFailure.address_key == address_key)
+                # The newest `amount` failures: with that many in the window, the attempt
+                # waits until the oldest of them leaves it.
+                times = connection.execute(query.order_by(LoginFailure.failed_at.desc())
+                                           .limit(limit.amount)).scalars().all()
+                if len(times) >= limit.amount:
+                    free_at = times[-1] + window
+                    waits.append(max(1, math.ceil((free_at - now).total_seconds())))
+        return max(waits) if waits else None
+
+    def failed(self, ip: str, user_key: Optional[str]) -> None:
+        from sqlalchemy import delete, insert
+
+        from app.models import LoginFailure
+
+        now = self._now()
+        with self.engine.begin() as connection:
+            connection.execute(insert(LoginFailure).values(
+                failed_at=now, user_key=user_key, address_key=self._address_key(ip)))
+            connection.execute(delete(LoginFailure).where(
+                LoginFailure.failed_at < now - timedelta(seconds=self.longest_window)))
+
+    def reset(self) -> None:
+        from sqlalchemy import delete
+
+        from app.models import LoginFailure
+
+        with self.engine.begin() as connection:
+            connection.execute(delete(LoginFailure))
+
+
+def make_throttle(app: Flask) -> LoginThrottle:
+    """RATELIMIT_STORAGE_URI names a `limits` storage (redis://..., memory://); unset, the
+    counters are kept in the application's database."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI")
+    if uri:
+        return LimitsLoginThrottle(app, uri)
+    return DatabaseLoginThrottle(app)
 
 
 def throttle(app: Optional[Flask] = None) -> LoginThrottle:
@@ -294,13 +417,33 @@ def keep_current_session(user_id: int, epoch: int) -> None:
         session[EPOCH_KEY] = epoch
 
 
+def current_epoch(user_id) -> int:
+    from sqlalchemy import select
+
+    from app import db
+    from app.models import CrmUser
+
+    return db.session.execute(select(CrmUser.__table__.c.session_epoch)
+                              .where(CrmUser.__table__.c.id == int(user_id))).scalar_one()
+
+
 def _on_active_set(target, value, oldvalue, _initiator):
-    """Deactivating a user voids their sessions, even if they are reactivated later. FAB's
-    user form and security API load FAB's own User class, which does not map
-    session_epoch: the epoch is bumped in SQL when the row is written (_after_user_update)."""
+    """Deactivating a user voids their sessions and API tokens, even if they are
+    reactivated later. FAB's user form and security API may load FAB's own User class,
+    which does not map session_epoch: the epoch is raised in SQL when the row is written
+    (_after_user_update)."""
     from sqlalchemy.orm.base import NO_VALUE
 
     if oldvalue is not NO_VALUE and oldvalue and not value:
+        target.__dict__["_crm_end_sessions"] = True
+
+
+def _on_password_set(target, value, oldvalue, _initiator):
+    """A new password voids the user's sessions and API tokens (the session that set it
+    is carried over by the security manager's reset_password)."""
+    from sqlalchemy.orm.base import NO_VALUE
+
+    if oldvalue is not NO_VALUE and oldvalue is not None and value != oldvalue:
         target.__dict__["_crm_end_sessions"] = True
 
 
@@ -310,7 +453,7 @@ def _after_user_update(mapper, connection, target) -> None:
 
     from app.models import CrmUser
 
-    if not target.__dict__.pop("_crm_end_sessions", False) or target.active:
+    if not target.__dict__.pop("_crm_end_sessions", False):
         return
     table = CrmUser.__table__
     connection.execute(update(table).where(table.c.id == target.id)
@@ -318,6 +461,77 @@ def _after_user_update(mapper, connection, target) -> None:
     if "session_epoch" in mapper.attrs:
         set_committed_value(target, "session_epoch", connection.execute(
             select(table.c.session_epoch).where(table.c.id == target.id)).scalar_one())
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+TOKEN_EPOCH_CLAIM = "epoch"
+
+
+def token_claims(identity) -> dict:
+    """Flask-JWT-Extended's additional claims: the user's epoch when the token is made (FAB
+    makes access and refresh tokens with the user's id as the identity)."""
+    try:
+        return {TOKEN_EPOCH_CLAIM: current_epoch(identity)}
+    except (TypeError, ValueError, LookupError):
+        return {}
+
+
+def token_is_current(user, claims: dict) -> bool:
+    """A token stands while the user's epoch is the one it was issued at: logging out,
+    a new password and deactivation raise the epoch."""
+    epoch = claims.get(TOKEN_EPOCH_CLAIM)
+    return isinstance(epoch, int) and epoch == int(getattr(user, "session_epoch", 0) or 0)
+
+
+def token_refused(_jwt_header, _jwt_data):
+    """The answer to a token whose user is inactive or whose epoch has passed."""
+    from flask_jwt_extended.config import config as jwt_config
+
+    return jsonify({jwt_config.error_msg_key: _(
+        "This token is no longer valid: log in again.")}), 401
+
+
+def request_has_token() -> bool:
+    """Whether the request is an API request that brings its own credentials."""
+    return (has_request_context() and _is_api_request()
+            and bool(request.headers.get("Authorization")))
+
+
+# --- cookie-authenticated API writes ---------------------------------------------------------
+
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _check_api_csrf():
+    """before_request: an API write that the session cookie authenticates (FAB's
+    allow_browser_login) must carry the page's CSRF token in X-CSRFToken, as a form post
+    carries it in its body. Requests with a token in Authorization are the token's and
+    need none; the JSON login needs none either."""
+    from flask_login import current_user
+    from flask_wtf.csrf import validate_csrf
+    from wtforms.validators import ValidationError
+
+    if request.method not in _UNSAFE_METHODS or not _is_api_request():
+        return None
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return None
+    if request_has_token() or request.endpoint == "SecurityApi.login":
+        return None
+    if not current_user.is_authenticated:
+        return None
+    headers = current_app.config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
+    token = next((request.headers[h] for h in headers if request.headers.get(h)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return jsonify(message=_("A change through the API from the browser session needs "
+                                 "the page's CSRF token in the X-CSRFToken header.")), 400
+    return None
 
 
 class CrmSessionInterface(SecureCookieSessionInterface):
@@ -433,13 +647,16 @@ def install(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,
                                 x_host=trusted_proxies, x_port=trusted_proxies)
     app.session_interface = CrmSessionInterface()
-    app.extensions[EXTENSION] = LoginThrottle(app)
+    app.extensions[EXTENSION] = make_throttle(app)
     app.extensions["crm_login_endpoints"] = _login_endpoints(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.before_request(_drop_unsafe_next)
     app.before_request(_check_login_attempt)
+    app.before_request(_check_api_csrf)
     app.after_request(_security_headers)
     user_logged_in.connect(_on_user_logged_in)
     if not event.contains(User.active, "set", _on_active_set):
         event.listen(User.active, "set", _on_active_set, active_history=True, propagate=True)
+        event.listen(User.password, "set", _on_password_set, active_history=True,
+                     propagate=True)
         event.listen(User, "after_update", _after_user_update, propagate=True)

@@ -18,6 +18,7 @@ from app import db
 from app.models import RoleRight
 from app.services.access import ACTIONS, ALL, ENTITIES, NONE, OWN, OWNED_ENTITIES, SCOPES, SUBTREE
 from app.services.records import DomainError
+from app.services.roles import admin_role_name
 
 Matrix = dict[tuple[str, str], int]
 
@@ -47,11 +48,16 @@ ACTION_PERMISSIONS = {
     "reassign": [],
 }
 
-# What every logged-in user may do with their own profile.
+# What every logged-in user may do with their own profile: see it (the user screen's
+# `userinfo`, with its two buttons), change their name and their own password. Nothing else
+# of Flask-AppBuilder's security screens: not the users list, nor anybody else's password.
+PROFILE_VIEW = "CrmUserDBModelView"  # app.security_views.CrmUserDBModelView
 PERSONAL_PERMISSIONS = [
+    ("can_userinfo", PROFILE_VIEW),
+    ("userinfoedit", PROFILE_VIEW),
+    ("resetmypassword", PROFILE_VIEW),
     ("can_this_form_get", "UserInfoEditView"),
     ("can_this_form_post", "UserInfoEditView"),
-    ("can_userinfo", "UserDBModelView"),
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
     ("menu_access", "CRM"),
@@ -86,10 +92,6 @@ BUILTIN_ROLES: dict[str, Matrix] = {
     }),
     "Read-only": _matrix({entity: {"read": ALL} for entity in ENTITIES}),
 }
-
-
-def admin_role_name() -> str:
-    return current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
 
 
 def read_matrix(role_id: int) -> Matrix:

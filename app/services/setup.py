@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import db
 from app.models import DictionaryItem, Pipeline, Stage
@@ -22,8 +22,49 @@ def sync_roles() -> None:
     appbuilder = current_app.appbuilder
     # FAB's Admin and Public roles; the tables themselves come from the migrations.
     BaseSecurityManager.create_db(appbuilder.sm)
+    remove_stale_permissions()
     appbuilder.add_permissions(update_perms=True)
     sync_builtin_roles()
+
+
+def remove_stale_permissions() -> None:
+    """Take away from every role, and delete, the permissions that no registered screen,
+    API or menu entry has any more: FAB's permission, view-menu, statistics and group
+    screens, and the actions and endpoints the CRM's security screens leave out."""
+    from flask_appbuilder.security.sqla.models import (
+        Permission,
+        PermissionView,
+        ViewMenu,
+        assoc_permissionview_role,
+    )
+
+    appbuilder = current_app.appbuilder
+    wanted: dict[str, set[str]] = {}
+    for view in appbuilder.baseviews:
+        wanted.setdefault(view.class_permission_name, set()).update(view.base_permissions)
+    menu_names = set()
+    for category in appbuilder.menu.get_list():
+        menu_names.add(category.name)
+        menu_names.update(item.name for item in category.childs if item.name != "-")
+    rows = db.session.execute(
+        select(PermissionView.id, Permission.name, ViewMenu.name)
+        .join(Permission, PermissionView.permission_id == Permission.id)
+        .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)).all()
+    stale = [pv_id for pv_id, permission, view in rows
+             if not (permission in wanted.get(view, ())
+                     or (permission == "menu_access" and view in menu_names))]
+    if not stale:
+        return
+    db.session.execute(delete(assoc_permissionview_role)
+                       .where(assoc_permissionview_role.c.permission_view_id.in_(stale)))
+    db.session.execute(delete(PermissionView).where(PermissionView.id.in_(stale)))
+    kept_names = sorted(wanted.keys() | menu_names)
+    db.session.execute(delete(ViewMenu).where(
+        ViewMenu.id.notin_(select(PermissionView.view_menu_id)),
+        ViewMenu.name.notin_(kept_names)))
+    db.session.execute(delete(Permission).where(
+        Permission.id.notin_(select(PermissionView.permission_id))))
+    db.session.commit()
 
 
 def ensure_admin(username: str, password: str) -> bool:
