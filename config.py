@@ -177,3 +177,6 @@ class TestConfig(Config):
     CRM_LOGIN_LIMIT = "1000 per 5 minutes"
     CRM_LOGIN_PAIR_LIMIT = "1000 per 5 minutes"
     CRM_LOGIN_IP_LIMIT = "1000 per 5 minutes"
+    # The suite logs each role in to the API once; on a busy machine it runs longer than
+    # the production lifetime of a token.
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(hours=6)
