@@ -23,7 +23,8 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## Apply migrations, create the administrator and (first run) the demo company, then serve.
+## Apply migrations, create the administrator and (first run) the demo company, then serve
+## with CRM_WORKERS gunicorn processes (run.py).
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask crm init
