@@ -296,6 +296,9 @@ class HttpSide:
         self.cookies: dict[str, str] = {}
 
     def _request(self, method: str, url: str, body: Optional[str] = None) -> int:
+        return self.fetch(method, url, body)[0]
+
+    def fetch(self, method: str, url: str, body: Optional[str] = None) -> tuple[int, bytes]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -303,7 +306,7 @@ class HttpSide:
             try:
                 self.connection.request(method, url, body, headers)
                 response = self.connection.getresponse()
-                response.read()
+                content = response.read()
                 break
             except (http.client.HTTPException, ConnectionError):
                 # The server closed an idle kept-open connection: open another.
@@ -315,7 +318,7 @@ class HttpSide:
         for cookie in response.headers.get_all("Set-Cookie") or []:
             name, value = cookie.split(";", 1)[0].split("=", 1)
             self.cookies[name.strip()] = value
-        return response.status
+        return response.status, content
 
     def login(self, username: str, password: str) -> int:
         return self._request("POST", "/login/", urllib.parse.urlencode(
