@@ -79,8 +79,10 @@ class Connection:
         self.cookies: dict[str, str] = {}
         self.worker: str | None = None
 
-    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+    def request(self, path: str, data: dict | None = None,
+                headers: dict | None = None) -> tuple[int, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+                   **(headers or {})}
         body = None
         if data is not None:
             body = urllib.parse.urlencode(data, doseq=True)
@@ -88,7 +90,8 @@ class Connection:
         self.http.request("POST" if data is not None else "GET", path, body, headers)
         response = self.http.getresponse()
         text = response.read().decode(errors="replace")
-        for cookie in response.headers.get_all("Set-Cookie") or []:
+        self.set_cookies = response.headers.get_all("Set-Cookie") or []
+        for cookie in self.set_cookies:
             name, value = cookie.split(";", 1)[0].split("=", 1)
             self.cookies[name.strip()] = value
         worker = response.getheader("X-Worker-Pid")
@@ -244,11 +247,18 @@ def test_a_wrong_number_of_workers_is_refused_with_a_message(app, monkeypatch, v
     assert str(stopped.value) == f"CRM_WORKERS must be a whole number of at least 1, not {value!r}."
 
 
-def test_gunicorn_leaves_forwarded_headers_to_the_application():
-    """CRM_TRUST_PROXY decides which proxies are believed; gunicorn believes none."""
-    options = run.gunicorn_options("127.0.0.1", 8080, 2, 4)
-    assert options["forwarded_allow_ips"] == ""
-    assert options["worker_class"] == "gthread"
+def test_gunicorn_believes_no_forwarded_header_the_application_does_not(gunicorn_workers):
+    """CRM_TRUST_PROXY (0 here) decides which proxies are believed: a client on 127.0.0.1
+    claiming X-Forwarded-Proto: https does not get a cookie meant for HTTPS only."""
+    connection = Connection(gunicorn_workers)
+    try:
+        status, _ = connection.request("/login/", {"username": "admin", "password": PASSWORD},
+                                       headers={"X-Forwarded-Proto": "https"})
+        assert status == 302
+        session = [c for c in connection.set_cookies if c.startswith("session=")]
+        assert session and "secure" not in session[0].lower()
+    finally:
+        connection.close()
 
 
 # --- SQLite shared by processes ----------------------------------------------------------------
