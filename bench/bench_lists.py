@@ -716,29 +716,34 @@ def ratio(stock: Optional[Measure], voronka: Measure) -> str:
 
 
 class Verdict:
+    """Every Voronka figure within TARGET_MS, the first page TARGET_RATIO× stock FAB's."""
+
     def __init__(self):
-        self.misses: list[str] = []
+        self.misses: list[tuple[str, str]] = []   # (where and what, why)
 
     def check(self, where: str, case: Case, voronka: Measure,
               stock: Optional[Measure]) -> None:
+        name = f"{where}: {case.label}"
         if not voronka.ok:
-            self.misses.append(f"{where}, {case.label}: HTTP {voronka.status}")
+            self.misses.append((name, f"HTTP {voronka.status}"))
         elif voronka.ms > TARGET_MS:
-            reason = f" ({case.why_slow})" if case.why_slow else ""
-            self.misses.append(f"{where}, {case.label}: {voronka.ms:,.0f} ms{reason}")
+            self.misses.append((name, f"{voronka.ms:,.0f} ms"
+                                + (f"; {case.why_slow}" if case.why_slow else "")))
         if case.ratio_target and stock is not None and stock.ok and voronka.ok \
                 and stock.ms < TARGET_RATIO * voronka.ms:
-            self.misses.append(f"{where}, {case.label}: {stock.ms / voronka.ms:.1f}× stock FAB")
+            self.misses.append((name, f"{stock.ms / voronka.ms:.1f}× stock FAB"))
 
     def print(self) -> None:
-        if self.misses:
-            print(f"\nOff target (≤ {TARGET_MS} ms; ≥ {TARGET_RATIO}× stock FAB on the first "
-                  "page):")
-            for miss in self.misses:
-                print(f"  - {miss}")
-        else:
+        """The details, then the verdict on the last line."""
+        if not self.misses:
             print(f"\nEvery Voronka figure is within {TARGET_MS} ms and at least "
                   f"{TARGET_RATIO}× faster than stock FAB on the first page.")
+            return
+        print()
+        for name, why in self.misses:
+            print(f"  {name}: {why}")
+        print(f"Off target (≤ {TARGET_MS} ms; ≥ {TARGET_RATIO}× stock FAB on the first page): "
+              + ", ".join(name for name, _why in self.misses))
 
 
 def admin_table(cases: list[Case], sides: dict, engine, args, errors, sql_timer,
