@@ -23,7 +23,8 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## Apply migrations, create the administrator and (first run) the demo company, then serve.
+## Apply migrations, create the administrator and (first run) the demo company, then serve
+## with CRM_WORKERS gunicorn processes (run.py).
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask crm init
@@ -42,8 +43,12 @@ generate: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask crm generate --clients $(CLIENTS)
 
+## Pages users open, stock FAB vs Voronka, then 16 busy users against 1 and 2 workers
+## (bench/README.md; BENCH_DB names a database kept for benchmarks).
+BENCH_DB ?= sqlite:///$(CURDIR)/bench/results/sqlite-1m.db
 bench: install
-	$(BIN)/python bench/bench_lists.py
+	$(BIN)/python bench/bench_lists.py --database-url $(BENCH_DB)
+	$(BIN)/python bench/bench_concurrency.py --database-url $(BENCH_DB)
 
 screenshots: install-dev
 	$(BIN)/python scripts/screenshots.py --out screenshots

@@ -7,7 +7,9 @@ DATABASE_URL         SQLAlchemy URL of the database. Default: SQLite file instan
 SECRET_KEY           Key that signs sessions and tokens. In development, when unset, one is
                      generated once and kept in instance/secret_key. Required when CRM_ENV=production.
 CRM_ENV              "development" (default) or "production".
-PORT                 HTTP port of `make run` (default 8080).
+PORT / HOST          Where `make run` (run.py) listens (default 8080 on 127.0.0.1).
+CRM_WORKERS          Web processes run.py starts with gunicorn (default: the cores, at most 4).
+CRM_THREADS          Requests each web process serves at a time (default 8).
 CRM_ADMIN_USER       Login of the first administrator (default: admin).
 CRM_ADMIN_PASSWORD   Password of the first administrator. When unset, a generated one is printed once.
 CRM_DEMO             "0" skips the demo company on first run (default: "1").
@@ -35,6 +37,7 @@ CRM_API_REFRESH_DAYS   Lifetime of an API refresh token, in days (default: 7).
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,12 +53,32 @@ def _secret_key() -> str:
         return key
     if os.environ.get("CRM_ENV") == "production":
         raise RuntimeError("SECRET_KEY must be set when CRM_ENV=production")
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = INSTANCE_DIR / "secret_key"
+    return _kept_secret_key(INSTANCE_DIR / "secret_key")
+
+
+def _kept_secret_key(key_file: Path) -> str:
+    """The development key in `key_file`, made once by whichever process comes first.
+
+    Several processes may start at once (web workers, `flask` commands). The key is written
+    to a private temporary file and then linked under its name, which only one process can
+    do: the others find the name taken and read the winner's complete key, so every
+    process signs with the same key and none ever reads a half-written file."""
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=".secret_key-")
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(temporary, key_file)
+            except FileExistsError:
+                pass  # another process made it first: theirs is the key
+        finally:
+            os.unlink(temporary)
+    key = key_file.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{key_file} is empty: delete it, or set SECRET_KEY")
+    return key
 
 
 def normalize_database_url(url: str) -> str:
@@ -83,8 +106,6 @@ def _test_database_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return normalize_database_url(url)
-    import tempfile
-
     return f"sqlite:///{Path(tempfile.gettempdir()) / f'voronka-test-{os.getpid()}.db'}"
 
 
@@ -93,6 +114,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Set on every connection to an SQLite database (app.install_sqlite_pragmas), so that
+    # several web processes share one file: in WAL mode readers never wait for a writer and
+    # a commit needs no fsync (synchronous=NORMAL; a power cut may lose the last commits,
+    # never the file); a writer that meets another writer's lock waits up to 5 s for it.
+    CRM_SQLITE_PRAGMAS = {"busy_timeout": 5000, "journal_mode": "WAL", "synchronous": "NORMAL"}
 
     APP_NAME = "Voronka CRM"
     APP_THEME = ""
@@ -169,6 +195,8 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _test_database_url()
     WTF_CSRF_ENABLED = False
+    # A throw-away database need not survive a power cut: no fsync at all.
+    CRM_SQLITE_PRAGMAS = {**Config.CRM_SQLITE_PRAGMAS, "synchronous": "OFF"}
     # Hashing passwords at full strength only slows the suite down.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     # The suite shares one application: its counters (in the database) are generous;

@@ -33,6 +33,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     from app.services import audit, stamp
 
     db.init_app(app)
+    with app.app_context():
+        install_sqlite_pragmas(db.engine, app.config.get("CRM_SQLITE_PRAGMAS") or {})
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
@@ -54,6 +56,24 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     global appbuilder
     appbuilder = builder
     return app
+
+
+def install_sqlite_pragmas(engine, pragmas: dict) -> None:
+    """Set `pragmas` (config CRM_SQLITE_PRAGMAS) on every new connection of an SQLite
+    engine; other databases are left alone."""
+    if engine.dialect.name != "sqlite" or not pragmas:
+        return
+    from sqlalchemy import event
+
+    def apply(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        try:
+            for name, value in pragmas.items():
+                cursor.execute(f"PRAGMA {name}={value}")
+        finally:
+            cursor.close()
+
+    event.listen(engine, "connect", apply)
 
 
 def _migrations_dir():

@@ -82,19 +82,6 @@ def _drop_everything(engine) -> None:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-def _fast_sqlite(engine) -> None:
-    """A throw-away test database need not survive a power cut: no fsync per commit."""
-
-    def pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.execute("PRAGMA journal_mode=MEMORY")
-        cursor.close()
-
-    event.listen(engine, "connect", pragmas)
-    engine.dispose()
-
-
 def _enable_loggers() -> None:
     """Alembic's logging set-up disables every logger that exists; the application's
     (app.errors logs the exception behind a 500) must keep reporting."""
@@ -119,8 +106,6 @@ def app(database_url):
 
     application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url)
     with application.app_context():
-        if db.engine.dialect.name == "sqlite":
-            _fast_sqlite(db.engine)
         _drop_everything(db.engine)
         flask_migrate.upgrade()
         _enable_loggers()

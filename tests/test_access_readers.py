@@ -115,3 +115,63 @@ def test_the_head_of_the_owners_department_reads_by_the_head_rule(app, dbx, clie
         (full_name(dbx, "manager_b"), tr(app, "Head of department"), scope(app, SUBTREE)),
         (full_name(dbx, "readonly"), role(app, "Read-only"), scope(app, ALL)),
     ])
+
+
+def add_employees(app, count: int, start: int = 0) -> None:
+    """`count` more active employees: managers and supervisors of Sales, read-only users
+    of Back office, managers of no department; some see the records, some do not."""
+    from app import db
+
+    kinds = [("Manager", "Sales"), ("Supervisor", "Sales"), ("Read-only", "Back office"),
+             ("Manager", None)]
+    with app.app_context():
+        sm = app.appbuilder.sm
+        departments = dict(db.session.execute(select(Department.name, Department.id)).all())
+        for number in range(start, start + count):
+            role, department = kinds[number % len(kinds)]
+            user = sm.add_user(username=f"extra{number}", first_name="Extra",
+                               last_name=f"{number:03d}", email=f"extra{number}@test.local",
+                               role=sm.find_role(role), password=PASSWORD)
+            if department:
+                db.session.execute(update(CrmUser.__table__).where(CrmUser.id == user.id)
+                                   .values(department_id=departments[department]))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.parametrize("model,base", CASES)
+def test_who_can_see_it_takes_the_same_statements_whatever_the_number_of_users(
+        app, dbx, client_as, count_queries, model, base):
+    """The readers of a record are found with a fixed number of statements, with 5 extra
+    employees as with 50, and they are exactly the users the access filter lets read it."""
+    from app import db
+    from app.services.access import allows, readers_of
+
+    company = build_company(dbx)
+    pk = company.own("manager", model)
+
+    def measure() -> tuple[int, int, set[str]]:
+        page = client_as("supervisor")
+        assert page.get(f"{base}/show/{pk}").status_code == 200  # caches filled
+        with count_queries() as on_page:
+            readers = readers_on_page(page.get(f"{base}/show/{pk}"))
+        with app.test_request_context():
+            record = db.session.get(model, pk)
+            users = db.session.execute(select(CrmUser).where(CrmUser.active.is_(True))
+                                       ).scalars().all()
+            may_read = {f"{u.first_name} {u.last_name}" for u in users
+                        if allows(record, "read", u)}
+            with count_queries() as in_service:
+                listed = readers_of(record)
+            db.session.remove()
+        assert {f"{r['user'].first_name} {r['user'].last_name}" for r in listed} == may_read
+        assert {name for name, _role, _scope in readers} == may_read
+        return on_page.count, in_service.count, may_read
+
+    add_employees(app, 5)
+    page_few, service_few, readers_few = measure()
+    add_employees(app, 45, start=5)
+    page_many, service_many, readers_many = measure()
+    assert len(readers_many) > len(readers_few)
+    assert service_many == service_few <= 4
+    assert page_many == page_few

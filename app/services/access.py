@@ -199,28 +199,71 @@ def principal(user=None) -> Principal:
 
 def _read_principal(user_id: int, department_id: Optional[int],
                     own_roles: tuple[tuple[int, str], ...]) -> Principal:
+    person = (user_id, department_id, own_roles)
+    return _principal_of(person, _read_roles([person]))
+
+
+@dataclass
+class _Roles:
+    """The roles that several users hold, read in one statement: names, rights, and which
+    roles each department gives its employees."""
+
+    names: dict[int, str] = field(default_factory=dict)
+    rights: dict[int, dict[tuple[str, str], int]] = field(default_factory=dict)
+    of_department: dict[int, set[int]] = field(default_factory=dict)
+
+
+def _own_admin(own_roles: tuple[tuple[int, str], ...]) -> bool:
+    admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
+    return any(name == admin_name for _id, name in own_roles)
+
+
+def _read_roles(people: list[tuple[int, Optional[int], tuple[tuple[int, str], ...]]]) -> _Roles:
+    """The roles of `people` ((user id, department id, own roles) each): their own and
+    their departments', with their rights. Administrators by their own role need none."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    roles = _Roles()
+    people = [person for person in people if not _own_admin(person[2])]
+    if not people:
+        return roles
+    own_ids = sorted({role_id for _user, _dep, own in people for role_id, _name in own})
+    departments = sorted({dep for _user, dep, _own in people if dep is not None})
+    link = department_role.c
+    rows = _session().execute(
+        select(Role.id, Role.name, RoleRight.entity, RoleRight.action, RoleRight.scope,
+               link.department_id)
+        .outerjoin(RoleRight, RoleRight.role_id == Role.id)
+        .outerjoin(department_role,
+                   (link.role_id == Role.id) & link.department_id.in_(departments))
+        .where(Role.id.in_(own_ids) | link.department_id.is_not(None))
+    ).all()
+    for row in rows:
+        roles.names[row.id] = row.name
+        rights = roles.rights.setdefault(row.id, {})
+        if row.entity is not None:
+            cell = (row.entity, row.action)
+            rights[cell] = max(rights.get(cell, NONE), row.scope)
+        if row.department_id is not None:
+            roles.of_department.setdefault(row.department_id, set()).add(row.id)
+    return roles
+
+
+def _principal_of(person: tuple[int, Optional[int], tuple[tuple[int, str], ...]],
+                  roles: _Roles) -> Principal:
+    user_id, department_id, own_roles = person
     admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
     role_ids = {role_id for role_id, _name in own_roles}
-    is_admin = any(name == admin_name for _id, name in own_roles)
+    if _own_admin(own_roles):
+        return Principal(user_id, department_id, True, role_ids)
+    role_ids |= roles.of_department.get(department_id, set())
+    is_admin = any(roles.names.get(role_id) == admin_name for role_id in role_ids)
     scopes: dict[tuple[str, str], int] = {}
-    if not is_admin:
-        from flask_appbuilder.security.sqla.models import Role
-
-        department_roles = select(department_role.c.role_id).where(
-            department_role.c.department_id == department_id)
-        rows = _session().execute(
-            select(Role.id, Role.name, RoleRight.entity, RoleRight.action, RoleRight.scope)
-            .outerjoin(RoleRight, RoleRight.role_id == Role.id)
-            .where(Role.id.in_(role_ids) | Role.id.in_(department_roles))
-        ).all()
-        for row in rows:
-            role_ids.add(row.id)
-            is_admin = is_admin or row.name == admin_name
-            if row.entity is not None:
-                cell = (row.entity, row.action)
-                scopes[cell] = max(scopes.get(cell, NONE), row.scope)
     headed_subtree: set[int] = set()
     if not is_admin:
+        for role_id in role_ids:
+            for cell, scope in roles.rights.get(role_id, {}).items():
+                scopes[cell] = max(scopes.get(cell, NONE), scope)
         for dep_id, (_parent, head_id) in _departments().items():
             if head_id == user_id:
                 headed_subtree |= subtree(dep_id)
@@ -234,7 +277,9 @@ def _users_in(departments: Iterable[int]):
     return select(CrmUser.id).where(CrmUser.department_id.in_(sorted(departments)))
 
 
-def _owner_condition(p: Principal, column, scope: int, action: str):
+def _scope_departments(p: Principal, scope: int, action: str) -> set[int]:
+    """The departments whose employees' records a scope short of all gives the user, on
+    top of the user's own records."""
     departments: set[int] = set()
     if scope >= SUBTREE:
         departments = subtree(p.department_id)
@@ -242,6 +287,11 @@ def _owner_condition(p: Principal, column, scope: int, action: str):
         departments = {p.department_id}
     if action == "read" and p.headed_subtree:
         departments |= p.headed_subtree
+    return departments
+
+
+def _owner_condition(p: Principal, column, scope: int, action: str):
+    departments = _scope_departments(p, scope, action)
     if departments:
         return (column == p.user_id) | column.in_(_users_in(departments))
     return column == p.user_id
@@ -490,33 +540,84 @@ def _authorize_links(obj, previous: dict[str, Optional[int]], user=None) -> None
 
 
 def readers_of(obj) -> list[dict[str, Any]]:
-    """Who can read this record, and why: [{user, role, scope}] — for the show page."""
-    from flask_appbuilder.security.sqla.models import Role
+    """Who can read this record, and why: [{user, role, scope}] — for the show page.
+
+    The same few statements whatever the number of users: the active users with their
+    roles, the rights of those roles, the record's owners with their departments. Each
+    user is then judged as condition() judges them: by their scope and whether the
+    record's owner is the user or an employee of the departments that scope covers."""
+    from sqlalchemy.orm import selectinload
 
     from app.services.roles import admin_role_name, role_label
 
-    session = _session()
     model = type(obj)
+    if model is ChangeLog:
+        raise ValueError("who reads a change-log entry follows its record: ask for that")
     entity = MODEL_ENTITY.get(model)
-    users = session.execute(select(CrmUser).where(CrmUser.active.is_(True))
-                            .order_by(CrmUser.first_name, CrmUser.last_name)).scalars().all()
+    users = _session().execute(
+        select(CrmUser).where(CrmUser.active.is_(True)).options(selectinload(CrmUser.roles))
+        .order_by(CrmUser.first_name, CrmUser.last_name, CrmUser.id)).scalars().all()
+    people = {user.id: (user.id, user.department_id,
+                        tuple(sorted((role.id, role.name) for role in user.roles)))
+              for user in users}
+    roles = _read_roles(list(people.values()))
+    owners = _record_owners(obj)
     result = []
     for candidate in users:
-        p = principal(candidate)
-        if not allows(obj, "read", candidate):
+        p = _principal_of(people[candidate.id], roles)
+        if not _reads(p, entity, owners):
             continue
         if p.is_admin:
             reason_role, reason_scope = role_label(admin_role_name()), ALL
         else:
             best = p.scopes.get((entity, "read"), NONE)
             reason_scope = p.scope(entity, "read")
-            names = [] if reason_scope > best else [role_label(r.name) for r in session.execute(
-                select(Role).join(RoleRight, RoleRight.role_id == Role.id)
-                .where(Role.id.in_(p.role_ids), RoleRight.entity == entity,
-                       RoleRight.action == "read", RoleRight.scope == best)
-                .order_by(Role.name)).scalars()]
+            names = [] if reason_scope > best else sorted(
+                role_label(roles.names[role_id]) for role_id in p.role_ids
+                if roles.rights.get(role_id, {}).get((entity, "read")) == best)
             # Wider than any role: the head of department rule.
             reason_role = ", ".join(names) or str(_l("Head of department"))
         result.append({"user": candidate, "role": reason_role,
                        "scope": SCOPES[reason_scope]})
     return result
+
+
+def _record_owners(obj) -> Optional[list[tuple[Optional[int], Optional[int]]]]:
+    """The users whose records condition() counts this record among, each with their
+    department: its responsible, and for a contact also its client's responsible; an
+    interest's product goes with its interest. None for a record without an owner."""
+    from sqlalchemy.orm import aliased
+
+    model, pk = type(obj), obj.id
+    if model is InterestProduct:
+        model, pk = Interest, obj.interest_id
+    column = owner_column(model)
+    if column is None:
+        return None
+    owner = aliased(CrmUser)
+    query = (select(column, owner.department_id).select_from(model)
+             .outerjoin(owner, owner.id == column).where(model.id == pk))
+    if model is Contact:
+        client, client_owner = aliased(Client), aliased(CrmUser)
+        query = (query.add_columns(client.responsible_id, client_owner.department_id)
+                 .outerjoin(client, client.id == Contact.client_id)
+                 .outerjoin(client_owner, client_owner.id == client.responsible_id))
+    row = _session().execute(query).first()
+    if row is None:
+        return []
+    return [(row[index], row[index + 1]) for index in range(0, len(row), 2)]
+
+
+def _reads(p: Principal, entity: Optional[str],
+           owners: Optional[list[tuple[Optional[int], Optional[int]]]]) -> bool:
+    """Does condition(model, "read") of user `p` hold for a record with these owners?"""
+    if p.is_admin or entity is None:  # outside the matrix: condition() does not restrict
+        return True
+    scope = p.scope(entity, "read")
+    if scope == NONE:
+        return False
+    if scope == ALL or owners is None:
+        return True
+    departments = _scope_departments(p, scope, "read")
+    return any(owner is not None and (owner == p.user_id or department in departments)
+               for owner, department in owners)
