@@ -8,6 +8,7 @@ that names them is refused with 422.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -24,6 +25,7 @@ from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
+from app import api_fields
 from app.datamodel import CrmInterface, add_api_filters, empty_filters, joined_filters
 from app.models import (
     ChangeLog,
@@ -40,7 +42,7 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services import access, records
+from app.services import access, bounds, records
 
 AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
 
@@ -63,6 +65,10 @@ class ExistingRelated(Related):
                 lookup[prop.key] = prop.columns[0].type.python_type(raw)
             except (TypeError, ValueError, NotImplementedError):
                 raise ValidationError(gettext("Not a valid integer value.")) from None
+            if bounds.as_key(prop.columns[0], lookup[prop.key]) is None:
+                # Beyond what the key column holds: no such record, and the database
+                # would refuse to look for it.
+                raise ValidationError(gettext("The chosen record does not exist."))
         try:
             return self._get_existing_instance(self.related_model, lookup)
         except NoResultFound:
@@ -70,6 +76,11 @@ class ExistingRelated(Related):
 
 
 class CrmSchemaConverter(Model2SchemaConverter):
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested=nested,
+                                      parent_schema_name=parent_schema_name)
+        return api_fields.fit_to_column(field, datamodel, column.name)
+
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
         field = super()._column2relation(datamodel, column, nested=nested,
                                          parent_schema_name=parent_schema_name)
@@ -82,15 +93,21 @@ class CrmSchemaConverter(Model2SchemaConverter):
 
 
 def _refuse_malformed_rison():
-    """FAB answers 500 when the `q` argument makes its rison parser recurse without end."""
+    """FAB answers 500 when the `q` argument makes its rison parser recurse without end.
+    Like FAB, `q` may be rison or JSON (the spec describes it as JSON)."""
     value = request.args.get(API_URI_RIS_KEY)
     if not value:
         return None
     try:
         prison.loads(value)
+        return None
     except Exception:  # prison's ParserException, and RecursionError on "((("
+        pass
+    try:
+        json.loads(value)
+        return None
+    except (ValueError, RecursionError):
         return jsonify(message=gettext("The request is malformed.")), 400
-    return None
 
 
 class CrmApi(ModelRestApi):
