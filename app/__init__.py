@@ -42,6 +42,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         api,
         api_fields,
         cli,
+        datamodel,
         errors,
         openapi,
         request_guard,
@@ -52,6 +53,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     from app.services import auth
 
     api_fields.install()
+    datamodel.install()
     with app.app_context():
         audit.install(db.session)
         stamp.install()

@@ -16,7 +16,6 @@ import prison
 from flask import jsonify, request
 from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
-from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.const import API_URI_RIS_KEY
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext
@@ -25,7 +24,7 @@ from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
-from app import api_fields
+from app.api_fields import FittedSchemaConverter
 from app.datamodel import CrmInterface, add_api_filters, empty_filters, joined_filters
 from app.models import (
     ChangeLog,
@@ -75,12 +74,7 @@ class ExistingRelated(Related):
             raise ValidationError(gettext("The chosen record does not exist.")) from None
 
 
-class CrmSchemaConverter(Model2SchemaConverter):
-    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
-        field = super()._column2field(datamodel, column, nested=nested,
-                                      parent_schema_name=parent_schema_name)
-        return api_fields.fit_to_column(field, datamodel, column.name)
-
+class CrmSchemaConverter(FittedSchemaConverter):
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
         field = super()._column2relation(datamodel, column, nested=nested,
                                          parent_schema_name=parent_schema_name)

@@ -1,18 +1,19 @@
 """The REST API's fields as the columns behind them really are.
 
-Flask-AppBuilder turns each column into a marshmallow field; these adjust what it makes,
-so that a request is checked the way the database will check it and the OpenAPI spec
-says what the API answers:
+Flask-AppBuilder turns each column into a marshmallow field; FittedSchemaConverter adjusts
+what it makes, for every API (the security API included: `install` makes it the default
+converter), so that a request is checked the way the database will check it and the
+OpenAPI spec says what the API answers:
 
 - a time is answered in UTC with its offset ("2026-03-01T09:30:00+00:00"); a time sent
   with an offset is stored as the naive UTC time the database keeps, and one sent without
-  is taken as UTC, as it always was. This holds for every API, the security API included
-  (`install` sets it as marshmallow's field for `datetime`);
+  is taken as UTC, as it always was (`install` makes it marshmallow's field for `datetime`);
 - an integer must fit its column (app.services.bounds): 32 bits for Integer columns on
   every database, 64 for BigInteger; the spec states the range;
 - a money amount (Numeric) is answered as a decimal string, as Flask writes a Decimal;
   the spec says so, and a number or a numeric string is accepted;
-- a to-one relation that may be empty is described as "an object or null".
+- a to-one relation that may be empty is described as "an object or null", a to-many one
+  as a list of records.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 
 import marshmallow
+from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_babel import gettext
 from marshmallow import ValidationError, fields, validate
 from sqlalchemy import Numeric
@@ -64,8 +67,12 @@ def fit_to_column(field: fields.Field, datamodel, column_name: str) -> fields.Fi
     """`field`, as FAB made it for `column_name`, adjusted to what the column holds."""
     prop = datamodel.list_properties.get(column_name)
     if isinstance(prop, RelationshipProperty):
-        if isinstance(field, fields.Nested) and prop.direction.name == "MANYTOONE":
-            field.allow_none = all(column.nullable for column in prop.local_columns)
+        if isinstance(field, fields.Nested):
+            if field.many and isinstance(field.nested, marshmallow.Schema):
+                # Described as a list of records (FAB's spec said one record).
+                field.nested.many = True
+            if prop.direction.name == "MANYTOONE":
+                field.allow_none = all(column.nullable for column in prop.local_columns)
         return field
     column = datamodel.list_columns.get(column_name)
     if column is None or not hasattr(column, "type"):
@@ -81,7 +88,19 @@ def fit_to_column(field: fields.Field, datamodel, column_name: str) -> fields.Fi
     return field
 
 
+class FittedSchemaConverter(Model2SchemaConverter):
+    """FAB's converter, with every field fitted to its column (fit_to_column)."""
+
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested=nested,
+                                      parent_schema_name=parent_schema_name)
+        return fit_to_column(field, datamodel, column.name)
+
+
 def install() -> None:
-    """Every API answers times in UTC with the offset: marshmallow's field for `datetime`,
-    which Flask-AppBuilder's schemas get for every DateTime column, becomes UtcDateTime."""
+    """For every API, FAB's security API included: times in UTC with their offset
+    (marshmallow's field for `datetime`, which FAB's schemas get for every DateTime
+    column, becomes UtcDateTime), and fields fitted to their columns (the converter every
+    ModelRestApi uses unless it names its own)."""
     marshmallow.Schema.TYPE_MAPPING[dt.datetime] = UtcDateTime
+    ModelRestApi.model2schemaconverter = FittedSchemaConverter

@@ -31,6 +31,7 @@ from typing import Any, Optional
 
 from dateutil import parser as date_parser
 from flask_appbuilder.exceptions import (
+    DatabaseException,
     InvalidColumnFilterFABException,
     InvalidOperationFilterFABException,
 )
@@ -64,10 +65,11 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
-from app.services import access, bounds, positions
+from app.services import access, bounds, positions, records
 from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
@@ -648,3 +650,25 @@ class CrmInterface(SQLAInterface):
         if filters:
             query = filters.apply_all(query)
         return query.one_or_none()
+
+
+def install() -> None:
+    """FAB 5.3's SQLAInterface.add lets a database error out as it is, where its edit and
+    delete raise DatabaseException, which FAB's API views answer with a 422 that names the
+    error; their catch-all answered the raw error as a 500 (`POST /api/v1/security/
+    permissions-resources/ {}` broke a NOT NULL column). `add` raises DatabaseException too
+    (CRM records are saved by app.services.records and never get here)."""
+    if getattr(SQLAInterface.add, "raises_database_exception", False):
+        return
+    fab_add = SQLAInterface.add
+
+    def add(self, item, commit: bool = True) -> None:
+        try:
+            fab_add(self, item, commit)
+        except SQLAlchemyError as error:
+            # FAB words its answer from the cause: a sentence, never the driver's text.
+            reason = records.database_refusal(error, type(item))
+            raise DatabaseException(reason) from ValueError(reason)
+
+    add.raises_database_exception = True
+    SQLAInterface.add = add

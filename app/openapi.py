@@ -7,9 +7,10 @@ API, from what each resource's model says:
 - an error body's `message` is a string, or for 400 and 422 an object of field errors
   (`{"name": ["Missing data for required field."]}`, nested for lists: `{"tags": {"0":
   [...]}}`);
-- `ids` of a list and `id` of a created record are the primary key's type (integers here,
-  not strings);
-- `add_columns` and `edit_columns` of `_info` are lists of field descriptions.
+- `ids` of a list and the `id` of a record are the primary key's type (integers here, not
+  strings);
+- `add_columns` and `edit_columns` of `_info` are lists of field descriptions;
+- a menu entry's children may be "-", a separator.
 
 Fields themselves (times with offsets, integer ranges, decimals as strings, empty
 relations as null) are described right where they are made: app.api_fields.
@@ -74,6 +75,7 @@ def describe_real_answers(spec: dict, apis: list[BaseApi]) -> dict:
     responses = spec.setdefault("components", {}).setdefault("responses", {})
     for code, (description, field_errors) in ERROR_RESPONSES.items():
         responses[code] = _error_response(description, field_errors)
+    _correct_menu(spec)
     by_prefix = sorted(((api.route_base.rstrip("/"), api) for api in apis),
                        key=lambda item: len(item[0]), reverse=True)
     for path, operations in spec.get("paths", {}).items():
@@ -94,13 +96,23 @@ def _correct_operation(operation: dict, key: dict) -> None:
         properties = (schema or {}).get("properties", {})
         if properties.get("ids", {}).get("type") == "array":
             properties["ids"]["items"] = dict(key)
-        if str(code) == "201" and properties.get("id", {}).get("type") == "string":
+        if properties.get("id", {}).get("type") == "string":
             properties["id"] = dict(key)
         for name in ("add_columns", "edit_columns"):
             if properties.get(name, {}).get("type") == "object":
                 properties[name] = {"type": "array", "items": {"type": "object"},
                                     "description": "The fields, each with its name, label, "
                                                    "type, and for a relation its choices"}
+
+
+def _correct_menu(spec: dict) -> None:
+    """A menu's items are entries or "-", a separator line."""
+    operation = spec.get("paths", {}).get("/api/v1/menu/", {}).get("get", {})
+    schema = _json_schema(operation.get("responses", {}).get("200", {})) or {}
+    result = schema.get("properties", {}).get("result", {})
+    item = result.get("items", {}).get("properties", {}).get("childs", {})
+    if item.get("type") == "array" and isinstance(item.get("items"), dict):
+        item["items"] = {"oneOf": [item["items"], {"type": "string", "enum": ["-"]}]}
 
 
 class CrmOpenApi(OpenApi):

@@ -10,7 +10,8 @@ One place for input that no field could ever accept, whatever the route:
 - JSON nested deeper than MAX_JSON_DEPTH answers 400 (Python's parser would overflow
   its stack on 100,000 levels, and no record is more than a few levels deep);
 - an id in a URL (`<pk>`, `<…_id>`) beyond every primary key of the served tables answers
-  404 before any query: no record has it, and PostgreSQL would refuse to compare with it.
+  404 before any query: no record has it, and PostgreSQL would refuse to compare with it;
+- a body that is not JSON where a view reads JSON answers 400 (CrmRequest).
 
 The JSON body is parsed once here and cached on the request, so views read it as usual.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, Request, abort, current_app, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 
@@ -35,6 +36,18 @@ class InputRefused(BadRequest):
     def __init__(self, message: str):
         super().__init__(description=message)
         self.message = message
+
+    def __str__(self) -> str:
+        # What FAB's API views answer as the message of a BadRequest they catch.
+        return self.message
+
+
+class CrmRequest(Request):
+    """A body that is not JSON where a view reads JSON is a 400 that says so. Werkzeug's
+    415 for a missing JSON content type reached FAB's API views' catch-all as a 500."""
+
+    def on_json_loading_failed(self, e):
+        raise InputRefused(gettext("The request body must be a JSON object.")) from e
 
 
 def _nul_message() -> str:
@@ -124,5 +137,6 @@ def install(app: Flask, appbuilder) -> None:
         if datamodel is not None:
             key_columns.append(getattr(datamodel.obj, datamodel.get_pk_name()))
     app.extensions["crm_url_key_range"] = bounds.widest_range(key_columns)
+    app.request_class = CrmRequest
     app.url_value_preprocessor(refuse_keys_beyond_every_table)
     app.before_request(check_input)

@@ -315,7 +315,9 @@ def test_a_lone_surrogate_in_json_is_400(app, api, dbx):
     response = api.client.post("/api/v1/client/", data=body,
                                headers={**api._headers(), "Content-Type": "application/json"})
     assert response.status_code == 400, response.get_data(as_text=True)
-    assert "surrogate" in message_of(response)
+    assert message_of(response) == tr(
+        app, "The request contains an invalid character (a lone UTF-16 surrogate such as "
+             "\\ud800), which no field accepts.")
     pk = CLIENT.create(dbx, deps, n=2)
     response = api.client.put(f"/api/v1/client/{pk}", data='{"comment": "\\udfff"}',
                               headers={**api._headers(), "Content-Type": "application/json"})
@@ -466,3 +468,42 @@ def test_a_select_box_lookup_of_a_quote_finds_the_first_clients(admin_client, db
     response = admin_client.get("/lookup/client", query_string={"q": "«"})
     assert [row["text"].split(" (")[0] for row in response.get_json()["results"]] == \
         ["ООО Ромашка 1", "ООО Ромашка 2", "ООО Ромашка 3"]
+
+
+@pytest.mark.parametrize("url,method", [
+    ("/api/v1/security/users/", "POST"), ("/api/v1/security/roles/", "POST"),
+    ("/api/v1/security/groups/", "POST"), ("/api/v1/client/", "POST"),
+])
+def test_a_write_without_a_json_body_is_400_on_every_api(app, api, url, method):
+    for headers, data in (({}, None), ({"Content-Type": "text/plain"}, "name=x"),
+                          ({"Content-Type": "application/json"}, "{oops")):
+        response = api.client.open(url, method=method, data=data,
+                                   headers={**api._headers(), **headers})
+        assert response.status_code == 400, (url, headers, response.get_data(as_text=True))
+        if url.startswith("/api/v1/security/roles/"):
+            # The roles API checks the content type itself, with its own words.
+            assert message_of(response)
+        else:
+            assert message_of(response) == tr(app, "The request body must be a JSON object.")
+
+
+def test_a_database_refusal_in_fabs_own_api_is_422(app, api):
+    response = api.post("/api/v1/security/permissions-resources/", json={})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert tr(app, "A required field is empty.") in message_of(response)
+    assert "sqlite" not in message_of(response).lower()
+    assert "psycopg" not in message_of(response).lower()
+
+
+@pytest.mark.parametrize("value", URL_IDS + ["abc", "1.5"])
+def test_a_select_box_id_no_record_can_have_is_the_fields_error(app, admin_client, dbx,
+                                                                 value):
+    from tests.factories import CONTACT
+    from tests.helpers import form_errors
+
+    deps = CONTACT.deps(dbx)
+    response = admin_client.post("/contactview/add",
+                                 data={**CONTACT.form(deps, 1), "client": value})
+    assert response.status_code == 200
+    assert form_errors(text_of(response))["client"] in (
+        tr(app, "The chosen record does not exist."), tr(app, "This field is required."))

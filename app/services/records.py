@@ -377,6 +377,13 @@ def _table_label(cls) -> Optional[str]:
     return str(label) if label is not None else None
 
 
+def database_refusal(exc: SQLAlchemyError, cls) -> str:
+    """What to tell the user when the database refused to save a record of `cls`."""
+    if isinstance(exc, IntegrityError):
+        return _integrity_message(exc, cls)
+    return gettext("The database could not save the record. Nothing was saved.")
+
+
 def _integrity_message(exc: IntegrityError, cls) -> str:
     text = str(getattr(exc, "orig", exc)).lower()
     if "unique" in text or "duplicate" in text:
