@@ -371,7 +371,7 @@ class CrmFilterConverter(SQLAFilterConverter):
         else (kind, _RELATION_FILTERS)
         if kind in ("is_relation_many_to_one", "is_relation_one_to_one")
         else (kind, filters)
-        if kind.startswith("is_relation")
+        if kind.startswith("is_relation") or kind == "is_json"
         else (kind, [_TYPED_FILTERS.get(f, f) for f in filters])
         for kind, filters in SQLAFilterConverter.conversion_table
     )
