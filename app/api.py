@@ -8,7 +8,6 @@ that names them is refused with 422.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonschema
@@ -87,21 +86,19 @@ class CrmSchemaConverter(FittedSchemaConverter):
 
 
 def _refuse_malformed_rison():
-    """FAB answers 500 when the `q` argument makes its rison parser recurse without end.
-    Like FAB, `q` may be rison or JSON (the spec describes it as JSON)."""
+    """FAB answers 500 when its rison parser fails other than with a ParserException:
+    RecursionError on "(((", ValueError on "1e+5". On a ParserException FAB tries `q` as
+    JSON (the spec describes it as JSON) and answers a 400 itself if that fails too."""
     value = request.args.get(API_URI_RIS_KEY)
     if not value:
         return None
     try:
         prison.loads(value)
+    except prison.decoder.ParserException:
         return None
-    except Exception:  # prison's ParserException, and RecursionError on "((("
-        pass
-    try:
-        json.loads(value)
-        return None
-    except (ValueError, RecursionError):
+    except Exception:
         return jsonify(message=gettext("The request is malformed.")), 400
+    return None
 
 
 class CrmApi(ModelRestApi):

@@ -65,7 +65,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
@@ -652,13 +652,27 @@ class CrmInterface(SQLAInterface):
         return query.one_or_none()
 
 
+class DatabaseRefusal(DatabaseException, IntegrityError):
+    """A database's refusal to add a record, in words. FAB's generic API views catch
+    DatabaseException and answer its cause, its security API views catch IntegrityError
+    and answer its `orig`: both are the sentence, never the driver's text."""
+
+    def __init__(self, reason: str, error: SQLAlchemyError):
+        IntegrityError.__init__(self, getattr(error, "statement", None),
+                                getattr(error, "params", None), ValueError(reason))
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 def install() -> None:
     """FAB 5.3's SQLAInterface.add lets a database error out as it is, where its edit and
-    delete raise DatabaseException, which FAB's API views answer with a 422 that names the
-    error; their catch-all answered the raw error as a 500 (`POST /api/v1/security/
-    permissions-resources/ {}` broke a NOT NULL column). `add` raises DatabaseException too
+    delete raise DatabaseException, which FAB's API views answer with a 422; their
+    catch-all answered the raw error as a 500 (`POST /api/v1/security/
+    permissions-resources/ {}` broke a NOT NULL column). `add` raises DatabaseRefusal
     (CRM records are saved by app.services.records and never get here)."""
-    if getattr(SQLAInterface.add, "raises_database_exception", False):
+    if getattr(SQLAInterface.add, "raises_database_refusal", False):
         return
     fab_add = SQLAInterface.add
 
@@ -666,9 +680,8 @@ def install() -> None:
         try:
             fab_add(self, item, commit)
         except SQLAlchemyError as error:
-            # FAB words its answer from the cause: a sentence, never the driver's text.
             reason = records.database_refusal(error, type(item))
-            raise DatabaseException(reason) from ValueError(reason)
+            raise DatabaseRefusal(reason, error) from ValueError(reason)
 
-    add.raises_database_exception = True
+    add.raises_database_refusal = True
     SQLAInterface.add = add

@@ -452,14 +452,25 @@ def test_the_spec_describes_error_bodies_and_times(api):
         kinds = {option.get("type") for option in message["oneOf"]}
         assert kinds == {"string", "object"}
     inquiry = spec["components"]["schemas"]["InquiryApi.get"]["properties"]
-    assert inquiry["received_at"] == {"format": "date-time", "type": "string",
-                                      "nullable": True} or \
-        inquiry["received_at"]["format"] == "date-time"
+    assert inquiry["received_at"]["format"] == "date-time"
+    interest = spec["components"]["schemas"]["InterestApi.get"]["properties"]
+    assert interest["amount"]["type"] == "string"
+    assert interest["tags"]["type"] == "array"
+    assert {"type": "object", "nullable": True} in interest["client"]["anyOf"]
     points = spec["components"]["schemas"]["DictionaryItemApi.put"]["properties"]["points"]
     assert (points["minimum"], points["maximum"]) == (-(2**31), 2**31 - 1)
     listed = spec["paths"]["/api/v1/client/"]["get"]["responses"]["200"]["content"][
         "application/json"]["schema"]["properties"]
     assert listed["ids"]["items"]["type"] == "integer"
+
+
+def test_the_prefix_range_never_ends_on_a_character_no_database_stores():
+    from app.datamodel import _next_prefix
+
+    assert _next_prefix("ab") == "ac"
+    assert _next_prefix("\ud7ff") == "\ue000"
+    assert _next_prefix("a\U0010ffff") == "b"
+    assert _next_prefix("\U0010ffff\U0010ffff") is None
 
 
 def test_a_select_box_lookup_of_a_quote_finds_the_first_clients(admin_client, dbx):
@@ -487,12 +498,32 @@ def test_a_write_without_a_json_body_is_400_on_every_api(app, api, url, method):
             assert message_of(response) == tr(app, "The request body must be a JSON object.")
 
 
-def test_a_database_refusal_in_fabs_own_api_is_422(app, api):
+def test_a_database_refusal_in_fabs_own_api_is_422_in_words(app, api):
     response = api.post("/api/v1/security/permissions-resources/", json={})
     assert response.status_code == 422, response.get_data(as_text=True)
     assert tr(app, "A required field is empty.") in message_of(response)
-    assert "sqlite" not in message_of(response).lower()
-    assert "psycopg" not in message_of(response).lower()
+    for name in ("Duplicated", "Duplicated"):
+        response = api.post("/api/v1/security/groups/", json={"name": name, "label": name})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert message_of(response) == tr(app, "A record with the same unique value already "
+                                           "exists.")
+    for text in ("sqlite", "psycopg", "insert", "constraint"):
+        assert text not in message_of(response).lower()
+
+
+@pytest.mark.parametrize("q", ["3.8693424260601624e+16", "-2.8e+40", "1e+5", "(" * 5000,
+                               "!(" * 3000])
+def test_a_q_argument_fabs_parser_chokes_on_is_400(api, q):
+    for url in ("/api/v1/client/", "/api/v1/client/_info", "/api/v1/product_group/1"):
+        response = api.get(url, query_string={"q": q})
+        assert response.status_code == 400, (url, response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("q", ['{"page": 0, "page_size": 5}', '{"columns": ["name"]}'])
+def test_the_q_argument_may_be_json_as_the_spec_says(api, dbx, q):
+    CLIENT.create(dbx)
+    response = api.get("/api/v1/client/", query_string={"q": q})
+    assert response.status_code == 200, response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("value", URL_IDS + ["abc", "1.5"])
