@@ -7,6 +7,8 @@ One place for input that no field could ever accept, whatever the route:
   PostgreSQL cannot store it in text, and no name, comment or search contains one;
 - a lone surrogate in JSON ("\\ud800") answers 400: it is no character, and neither
   database driver can send it;
+- a JSON number beyond 64 bits answers 400: no column holds it, and SQLite's driver
+  cannot even send it (a number beyond its own column's range is that field's 422);
 - JSON nested deeper than MAX_JSON_DEPTH answers 400 (Python's parser would overflow
   its stack on 100,000 levels, and no record is more than a few levels deep);
 - an id in a URL (`<pk>`, `<…_id>`) beyond every primary key of the served tables answers
@@ -22,6 +24,7 @@ import re
 
 from flask import Flask, Request, abort, current_app, request
 from flask_babel import gettext
+from sqlalchemy import BigInteger
 from werkzeug.exceptions import BadRequest
 
 from app.services import bounds
@@ -60,7 +63,8 @@ def _check_text(value: str) -> None:
 
 
 def _check_json(data) -> None:
-    """Walk the parsed JSON without recursion: NUL characters, lone surrogates, depth."""
+    """Walk the parsed JSON without recursion: NUL characters, lone surrogates, numbers
+    beyond 64 bits, depth."""
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()
@@ -74,6 +78,10 @@ def _check_json(data) -> None:
             pending.extend((item, depth + 1) for item in value)
         elif isinstance(value, str):
             _check_json_text(value)
+        elif isinstance(value, int) and not bounds.fits(BigInteger(), value):
+            raise InputRefused(gettext(
+                "The request contains a number beyond %(max)d, which no field holds.",
+                max=bounds.INT64[1]))
 
 
 def _check_json_text(value: str) -> None:
