@@ -145,8 +145,8 @@ def schemathesis(spec_path: Path, server: Server, token: str, selection: list[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-examples", type=int, default=10,
-                        help="test cases per operation in the fuzzing phase (default: 10)")
+    parser.add_argument("--max-examples", type=int, default=25,
+                        help="test cases per operation in the fuzzing phase (default: 25)")
     parser.add_argument("--seed", type=int, default=1, help="schemathesis' random seed")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("extra", nargs="*", help="more options for `schemathesis run`")
