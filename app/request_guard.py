@@ -126,7 +126,7 @@ def refuse_keys_beyond_every_table(endpoint, values) -> None:
         if isinstance(value, str):
             if not _INTEGER_TEXT.fullmatch(value.strip()):
                 continue  # not a number: the view answers as for any unknown id
-            value = int(value.strip())
+            value = bounds.parse_integer(value)
         if isinstance(value, int) and not low <= value <= high:
             abort(404)
 

@@ -56,10 +56,19 @@ def as_key(column: Any, value: Any) -> Optional[int]:
     if isinstance(value, int):
         key = value
     elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
-        key = int(value.strip())
+        key = parse_integer(value)
     else:
         return None
     return key if fits(column, key) else None
+
+
+def parse_integer(text: str) -> int:
+    """The integer an all-digit text names; one too long for any column is taken as the
+    largest 64-bit number plus one (Python refuses to read more than 4,300 digits)."""
+    text = text.strip()
+    if len(text.lstrip("+-")) > 30:
+        return -(INT64[1] + 1) if text.startswith("-") else INT64[1] + 1
+    return int(text)
 
 
 def widest_range(columns: Iterable[Any]) -> tuple[int, int]:
