@@ -33,6 +33,9 @@ CRM_PASSWORD_MIN_LENGTH  Minimal length of a new password (default: 10); it also
                      upper-case letter, a lower-case letter and a digit.
 CRM_API_TOKEN_MINUTES  Lifetime of an API access token, in minutes (default: 15).
 CRM_API_REFRESH_DAYS   Lifetime of an API refresh token, in days (default: 7).
+CRM_MAX_REQUEST_MB   Largest request body in megabytes (default: 10), for a form field too;
+                     a larger one answers 413. No route takes file uploads today; one that
+                     does can allow more for itself (Flask's request.max_content_length).
 """
 
 import os
@@ -181,6 +184,10 @@ class Config:
     # New passwords: app.services.auth.password_complexity (set by create_app).
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     CRM_PASSWORD_MIN_LENGTH = int(os.environ.get("CRM_PASSWORD_MIN_LENGTH", "10"))
+
+    # One limit for every request body and form field; larger bodies answer 413.
+    MAX_CONTENT_LENGTH = int(float(os.environ.get("CRM_MAX_REQUEST_MB", "10")) * 2**20)
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
 
     CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Moscow")
     CRM_LIST_MAX_PAGE_SIZE = int(os.environ.get("CRM_LIST_MAX_PAGE_SIZE", "100"))

@@ -28,6 +28,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     app.config["FAB_CREATE_DB"] = False
     app.config.setdefault("FAB_UPDATE_PERMS", False)
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.CrmSecurityManager"
+    # The spec view is app.openapi's, which corrects what FAB's says.
+    app.config["FAB_ADD_OPENAPI_VIEWS"] = False
 
     from app import models  # noqa: F401  (registers the tables on Model.metadata)
     from app.services import audit, stamp
@@ -38,9 +40,20 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
-    from app import api, cli, errors, rights_views, views, widgets
+    from app import (
+        api,
+        api_fields,
+        cli,
+        errors,
+        openapi,
+        request_guard,
+        rights_views,
+        views,
+        widgets,
+    )
     from app.services import auth
 
+    api_fields.install()
     with app.app_context():
         audit.install(db.session)
         stamp.install()
@@ -48,11 +61,13 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         builder.init_app(app, db.session)
         views.register(builder)
         api.register(builder)
+        openapi.register(builder)
         rights_views.register(builder)
         errors.register(app)
         auth.install(app)
         cli.register(app)
         widgets.install(app)
+        request_guard.install(app, builder)
     global appbuilder
     appbuilder = builder
     return app

@@ -18,7 +18,6 @@ import prison
 from flask import jsonify, request
 from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
-from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.const import API_URI_RIS_KEY
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
@@ -28,6 +27,7 @@ from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
+from app.api_fields import FittedSchemaConverter
 from app.datamodel import CrmInterface, add_api_filters, empty_filters, joined_filters
 from app.models import (
     ChangeLog,
@@ -44,7 +44,7 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services import access, records
+from app.services import access, bounds, records
 from app.views import LABELS, SCREENS
 
 AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
@@ -76,6 +76,10 @@ class ExistingRelated(Related):
                 lookup[prop.key] = prop.columns[0].type.python_type(raw)
             except (TypeError, ValueError, NotImplementedError):
                 raise ValidationError(gettext("Not a valid integer value.")) from None
+            if bounds.as_key(prop.columns[0], lookup[prop.key]) is None:
+                # Beyond what the key column holds: no such record, and the database
+                # would refuse to look for it.
+                raise ValidationError(gettext("The chosen record does not exist."))
         try:
             return self._get_existing_instance(self.related_model, lookup)
         except NoResultFound:
@@ -95,7 +99,7 @@ class EmployeeSchema(Schema):
     phone = fields.String(dump_only=True)
 
 
-class CrmSchemaConverter(Model2SchemaConverter):
+class CrmSchemaConverter(FittedSchemaConverter):
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
         if nested and issubclass(datamodel.get_related_model(column.name), User):
             many = not (datamodel.is_relation_many_to_one(column.name)
@@ -112,13 +116,17 @@ class CrmSchemaConverter(Model2SchemaConverter):
 
 
 def _refuse_malformed_rison():
-    """FAB answers 500 when the `q` argument makes its rison parser recurse without end."""
+    """FAB answers 500 when its rison parser fails other than with a ParserException:
+    RecursionError on "(((", ValueError on "1e+5". On a ParserException FAB tries `q` as
+    JSON (the spec describes it as JSON) and answers a 400 itself if that fails too."""
     value = request.args.get(API_URI_RIS_KEY)
     if not value:
         return None
     try:
         prison.loads(value)
-    except Exception:  # prison's ParserException, and RecursionError on "((("
+    except prison.decoder.ParserException:
+        return None
+    except Exception:
         return jsonify(message=gettext("The request is malformed.")), 400
     return None
 

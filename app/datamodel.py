@@ -23,9 +23,13 @@ What differs from FAB's own interface:
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import sys
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
+from dateutil import parser as date_parser
 from flask_appbuilder.exceptions import (
     InvalidColumnFilterFABException,
     InvalidOperationFilterFABException,
@@ -33,9 +37,13 @@ from flask_appbuilder.exceptions import (
 from flask_appbuilder.models.sqla.filters import (
     FilterContains,
     FilterEqual,
+    FilterGreater,
+    FilterIn,
     FilterNotEqual,
+    FilterNotIn,
     FilterRelationOneToManyEqual,
     FilterRelationOneToManyNotEqual,
+    FilterSmaller,
     FilterStartsWith,
     SQLAFilterConverter,
     get_field_setup_query,
@@ -52,27 +60,35 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
-from app.services import access, positions
+from app.services import access, bounds, positions
 from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
 LOOKAHEAD_PAGES = 10
 # Ordering by a relation uses one index range per related row up to this many rows.
 SMALL_RELATED_TABLE = 300
-# Keys and offsets beyond what a 64-bit database integer holds find nothing; sent as they
-# are, the driver refuses them with an error (a 500).
-LARGEST_KEY = 2**63 - 1
+# Offsets beyond what a 64-bit database integer holds find nothing; sent as they are, the
+# driver refuses them with an error (a 500). Keys are bounded by app.services.bounds.
 LARGEST_OFFSET = 2**62
 
 
-def _next_prefix(prefix: str) -> str:
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+def _next_prefix(prefix: str) -> Optional[str]:
+    """The first text after every text that starts with `prefix`; None when there is none
+    (the prefix is all U+10FFFF). Never a surrogate: no database can store one."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < sys.maxunicode:
+            following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1
+            return prefix[:-1] + chr(following)
+        prefix = prefix[:-1]
+    return None
 
 
 def _bytewise(column) -> bool:
@@ -88,7 +104,11 @@ def prefix_condition(column, prefix: str):
     collation) the LIKE keeps it exact and the range keeps it indexed. Without the LIKE
     the planner also estimates the number of matches right.
     """
-    in_range = and_(column >= prefix, column < _next_prefix(prefix))
+    if not prefix:
+        return true()
+    following = _next_prefix(prefix)
+    in_range = column >= prefix if following is None else \
+        and_(column >= prefix, column < following)
     if _bytewise(column):
         return in_range
     return and_(in_range, column.startswith(prefix, autoescape=True))
@@ -149,18 +169,155 @@ class FilterContainsText(_ShadowTextFilter, FilterContains):
         return column.contains(value, autoescape=True)
 
 
-def relation_key(value) -> Optional[int]:
-    """The key a relation filter's value names: an integer the database can hold, or None
-    when the value names no record at all ("abc", 1e30, a boolean)."""
-    if isinstance(value, bool):
-        return None
+def relation_key(column, value) -> Optional[int]:
+    """The key a relation filter's value names in the foreign key `column`, or None when it
+    names no possible record ("abc", 1e30, a boolean, a number beyond the column)."""
     if hasattr(value, "__table__"):
         value = getattr(value, "id", None)
+    return bounds.as_key(column, value)
+
+
+# What a filter value is for its column (see typed_value).
+_VALUE, _ABOVE, _BELOW, _NO_VALUE = "value", "above", "below", "no value"
+_TRUE_WORDS = {"y", "yes", "true", "on", "1"}
+_FALSE_WORDS = {"", "n", "no", "false", "off", "0"}
+
+
+def typed_value(column, value) -> tuple[str, Any]:
+    """A filter's value read as its column's type, so that the database is only ever sent
+    a value the column can hold: (_VALUE, the value), or (_ABOVE, None) / (_BELOW, None)
+    for a number beyond the column's largest / smallest value, or (_NO_VALUE, None) for
+    what is no value of the column's kind ("abc" for a number, "x" for a yes/no)."""
+    kind = column.type
+    python_type = None
     try:
-        key = int(str(value).strip())
-    except (TypeError, ValueError):
+        python_type = kind.python_type
+    except NotImplementedError:
+        pass
+    if python_type is bool:
+        word = str(value).strip().lower()
+        if value is True or word in _TRUE_WORDS:
+            return _VALUE, True
+        if value is False or value is None or word in _FALSE_WORDS:
+            return _VALUE, False
+        return _NO_VALUE, None
+    if bounds.integer_range(kind) is not None:
+        number = _number(value)
+        if number is None or number != number.to_integral_value():
+            return _NO_VALUE, None
+        low, high = bounds.integer_range(kind)
+        if number > high:
+            return _ABOVE, None
+        if number < low:
+            return _BELOW, None
+        return _VALUE, int(number)
+    if python_type in (Decimal, float):
+        number = _number(value)
+        if number is None:
+            return _NO_VALUE, None
+        precision, scale = getattr(kind, "precision", None), getattr(kind, "scale", None) or 0
+        if precision and python_type is Decimal:
+            if number >= Decimal(10) ** (precision - scale):
+                return _ABOVE, None
+            if number <= -(Decimal(10) ** (precision - scale)):
+                return _BELOW, None
+        elif abs(number) > Decimal("1e300"):
+            return (_ABOVE if number > 0 else _BELOW), None
+        return _VALUE, number if python_type is Decimal else float(number)
+    if python_type in (dt.date, dt.datetime):
+        return _moment(value, python_type)
+    return _VALUE, "" if value is None else str(value)
+
+
+def _number(value) -> Optional[Decimal]:
+    if isinstance(value, bool) or value is None:
         return None
-    return key if abs(key) <= LARGEST_KEY else None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _moment(value, python_type) -> tuple[str, Any]:
+    """A date or a time, as FAB reads it (any form dateutil knows); a time with an offset
+    becomes the naive UTC time the database keeps."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    else:
+        try:
+            moment = date_parser.parse(str(value))
+        except (ValueError, OverflowError, TypeError):
+            return _NO_VALUE, None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return _VALUE, moment.date() if python_type is dt.date else moment
+
+
+class _TypedFilter:
+    """A comparison filter that reads its value as the column's type first (typed_value):
+    a value the column cannot hold reaches no database, it simply matches what it can."""
+
+    def column(self, query):
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query, field, field.property.columns[0]
+
+    def apply(self, query, value):
+        query, field, column = self.column(query)
+        return self.compare(query, field, *typed_value(column, value))
+
+
+class FilterTypedEqual(_TypedFilter, FilterEqual):
+    def compare(self, query, field, what, value):
+        return query.filter(field == value if what == _VALUE else false())
+
+
+class FilterTypedNotEqual(_TypedFilter, FilterNotEqual):
+    def compare(self, query, field, what, value):
+        return query.filter(field != value) if what == _VALUE else query
+
+
+class FilterTypedGreater(_TypedFilter, FilterGreater):
+    def compare(self, query, field, what, value):
+        if what == _VALUE:
+            return query.filter(field > value)
+        return query.filter(false()) if what == _ABOVE else query
+
+
+class FilterTypedSmaller(_TypedFilter, FilterSmaller):
+    def compare(self, query, field, what, value):
+        if what == _VALUE:
+            return query.filter(field < value)
+        return query.filter(false()) if what == _BELOW else query
+
+
+class FilterTypedIn(_TypedFilter, FilterIn):
+    def apply(self, query, value):
+        query, field, column = self.column(query)
+        values = [typed_value(column, item) for item in
+                  (value if isinstance(value, list) else [value])]
+        return query.filter(field.in_([v for what, v in values if what == _VALUE]))
+
+
+class FilterTypedNotIn(_TypedFilter, FilterNotIn):
+    def apply(self, query, value):
+        query, field, column = self.column(query)
+        values = [typed_value(column, item) for item in
+                  (value if isinstance(value, list) else [value])]
+        kept = [v for what, v in values if what == _VALUE]
+        return query.filter(~field.in_(kept)) if kept else query
+
+
+_TYPED_FILTERS = {
+    FilterEqual: FilterTypedEqual,
+    FilterNotEqual: FilterTypedNotEqual,
+    FilterGreater: FilterTypedGreater,
+    FilterSmaller: FilterTypedSmaller,
+    FilterIn: FilterTypedIn,
+    FilterNotIn: FilterTypedNotIn,
+}
 
 
 class _ForeignKeyFilter:
@@ -186,7 +343,7 @@ class FilterRelationEqual(_ForeignKeyFilter, FilterRelationOneToManyEqual):
         column = self.foreign_key()
         if column is None:
             return super().apply(query, value)
-        key = relation_key(value)
+        key = relation_key(column, value)
         return query.filter(false() if key is None else column == key)
 
 
@@ -195,7 +352,7 @@ class FilterRelationNotEqual(_ForeignKeyFilter, FilterRelationOneToManyNotEqual)
         column = self.foreign_key()
         if column is None:
             return super().apply(query, value)
-        key = relation_key(value)
+        key = relation_key(column, value)
         if key is None:
             return query
         return query.filter(or_(column != key, column.is_(None)))
@@ -206,14 +363,16 @@ _RELATION_FILTERS = [FilterRelationEqual, FilterRelationNotEqual]
 
 class CrmFilterConverter(SQLAFilterConverter):
     conversion_table = tuple(
-        (kind, [FilterStartsWithIndexed, FilterContainsText, FilterEqual, FilterNotEqual])
+        (kind, [FilterStartsWithIndexed, FilterContainsText, FilterTypedEqual,
+                FilterTypedNotEqual])
         if kind in ("is_string", "is_text")
         else (kind, _RELATION_FILTERS)
         if kind in ("is_relation_many_to_one", "is_relation_one_to_one")
         else (kind, filters)
+        if kind.startswith("is_relation") or kind == "is_json"
+        else (kind, [_TYPED_FILTERS.get(f, f) for f in filters])
         for kind, filters in SQLAFilterConverter.conversion_table
     )
-
 
 
 def empty_filters(view_filters):
@@ -470,27 +629,22 @@ class CrmInterface(SQLAInterface):
         return result.count, result.rows
 
     def get_related_obj(self, col_name: str, value: Any):
-        """The related record a relation filter names, or None; a key beyond any integer
-        the database holds names none (SQLite's driver would refuse to send it)."""
-        if isinstance(value, int) and abs(value) > LARGEST_KEY:
-            return None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit() \
-                and abs(int(value)) > LARGEST_KEY:
+        """The related record a relation filter names, or None; a key its table cannot hold
+        names none (the database would refuse to compare with it)."""
+        related = self.get_related_model(col_name)
+        if bounds.as_key(getattr(related, "id"), value) is None:
             return None
         return super().get_related_obj(col_name, value)
 
     def get(self, id, filters=None, select_columns=None, outer_default_load=False,
             action: str = "read"):
         """One record by primary key, if the user may `action` it; else None (a 404)."""
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            return None
-        if abs(pk) > LARGEST_KEY:
+        pk_column = getattr(self.obj, self.get_pk_name())
+        pk = bounds.as_key(pk_column, id)
+        if pk is None:
             return None
         query = self.session.query(self.obj).filter(
-            getattr(self.obj, self.get_pk_name()) == pk,
-            access.condition(self.obj, action))
+            pk_column == pk, access.condition(self.obj, action))
         if filters:
             query = filters.apply_all(query)
         return query.one_or_none()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app import db
+from app.request_guard import InputRefused, too_large_message
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,11 @@ def register(app: Flask) -> None:
             404: _("Not found."),
             405: _("This method is not allowed here."),
             409: _("The record was changed by someone else."),
-            413: _("The request is too large."),
+            413: too_large_message(),
             429: _("Too many requests. Try again later."),
         }
+        if isinstance(exc, InputRefused):
+            return _render(400, exc.message)
         return _render(exc.code or 500, messages.get(exc.code, exc.description or ""))
 
     @app.errorhandler(SQLAlchemyError)

@@ -12,7 +12,7 @@ from wtforms import Field, ValidationError
 
 from app.datamodel import prefix_condition
 from app.models import Client, Contact, Interest
-from app.services import access
+from app.services import access, bounds
 from app.services.validation import normalize_name, normalize_search, phone_search_prefix
 
 LIMIT = 20
@@ -114,10 +114,8 @@ class LookupField(Field):
             return
         from app import db
 
-        try:
-            pk = int(raw)
-        except (TypeError, ValueError):
-            pk = None
+        # A key the id column cannot hold names no record (the database would refuse it).
+        pk = bounds.as_key(self.model.id, raw)
         self._posted = pk
         self.object = None if pk is None else db.session.execute(
             select(self.model).where(self.model.id == pk,

@@ -102,7 +102,8 @@ class Scan:
 
 def _refs(prop: dict) -> list[str]:
     found = []
-    for candidate in (prop, prop.get("items", {}), *prop.get("allOf", [])):
+    alternatives = [*prop.get("allOf", []), *prop.get("anyOf", []), *prop.get("oneOf", [])]
+    for candidate in (prop, prop.get("items", {}), *alternatives):
         ref = candidate.get("$ref") if isinstance(candidate, dict) else None
         if ref:
             found.append(ref.rsplit("/", 1)[1])

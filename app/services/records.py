@@ -36,7 +36,7 @@ from app.models import (
     Product,
     Stage,
 )
-from app.services import validation as v
+from app.services import bounds, validation as v
 
 
 # --- Domain errors -------------------------------------------------------------------------
@@ -226,11 +226,19 @@ def validate(obj) -> None:
 
 
 def _column_errors(obj) -> dict[str, str]:
-    """Values that do not fit their column: a number with more whole digits than the
-    column's precision holds (PostgreSQL refuses it with a database error)."""
+    """Values that do not fit their column: an integer beyond the column's range, a number
+    with more whole digits than the column's precision holds (the database would refuse
+    either with an error)."""
     errors = {}
     for column in inspect(type(obj)).columns:
         kind = column.type
+        integer_range = bounds.integer_range(kind)
+        if integer_range is not None:
+            value = getattr(obj, column.key, None)
+            if isinstance(value, int) and not bounds.fits(kind, value):
+                errors[column.key] = gettext("The number must be from %(min)d to %(max)d.",
+                                             min=integer_range[0], max=integer_range[1])
+            continue
         if not isinstance(kind, Numeric) or isinstance(kind, Float) or not kind.precision:
             continue
         value = getattr(obj, column.key, None)
