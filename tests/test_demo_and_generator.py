@@ -93,7 +93,7 @@ def test_demo_company_is_complete_and_created_once(fresh_app):
         Stage,
     )
     from app.services import records
-    from app.services.clock import local_day_bounds_utc, local_today, utcnow
+    from app.services.clock import local_day_bounds_utc, to_local, utcnow
     from app.services.demo import create_demo_company
     from app.services.setup import ensure_admin
     from app.services.validation import validate_inn, validate_ogrn
@@ -164,7 +164,7 @@ def test_demo_company_is_complete_and_created_once(fresh_app):
         interests = s.execute(select(Interest)).scalars().all()
         assert 25 <= len(interests) <= 40
         assert any(i.client_id is None for i in interests), "no potential-client interest"
-        _start, end_of_today = local_day_bounds_utc(local_today())
+        _start, end_of_today = local_day_bounds_utc(to_local(started).date())
         planned_times = []
         for interest in interests:
             planned = [x for x in interest.interactions if x.status == "planned"]
@@ -211,6 +211,30 @@ def test_demo_company_is_complete_and_created_once(fresh_app):
         assert create_demo_company(DEMO_PASSWORD) is False
         db.session.remove()
         assert _row_counts(db.session) == before
+
+
+@pytest.mark.parametrize("utc_clock", ["20:59:30", "21:00:00", "08:00"])
+def test_demo_made_at_any_hour_has_calls_due_later_today(fresh_app, utc_clock):
+    """A minute before the company's midnight (21:00 UTC in Moscow) too: a call is due today."""
+    import time_machine
+
+    from app import db
+    from app.models import Interaction
+    from app.services.clock import local_day_bounds_utc, to_local, utcnow
+    from app.services.demo import create_demo_company
+    from app.services.setup import ensure_admin
+
+    moment = dt.datetime.fromisoformat(f"2026-12-03T{utc_clock}").replace(tzinfo=dt.timezone.utc)
+    with fresh_app.app_context(), time_machine.travel(moment, tick=True):
+        ensure_admin("admin", "Admin-Passw0rd!")
+        started = utcnow()
+        assert create_demo_company(DEMO_PASSWORD) is True
+        _start, end_of_day = local_day_bounds_utc(to_local(started).date())
+        due_today = db.session.execute(
+            select(func.count()).select_from(Interaction).where(
+                Interaction.status == "planned", Interaction.planned_at >= started,
+                Interaction.planned_at < end_of_day)).scalar()
+        assert due_today >= 1
 
 
 def test_demo_is_the_same_every_time(tmp_path):

@@ -952,10 +952,11 @@ class _DemoCompany:
         if kind == 0:  # overdue: a working hour of a past day
             return _local(self.today - dt.timedelta(days=1 + slot % 4), 10 + slot % 7)
         if kind == 1:  # due later today (local day of the company)
+            # From the clock, not the minute-rounded self.now: a minute before midnight the
+            # rounded time would put the call before the moment the demo was made.
+            now = utcnow()
             _start, end = local_day_bounds_utc(self.today)
-            left = end - self.now
-            return self.now + max(min(left / 2, dt.timedelta(hours=3)),
-                                  min(dt.timedelta(minutes=1), left / 2))
+            return now + min((end - now) / 2, dt.timedelta(hours=3))
         return _local(self.today + dt.timedelta(days=1 + slot % 9), 9 + slot % 8, 30)
 
     # --- inquiries --------------------------------------------------------------------------
