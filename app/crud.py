@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
@@ -27,11 +28,11 @@ from flask_babel import format_decimal, gettext, lazy_gettext as _l
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
 
-from sqlalchemy import Boolean, DateTime, inspect as sa_inspect
+from sqlalchemy import Boolean, DateTime, inspect as sa_inspect, select
 
 from app.datamodel import CrmInterface, empty_filters, joined_filters
 from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
-from app.services import access, records
+from app.services import access, bounds, records, worklists
 from app.services.clock import format_local, to_local, to_utc
 
 
@@ -158,16 +159,34 @@ class CrmModelView(ModelView):
         if order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
         filters = self._request_filters()
+        worklist = worklists.find(request.args.get("worklist"), self.datamodel.obj)
+        if worklist is not None:
+            kwargs["worklist"] = (worklist.label, self._list_url_without("worklist"))
         widgets = self._get_list_widget(
             filters=filters,
             order_column=order_column,
             order_direction=order_direction,
             page=_int_arg(f"page_{name}", 0),
             page_size=_int_arg(f"psize_{name}"),
+            where=None if worklist is None else worklists.condition(worklist, g.user.id),
             **kwargs,
         )
         self.update_redirect()
         return self._get_search_widget(widgets=widgets, filters=filters)
+
+    @staticmethod
+    def _list_url_without(argument: str) -> str:
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k != argument]
+        return url_for(request.endpoint, **(request.view_args or {})) + (
+            "?" + urlencode(kept) if kept else "")
+
+    def list_values(self, rows) -> list[dict]:
+        """The values of the list's columns for each row (a screen may put words in)."""
+        return list(self.datamodel.get_values(rows, self.list_columns))
+
+    def row_class(self, item) -> str:
+        """The CSS class of a record's row in a list (a highlight), or ""."""
+        return ""
 
     def _get_search_widget(self, form=None, exclude_cols=None, widgets=None, filters=None):
         """The search form, from the view's cache unless its choices changed."""
@@ -183,7 +202,7 @@ class CrmModelView(ModelView):
         return widgets
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
-                         page=None, page_size=None, widgets=None, **kwargs):
+                         page=None, page_size=None, widgets=None, where=None, **kwargs):
         widgets = widgets or {}
         actions = actions or self.actions
         page_size = min(page_size or self.page_size, self._max_page_size())
@@ -195,12 +214,12 @@ class CrmModelView(ModelView):
             order_column, order_direction = self.base_order
         joined = joined_filters(filters, self._base_filters)
         result = self.datamodel.query_page(joined, order_column, order_direction,
-                                           page=page or 0, page_size=page_size)
+                                           page=page or 0, page_size=page_size, where=where)
         pks = self.datamodel.get_keys(result.rows)
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns,
             include_columns=self.list_columns,
-            value_columns=self.datamodel.get_values(result.rows, self.list_columns),
+            value_columns=self.list_values(result.rows),
             order_columns=self.order_columns,
             formatters_columns=self.formatters_columns,
             page=page,
@@ -208,6 +227,7 @@ class CrmModelView(ModelView):
             count=result.count,
             count_exact=result.exact,
             pks=pks,
+            row_classes=[self.row_class(row) for row in result.rows],
             actions=actions,
             filters=filters,
             modelview_name=self.__class__.__name__,
@@ -306,6 +326,7 @@ class CrmModelView(ModelView):
             form = self._posted_form(self.add_form)
         else:
             form = self.add_form.refresh()
+            self._prefill_parents(form)
         if request.method == "POST" and form.validate():
             self.process_form(form, True)
             item = self.datamodel.obj()
@@ -320,6 +341,7 @@ class CrmModelView(ModelView):
                 self._apply_errors(form, error)
             else:
                 self.post_add(item)
+                g.crm_saved_pk = self.datamodel.get_pk_value(item)
                 flash(str(self.add_row_message), "success")
                 return None
         self._lock_owner_field(form)
@@ -353,6 +375,7 @@ class CrmModelView(ModelView):
                     self._apply_errors(form, error)
                 else:
                     self.post_update(item)
+                    g.crm_saved_pk = pk
                     flash(str(self.edit_row_message), "success")
                     return None
         else:
@@ -367,6 +390,53 @@ class CrmModelView(ModelView):
         widgets = self._get_related_views_widgets(item, filters={}, orders={}, pages={},
                                                   page_sizes={}, widgets=widgets)
         return widgets
+
+    def _prefill_parents(self, form) -> None:
+        """"Add" on a record's related tab links the new record to that record: its link
+        carries `_flt_<n>_<relation>=<id>`. Only a record the user may read is filled in; an
+        unknown or hidden id fills in nothing."""
+        for argument, raw in request.args.items():
+            match = re.fullmatch(r"_flt_\d+_(\w+)", argument)
+            name = match.group(1) if match else None
+            if name not in form or not self.datamodel.is_relation_many_to_one(name):
+                continue
+            parent = self._readable(self.datamodel.get_related_model(name), raw)
+            if parent is not None:
+                self._fill(form, name, parent)
+                self.inherit_from_parent(form, name, parent)
+
+    def _readable(self, model, raw):
+        key = bounds.as_key(model.id, raw)
+        if key is None:
+            return None
+        return self.datamodel.session.execute(
+            select(model).where(model.id == key, access.condition(model, "read"))).scalar()
+
+    @staticmethod
+    def _fill(form, name: str, value) -> None:
+        field = form[name]
+        if hasattr(field, "process_data"):
+            field.process_data(value)
+        else:
+            field.data = value
+
+    def inherit_from_parent(self, form, name: str, parent) -> None:
+        """What a new record takes over from the record it is added to (see subclasses)."""
+
+    # --- after saving: the saved record's page ------------------------------------------
+
+    def _saved_record_page(self):
+        pk = g.get("crm_saved_pk")
+        if pk is None or not self.appbuilder.sm.has_access("can_show",
+                                                            self.class_permission_name):
+            return None
+        return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
+
+    def post_add_redirect(self):
+        return self._saved_record_page() or super().post_add_redirect()
+
+    def post_edit_redirect(self):
+        return self._saved_record_page() or super().post_edit_redirect()
 
     # --- delete ----------------------------------------------------------------------------
 

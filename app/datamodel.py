@@ -579,14 +579,18 @@ class CrmInterface(SQLAInterface):
         return [row[0] for row in query.all()]
 
     def query_page(self, filters=None, order_column="", order_direction="", page=0,
-                   page_size=25) -> PageResult:
+                   page_size=25, where=None) -> PageResult:
+        """A page of the list; `where` narrows it further (a worklist of the start page)."""
         page = max(int(page or 0), 0)
         offset = min(page * page_size, LARGEST_OFFSET)
         base = self.session.query(self.obj).filter(access.condition(self.obj, "read"))
         if filters:
             base = filters.apply_all(base)
+        if where is not None:
+            base = base.filter(where)
         lookahead = page_size * LOOKAHEAD_PAGES + 1
-        start = self._deep_page_start(filters, order_column, order_direction, offset)
+        start = None if where is not None else \
+            self._deep_page_start(filters, order_column, order_direction, offset)
         try:
             if start is not None:
                 ids = [] if start.past_end else self._page_ids_from(base, start, page_size)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, url_for
 from flask_appbuilder import BaseView, IndexView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.lookup import LookupField, LookupView
 
 from app.crud import CrmModelView, interface
-from app.services import access
+from app.widgets import StageSelectWidget
+from app.services import access, worklists
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
@@ -40,110 +41,8 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services.clock import format_local, local_day_bounds_utc, local_today, utcnow
-
-# One set of labels for every screen, so a field is called the same everywhere.
-LABELS = {
-    "id": _l("No."),
-    "kind": _l("Kind"),
-    "name": _l("Name"),
-    "title": _l("What the client needs"),
-    "description": _l("Description"),
-    "inn": _l("INN"),
-    "kpp": _l("KPP"),
-    "ogrn": _l("OGRN / OGRNIP"),
-    "phone": _l("Phone"),
-    "email": _l("E-mail"),
-    "site": _l("Website"),
-    "address": _l("Address"),
-    "industry": _l("Industry"),
-    "size": _l("Company size"),
-    "contact_type": _l("Contact type"),
-    "source": _l("Source"),
-    "responsible": _l("Responsible"),
-    "tags": _l("Tags"),
-    "abc_class": _l("ABC class"),
-    "xyz_class": _l("XYZ class"),
-    "comment": _l("Comment"),
-    "client": _l("Client"),
-    "position": _l("Position"),
-    "birthday": _l("Birthday"),
-    "is_key": _l("Key person"),
-    "channel": _l("Channel"),
-    "inquiry_type": _l("Inquiry type"),
-    "text": _l("Text"),
-    "sender_name": _l("Sender's name"),
-    "sender_company": _l("Sender's company"),
-    "sender_phone": _l("Sender's phone"),
-    "sender_email": _l("Sender's e-mail"),
-    "received_at": _l("Received at"),
-    "manager": _l("Manager"),
-    "status": _l("Status"),
-    "interest": _l("Interest"),
-    "sort": _l("Order"),
-    "is_default": _l("Default"),
-    "stages": _l("Stages"),
-    "pipeline": _l("Pipeline"),
-    "stage": _l("Stage"),
-    "color": _l("Colour"),
-    "is_system": _l("System"),
-    "requires_client": _l("Requires a registered client"),
-    "service_type": _l("Service type"),
-    "deal_type": _l("Deal type"),
-    "amount": _l("Amount"),
-    "currency": _l("Currency"),
-    "potential_name": _l("Potential client: name"),
-    "potential_company": _l("Potential client: company"),
-    "potential_email": _l("Potential client: e-mail"),
-    "potential_phone": _l("Potential client: phone"),
-    "client_display": _l("Client"),
-    "flagged": _l("Pinned"),
-    "closed_at": _l("Closed at"),
-    "closed_by": _l("Closed by"),
-    "lost_reason": _l("Lost reason"),
-    "products": _l("Products"),
-    "product": _l("Product"),
-    "quantity": _l("Quantity"),
-    "price": _l("Price"),
-    "discount": _l("Discount, %"),
-    "total": _l("Total"),
-    "type": _l("Type"),
-    "subject": _l("Subject"),
-    "contact": _l("Contact"),
-    "planned_at": _l("Planned at"),
-    "done_at": _l("Done at"),
-    "result": _l("Result"),
-    "group": _l("Group"),
-    "parent": _l("Parent"),
-    "sku": _l("Article"),
-    "unit": _l("Unit"),
-    "is_active": _l("Active"),
-    "head": _l("Head"),
-    "roles": _l("Roles"),
-    "activity_norm": _l("Activity norm, points a day"),
-    "members": _l("Employees"),
-    "code": _l("Code"),
-    "points": _l("Points"),
-    "template": _l("Template"),
-    "full_name": _l("Full name"),
-    "short_name": _l("Short name"),
-    "bank_name": _l("Bank"),
-    "bik": _l("BIK"),
-    "account": _l("Settlement account"),
-    "corr_account": _l("Correspondent account"),
-    "director": _l("Director"),
-    "entity": _l("Entity"),
-    "record_id": _l("Record"),
-    "action": _l("Action"),
-    "changes": _l("Changes"),
-    "changed_at": _l("When"),
-    "user": _l("Who"),
-    "created_on": _l("Created at"),
-    "changed_on": _l("Changed at"),
-    "created_by": _l("Created by"),
-    "changed_by": _l("Changed by"),
-}
-
+from app import history
+from app.labels import LABELS
 
 def choice(label_key: str, choices: dict, default=None) -> SelectField:
     return SelectField(LABELS[label_key], choices=list(choices.items()), default=default,
@@ -172,88 +71,14 @@ class CrmView(CrmModelView):
     @has_access
     def show(self, pk):
         widgets = self._show(pk)
-        history = readers = None
+        changes = readers = None
         if self.datamodel.obj in TRACKED_MODELS:
-            history = change_history(self.datamodel.obj, int(pk))
+            changes = history.change_history(self.datamodel.obj, int(pk))
         if self.show_readers:
             readers = access.readers_of(self._get_item(pk))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=widgets, related_views=self._related_views,
-                                    history=history, readers=readers)
-
-
-def change_history(model, record_id: int, limit: int = 100) -> list[dict]:
-    """The change log of one record, readable: labels for fields, names for linked records,
-    words for coded values."""
-    from app import db
-
-    actions = {"create": gettext("Created"), "update": gettext("Changed"),
-               "delete": gettext("Deleted")}
-    rows = db.session.execute(
-        select(ChangeLog).where(ChangeLog.entity == model.__name__,
-                                ChangeLog.record_id == record_id)
-        .order_by(ChangeLog.id.desc()).limit(limit)
-    ).scalars().all()
-    describe = _HistoryValues(model)
-    return [{
-        "when": format_local(row.changed_at),
-        "who": str(row.user) if row.user else gettext("Scheduled job or command"),
-        "action": actions.get(row.action, row.action),
-        "changes": [(describe.label(field), describe.value(field, old),
-                     describe.value(field, new))
-                    for field, (old, new) in sorted((row.changes or {}).items())],
-    } for row in rows]
-
-
-CHOICES_BY_FIELD = {
-    "kind": {**CLIENT_KINDS, **STAGE_KINDS},
-    "channel": INQUIRY_CHANNELS,
-    "status": {**INQUIRY_STATUSES, **INTERACTION_STATUSES},
-    "template": REQUISITES_TEMPLATES,
-}
-
-
-class _HistoryValues:
-    """Turns the stored field names and values of a model's change log into words."""
-
-    def __init__(self, model):
-        from sqlalchemy import inspect as sa_inspect
-
-        self.relations = {}
-        for relation in sa_inspect(model).relationships:
-            if relation.direction.name == "MANYTOONE":
-                for column in relation.local_columns:
-                    self.relations[column.key] = relation
-        self._cache: dict[tuple, str] = {}
-
-    def label(self, field: str) -> str:
-        relation = self.relations.get(field)
-        key = relation.key if relation is not None else field
-        return str(LABELS.get(key, key))
-
-    def value(self, field: str, value):
-        if isinstance(value, list):  # a many-to-many set: the names of its items
-            value = ", ".join(str(item) for item in value) or None
-        if value is None:
-            return None
-        relation = self.relations.get(field)
-        if relation is not None:
-            cache_key = (relation.mapper.class_, value)
-            if cache_key not in self._cache:
-                from app import db
-
-                # A linked record the reader may not see keeps its number, not its name.
-                model = relation.mapper.class_
-                linked = db.session.execute(select(model).where(
-                    model.id == value, access.condition(model, "read"))).scalar()
-                self._cache[cache_key] = str(linked) if linked is not None else f"#{value}"
-            return self._cache[cache_key]
-        if isinstance(value, bool):
-            return gettext("Yes") if value else gettext("No")
-        choices = CHOICES_BY_FIELD.get(field)
-        if choices and value in choices:
-            return str(choices[value])
-        return value
+                                    history=changes, readers=readers)
 
 
 # --- Directories -----------------------------------------------------------------------------
@@ -365,10 +190,31 @@ class ChangeLogView(CrmView):
     base_permissions = ["can_list", "can_show"]
     muldelete = None  # the history is read-only: no bulk delete either
     list_columns = ["changed_at", "user", "entity", "record_id", "action"]
-    show_columns = ["changed_at", "user", "entity", "record_id", "action", "changes"]
+    show_columns = ["changed_at", "user", "entity", "record_id", "action"]
     search_columns = ["entity", "record_id", "action", "user", "changed_at"]
     order_columns = ["changed_at", "entity", "record_id", "user"]
     base_order = ("changed_at", "desc")
+    formatters_columns = {"entity": history.entity_label, "action": history.action_label}
+
+    def list_values(self, rows) -> list[dict]:
+        """The record by its name, linked to its page."""
+        values = super().list_values(rows)
+        links = history.record_links(rows)
+        for row, value in zip(rows, values):
+            value["record_id"] = history.record_link(row.entity, row.record_id, links)
+        return values
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)
+        row = self._get_item(pk)
+        entry = history.describe_entry(row)
+        entry["record"] = history.record_link(row.entity, row.record_id,
+                                              history.record_links([row]))
+        return self.render_template(self.show_template, pk=pk, title=self.show_title,
+                                    widgets=widgets, related_views=self._related_views,
+                                    history=[entry], readers=None)
 
 
 # --- CRM ---------------------------------------------------------------------------------------
@@ -411,6 +257,15 @@ class InteractionView(CrmView):
         "interest": lookup("interest", "interest"),
     }
 
+    def inherit_from_parent(self, form, name, parent):
+        """A call added to an interest or a contact is the client's too."""
+        client = getattr(parent, "client", None) if name in ("interest", "contact") else None
+        if client is not None and form.client.data is None:
+            self._fill(form, "client", client)
+
+    def row_class(self, item) -> str:
+        return worklists.interaction_row_class(item)
+
 
 class InterestProductView(CrmView):
     datamodel = interface(InterestProduct)
@@ -449,6 +304,12 @@ class InterestView(CrmView):
     }
     related_views = [InteractionView, InterestProductView]
     show_readers = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # The stage box offers the chosen pipeline's stages only (crm/stages.js).
+        for form_class in (self.add_form, self.edit_form):
+            form_class.stage.kwargs["widget"] = StageSelectWidget()
 
 
 class ClientView(CrmView):
@@ -510,36 +371,23 @@ class HomeView(IndexView):
 
     @expose("/")
     def index(self):
+        from app import db
+
         user = getattr(g, "user", None)
         if user is None or not user.is_authenticated:
             return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                        figures=None)
+                                        tiles=None)
+        figures = worklists.counts(db.session, user.id)
+        tiles = [(name, figures[name], worklists.WORKLISTS[name].label,
+                  url_for(f"{TILE_VIEWS[name]}.list", worklist=name))
+                 for name in ("overdue", "today", "my_open_interests", "new_inquiries")]
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    figures=_my_figures(user.id))
+                                    tiles=tiles)
 
 
-def _my_figures(user_id: int) -> dict:
-    """The user's own planned work and open interests, and the new inquiries they may see;
-    every figure counts only what the user may read."""
-    from app import db
-
-    start, end = local_day_bounds_utc(local_today())
-    now = utcnow()
-    planned = select(func.count()).select_from(Interaction).where(
-        Interaction.responsible_id == user_id, Interaction.status == "planned",
-        access.condition(Interaction, "read"))
-    return {
-        "overdue": db.session.execute(planned.where(Interaction.planned_at < now)).scalar(),
-        "today": db.session.execute(planned.where(Interaction.planned_at >= now,
-                                                  Interaction.planned_at < end)).scalar(),
-        "open_interests": db.session.execute(
-            select(func.count()).select_from(Interest).where(
-                Interest.responsible_id == user_id, Interest.closed_at.is_(None),
-                access.condition(Interest, "read"))).scalar(),
-        "new_inquiries": db.session.execute(
-            select(func.count()).select_from(Inquiry).where(
-                Inquiry.status == "new", access.condition(Inquiry, "read"))).scalar(),
-    }
+# The list screen behind each tile of the start page.
+TILE_VIEWS = {"overdue": "InteractionView", "today": "InteractionView",
+              "my_open_interests": "InterestView", "new_inquiries": "InquiryView"}
 
 
 # --- Registration --------------------------------------------------------------------------------

@@ -16,10 +16,12 @@ from urllib.parse import urlencode
 
 from flask import current_app, g, has_request_context, request, url_for
 from flask_appbuilder._compat import as_unicode
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.widgets import ListWidget, RenderTemplateWidget
 import flask_babel
 from flask_babel import get_locale
 from jinja2.utils import htmlsafe_json_dumps
+from wtforms.widgets import html_params
 from markupsafe import Markup, escape
 from sqlalchemy import False_, True_
 from werkzeug.routing import BuildError
@@ -70,9 +72,10 @@ class CrmListWidget(ListWidget):
         # Many rows share a value (a kind, a manager): each is formatted and escaped once.
         cells: dict[tuple, Markup] = {}
         html = []
-        for pk, item in zip(args["pks"], args["value_columns"]):
+        row_classes = args.get("row_classes") or [""] * len(args["pks"])
+        for pk, item, row_class in zip(args["pks"], args["value_columns"], row_classes):
             key = escape(pk)
-            html.append("<tr>")
+            html.append(f'<tr class="{row_class}">' if row_class else "<tr>")
             if check:
                 html.append(f'<td><input id="{key}" class="action_check" name="rowid" '
                             f'value="{key}" type="checkbox"></td>')
@@ -314,3 +317,24 @@ def install(app) -> None:
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+class StageSelectWidget(Select2Widget):
+    """The stage select box of an interest: each option names its pipeline, so that
+    crm/stages.js offers only the stages of the pipeline chosen in the same form."""
+
+    def __call__(self, field, **kwargs):
+        kwargs["class"] = "my_select2 form-control crm-stage-select"
+        kwargs["data-placeholder"] = _gettext("Select Value")
+        kwargs.setdefault("id", field.id)
+        pipelines = {str(pk): stage.pipeline_id for pk, stage in field._get_object_list()}
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for value, label, selected, render_kw in field.iter_choices():
+            attributes = {"value": value, **(render_kw or {})}
+            if selected:
+                attributes["selected"] = True
+            if str(value) in pipelines:
+                attributes["data-pipeline"] = pipelines[str(value)]
+            html.append(f"<option {html_params(**attributes)}>{escape(label)}</option>")
+        html.append("</select>")
+        return Markup("".join(html))

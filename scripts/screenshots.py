@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Full-page screenshots of the main screens, in Russian and in English, for a visual review.
 
-    .venv/bin/python scripts/screenshots.py [--out ./screenshots] [--lang ru --lang en]
+    .venv/bin/python scripts/screenshots.py [--out ./screenshots] [--lang ru --lang en] [--user manager1]
 
 The app is started as the browser tests start it: waitress in a background thread on
 127.0.0.1 and a free port, a temporary SQLite database made by the migrations, CSRF on. The
@@ -53,6 +53,11 @@ SCREENS = [
     ("client-show", "/clientview/show/{client_id}"),
     ("interests-list", "/interestview/list/"),
     ("interactions-list", "/interactionview/list/"),
+    ("interactions-overdue", "/interactionview/list/?worklist=overdue"),
+    ("interest-add", "/interestview/add"),
+    ("interaction-add", "/interactionview/add"),
+    ("inquiry-add", "/inquiryview/add"),
+    ("history-list", "/changelogview/list/"),
     ("inquiries-list", "/inquiryview/list/"),
     ("price-list", "/productview/list/"),
     ("requisites-list", "/companyrequisitesview/list/"),
@@ -279,7 +284,8 @@ class PageLog:
         return items
 
 
-def take_screenshots(base_url: str, out: Path, languages, client_id) -> list[str]:
+def take_screenshots(base_url: str, out: Path, languages, client_id,
+                     user: str | None = None) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     lines: list[str] = []
@@ -303,14 +309,14 @@ def take_screenshots(base_url: str, out: Path, languages, client_id) -> list[str
         page_log = PageLog(page, base_url)
 
         page.goto("/login/")
-        page.fill("#username", ADMIN_USER)
-        page.fill("#password", ADMIN_PASSWORD)
+        page.fill("#username", user or ADMIN_USER)
+        page.fill("#password", DEMO_PASSWORD if user else ADMIN_PASSWORD)
         with page.expect_navigation():
             page.click("form[name=login] [type=submit]")
         if "/login" in page.url:
-            raise SystemExit("login as the administrator failed")
+            raise SystemExit(f"login as {user or 'the administrator'} failed")
         page_log.take()
-        if client_id is not None:
+        if client_id is not None and user is None:
             edit_client_in_browser(page, client_id)
             page_log.take()
 
@@ -358,6 +364,8 @@ def main(argv=None) -> int:
                         help="directory for the PNG files (default: ./screenshots)")
     parser.add_argument("--lang", action="append", choices=LANGUAGES,
                         help="language(s) to shoot, repeatable (default: ru and en)")
+    parser.add_argument("--user", help="a demo user to look as (e.g. manager1; default: the "
+                                       "administrator)")
     args = parser.parse_args(argv)
 
     if not CHROMIUM.exists():
@@ -377,7 +385,7 @@ def main(argv=None) -> int:
         client_id = client_with_history(app)
         server, thread, url = serve(app, "waitress-screenshots")
         try:
-            lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id)
+            lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user)
         finally:
             stop(server, thread)
             from app import db

@@ -101,6 +101,16 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _same(old: Any, new: Any) -> bool:
+    """Equal as a person reads them: an empty text is no value, and times that differ
+    below a second (a form shows and sends whole seconds) are the same time."""
+    if old in (None, "") and new in (None, ""):
+        return True
+    if isinstance(old, dt.datetime) and isinstance(new, dt.datetime):
+        return old.replace(microsecond=0) == new.replace(microsecond=0)
+    return _plain(old) == _plain(new)
+
+
 def _column_changes(obj: Any, only_changed: bool, deleted: bool = False) -> dict[str, list]:
     """Field -> [old, new]: what changed, or every value of a created (None -> value) or a
     deleted (value -> None) record."""
@@ -116,7 +126,7 @@ def _column_changes(obj: Any, only_changed: bool, deleted: bool = False) -> dict
                 continue
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
-            if _plain(old) == _plain(new):
+            if _same(old, new):
                 continue
             changes[key] = [_plain(old), _plain(new)]
         else:

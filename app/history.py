@@ -1,0 +1,177 @@
+"""The change log in words, for a record's page and for Settings → History: what was done
+to which record (by name, linked to its page), field labels, local times, names of linked
+records and words for coded values. A reader sees the names of linked records they may
+read only; others keep their number."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask import url_for
+from flask_babel import format_decimal, gettext, lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import Date, DateTime, Numeric, inspect as sa_inspect, select
+from werkzeug.routing import BuildError
+
+from app.labels import LABELS
+from app.models import (
+    CLIENT_KINDS,
+    INQUIRY_CHANNELS,
+    INQUIRY_STATUSES,
+    INTERACTION_STATUSES,
+    REQUISITES_TEMPLATES,
+    STAGE_KINDS,
+    TRACKED_MODELS,
+    ChangeLog,
+)
+from app.services import access
+from app.services.clock import format_local
+
+ENTITY_LABELS = {
+    "Client": _l("Client"),
+    "Contact": _l("Contact"),
+    "Inquiry": _l("Inquiry"),
+    "Interest": _l("Interest"),
+    "Interaction": _l("Interaction"),
+}
+
+ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted")}
+
+CHOICES_BY_FIELD = {
+    "kind": {**CLIENT_KINDS, **STAGE_KINDS},
+    "channel": INQUIRY_CHANNELS,
+    "status": {**INQUIRY_STATUSES, **INTERACTION_STATUSES},
+    "template": REQUISITES_TEMPLATES,
+}
+
+MODELS_BY_NAME = {model.__name__: model for model in TRACKED_MODELS}
+
+
+def _session():
+    from app import db
+
+    return db.session
+
+
+def entity_label(name: str) -> str:
+    return str(ENTITY_LABELS.get(name, name))
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def change_history(model, record_id: int, limit: int = 100) -> list[dict]:
+    """The change log of one record, newest first."""
+    rows = _session().execute(
+        select(ChangeLog).where(ChangeLog.entity == model.__name__,
+                                ChangeLog.record_id == record_id)
+        .order_by(ChangeLog.id.desc()).limit(limit)
+    ).scalars().all()
+    describe = HistoryValues(model)
+    return [describe_entry(row, describe) for row in rows]
+
+
+def describe_entry(row, describe: "HistoryValues | None" = None) -> dict:
+    """One change log row in words: when, who, what was done, and each field's old → new."""
+    model = MODELS_BY_NAME.get(row.entity)
+    if describe is None and model is not None:
+        describe = HistoryValues(model)
+    changes = []
+    if describe is not None:
+        changes = [(describe.label(field), describe.value(field, old), describe.value(field, new))
+                   for field, (old, new) in sorted((row.changes or {}).items())]
+    return {
+        "when": format_local(row.changed_at),
+        "who": str(row.user) if row.user else gettext("Scheduled job or command"),
+        "action": action_label(row.action),
+        "changes": changes,
+    }
+
+
+def record_links(rows) -> dict[tuple[str, int], Markup]:
+    """(entity, record id) -> the record's name linked to its page, for the records of
+    `rows` the user may read (one query per entity); others keep their number."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        wanted.setdefault(row.entity, set()).add(row.record_id)
+    links = {}
+    for entity, ids in wanted.items():
+        model = MODELS_BY_NAME.get(entity)
+        if model is None:
+            continue
+        found = _session().execute(select(model).where(
+            model.id.in_(ids), access.condition(model, "read"))).scalars()
+        for record in found:
+            links[(entity, record.id)] = _link(entity, record.id, str(record))
+    return links
+
+
+def record_link(entity: str, record_id: int, links: dict) -> Markup:
+    return links.get((entity, record_id)) or Markup(f"#{int(record_id)}")
+
+
+def _link(entity: str, record_id: int, text: str) -> Markup:
+    try:
+        url = url_for(f"{entity}View.show", pk=record_id)
+    except BuildError:
+        return escape(text)
+    return Markup(f'<a href="{escape(url)}">{escape(text)}</a>')
+
+
+class HistoryValues:
+    """Turns the stored field names and values of a model's change log into words."""
+
+    def __init__(self, model):
+        mapper = sa_inspect(model)
+        self.relations = {}
+        for relation in mapper.relationships:
+            if relation.direction.name == "MANYTOONE":
+                for column in relation.local_columns:
+                    self.relations[column.key] = relation
+        self.types = {column.key: column.type for column in mapper.columns}
+        self._cache: dict[tuple, str] = {}
+
+    def label(self, field: str) -> str:
+        relation = self.relations.get(field)
+        key = relation.key if relation is not None else field
+        return str(LABELS.get(key, key))
+
+    def value(self, field: str, value):
+        if isinstance(value, list):  # a many-to-many set: the names of its items
+            value = ", ".join(str(item) for item in value) or None
+        if value is None or value == "":
+            return None
+        relation = self.relations.get(field)
+        if relation is not None:
+            return self._linked_name(relation.mapper.class_, value)
+        if isinstance(value, bool):
+            return gettext("Yes") if value else gettext("No")
+        choices = CHOICES_BY_FIELD.get(field)
+        if choices and value in choices:
+            return str(choices[value])
+        return self._typed(self.types.get(field), value)
+
+    def _linked_name(self, model, value) -> str:
+        cache_key = (model, value)
+        if cache_key not in self._cache:
+            linked = _session().execute(select(model).where(
+                model.id == value, access.condition(model, "read"))).scalar()
+            self._cache[cache_key] = str(linked) if linked is not None else f"#{value}"
+        return self._cache[cache_key]
+
+    @staticmethod
+    def _typed(column_type, value):
+        """Times in the company's time zone as the screens show them, dates and money as
+        the lists show them; anything unreadable as it was stored."""
+        try:
+            if isinstance(column_type, DateTime):
+                return format_local(dt.datetime.fromisoformat(str(value)))
+            if isinstance(column_type, Date):
+                return dt.date.fromisoformat(str(value)).strftime("%d.%m.%Y")
+            if isinstance(column_type, Numeric):
+                return format_decimal(Decimal(str(value)), format="#,##0.00")
+        except (ValueError, InvalidOperation):
+            pass
+        return value

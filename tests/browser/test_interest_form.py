@@ -1,0 +1,64 @@
+"""The interest form in a real browser: the stage box offers the chosen pipeline's stages
+only, and follows the pipeline when the user picks another one."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def _pipelines(live_server):
+    """{pipeline id: [its stage ids]} with a second pipeline made for this test."""
+    from app import db
+    from app.models import Pipeline, Stage
+
+    with live_server.app.app_context():
+        if not db.session.query(Pipeline).filter_by(name="Сервисные работы").count():
+            service = Pipeline(name="Сервисные работы", sort=90)
+            db.session.add(service)
+            db.session.flush()
+            for sort, name in enumerate(["Диагностика", "Ремонт"], start=1):
+                db.session.add(Stage(name=name, pipeline_id=service.id, kind="open", sort=sort))
+            db.session.commit()
+        found = {p.id: (p.name, [s.id for s in p.stages], p.is_default)
+                 for p in db.session.query(Pipeline)}
+        db.session.remove()
+    return found
+
+
+def _offered(page) -> list[int]:
+    return [int(v) for v in page.locator("#stage option").evaluate_all(
+        "options => options.map(o => o.value).filter(v => v && v !== '__None')")]
+
+
+def _choose_select2(page, field_id: str, label: str) -> None:
+    page.locator(f"#{field_id} + .select2-container .select2-selection").click()
+    page.locator(".select2-container--open .select2-results__option",
+                 has_text=label).first.click()
+    expect(page.locator(f"#select2-{field_id}-container")).to_contain_text(label)
+
+
+def test_stage_box_follows_the_pipeline(logged_in, live_server, shot):
+    pipelines = _pipelines(live_server)
+    default_id = next(pid for pid, (_n, _s, is_default) in pipelines.items() if is_default)
+    service_id = next(pid for pid, (name, _s, _d) in pipelines.items()
+                      if name == "Сервисные работы")
+    page = logged_in
+    page.goto("/interestview/add")
+
+    _choose_select2(page, "pipeline", pipelines[default_id][0])
+    assert _offered(page) == pipelines[default_id][1]
+
+    _choose_select2(page, "pipeline", "Сервисные работы")
+    assert _offered(page) == pipelines[service_id][1]
+    # The stage moves to the new pipeline's first stage.
+    assert page.locator("#stage").input_value() == str(pipelines[service_id][1][0])
+    expect(page.locator("#select2-stage-container")).to_contain_text("Диагностика")
+    page.locator("#stage + .select2-container .select2-selection").click()
+    expect(page.locator(".select2-container--open .select2-results__option")).to_have_count(
+        len(pipelines[service_id][1]))
+    shot("stages-of-the-chosen-pipeline")
+    page.keyboard.press("Escape")
+
+    _choose_select2(page, "pipeline", pipelines[default_id][0])
+    assert _offered(page) == pipelines[default_id][1]
+    assert page.js_errors == [], page.js_errors
