@@ -30,6 +30,7 @@ from wtforms.fields.core import UnboundField
 
 from sqlalchemy import Boolean, DateTime, inspect as sa_inspect, select
 
+from app.forms import use_typed_fields
 from app.datamodel import CrmInterface, empty_filters, joined_filters
 from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
 from app.services import access, bounds, records, worklists
@@ -113,6 +114,8 @@ class CrmModelView(ModelView):
         self.formatters_columns = {**{c: format_local for c in self.datetime_columns},
                                    **(self.formatters_columns or {})}
         super().__init__(**kwargs)
+        for form_class in (self.add_form, self.edit_form):
+            use_typed_fields(form_class, sa_inspect(self.datamodel.obj).columns)
         self.datamodel.eager_columns = [*self.list_columns, *self.list_eager_relations]
         self.order_columns = [c for c in self.order_columns if "." not in c]
         for column in {*self.list_columns, *self.show_columns}:
@@ -312,14 +315,20 @@ class CrmModelView(ModelView):
         # error must still carry them (the version above all).
         # One flush at commit: loading a collection half-way must not write half the form.
         locked = {self.owner_relation} if self._owner_locked() else set()
+        stored = {name: getattr(item, name) for name in self.datetime_columns if name in form}
         with self.datamodel.session.no_autoflush:
             for name, field in form._fields.items():
                 if name not in self.protected_columns and name not in locked:
                     field.populate_obj(item, name)
-        # Forms speak the company's local time; the database keeps UTC.
-        for name in self.datetime_columns:
-            if name in form:
-                setattr(item, name, to_utc(getattr(item, name)))
+        # Forms speak the company's local time to the minute; the database keeps UTC. A
+        # time saved as the form showed it keeps its seconds.
+        for name, before in stored.items():
+            typed = getattr(item, name)
+            if before is not None and typed is not None and \
+                    to_local(before).replace(second=0, microsecond=0) == typed:
+                setattr(item, name, before)
+            else:
+                setattr(item, name, to_utc(typed))
 
     def _add(self):
         if request.method == "POST":
@@ -382,8 +391,8 @@ class CrmModelView(ModelView):
             form = self.edit_form.refresh(obj=item)
             for name in self.datetime_columns:
                 if name in form and form[name].data is not None:
-                    # Whole seconds: the form reads back no more than it shows.
-                    form[name].data = to_local(form[name].data).replace(microsecond=0)
+                    form[name].data = to_local(form[name].data).replace(second=0,
+                                                                        microsecond=0)
             self.prefill_form(form, pk)
         self._lock_owner_field(form, item)
         widgets = self._get_edit_widget(form=form)

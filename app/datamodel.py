@@ -68,6 +68,7 @@ from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinlo
 
 from app.models import SEARCH_SHADOWS
 from app.services import access, bounds, positions
+from app.services.clock import parse_typed
 from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
@@ -248,9 +249,13 @@ def _moment(value, python_type) -> tuple[str, Any]:
         moment = dt.datetime.combine(value, dt.time())
     else:
         try:
-            moment = date_parser.parse(str(value))
-        except (ValueError, OverflowError, TypeError):
-            return _NO_VALUE, None
+            # 03.12.2026 14:30 as people type it (day first), else any form dateutil knows.
+            moment = parse_typed(str(value))
+        except ValueError:
+            try:
+                moment = date_parser.parse(str(value))
+            except (ValueError, OverflowError, TypeError):
+                return _NO_VALUE, None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return _VALUE, moment.date() if python_type is dt.date else moment

@@ -309,7 +309,8 @@ def install(app) -> None:
     """Templates reach the cached menu as `navbar_menu()`, and translate through
     request_translations (the same catalogues as Flask-Babel's own callables)."""
     menu = NavbarMenuCache()
-    app.context_processor(lambda: {"navbar_menu": menu})
+    app.context_processor(lambda: {"navbar_menu": menu,
+                                   "page_language": str(get_locale() or "ru")[:2]})
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),

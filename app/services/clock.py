@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -47,3 +48,51 @@ def local_day_bounds_utc(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def format_local(value: dt.datetime | None) -> str:
     local = to_local(value)
     return local.strftime("%d.%m.%Y %H:%M") if local else ""
+
+
+# What people type and what the date picker writes: 03.12.2026 14:30, 3.12.2026 9:05,
+# 03.12.2026, 2026-12-03 14:30, 2026-12-03T14:30:05.123 (seconds and fractions optional).
+_TYPED = re.compile(
+    r"\s*(?:(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>\d{4})"
+    r"|(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))"
+    r"(?:(?:\s+|T)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?)?\s*")
+
+
+class UnreadableTime(ValueError):
+    """The text is not a date (and time) in any form people write them."""
+
+
+def parse_typed(text: str, with_time: bool = True) -> dt.datetime | dt.date:
+    """A date and time as a person typed it or the picker wrote it, in local time (naive);
+    a date without a time is the start of the day. With with_time=False: a date, and a
+    typed time is refused."""
+    match = _TYPED.fullmatch(text or "")
+    if match is None:
+        raise UnreadableTime(text)
+    parts = match.groupdict()
+    year, month, day = (parts["y"], parts["m"], parts["d"]) if parts["y"] else \
+        (parts["iy"], parts["im"], parts["id"])
+    if not with_time and parts["H"] is not None:
+        raise UnreadableTime(text)
+    try:
+        if not with_time:
+            return dt.date(int(year), int(month), int(day))
+        return dt.datetime(int(year), int(month), int(day), int(parts["H"] or 0),
+                           int(parts["M"] or 0), int(parts["S"] or 0),
+                           int((parts["f"] or "0").ljust(6, "0")))
+    except ValueError:
+        raise UnreadableTime(text) from None
+
+
+def format_typed(value: dt.datetime | dt.date | None) -> str:
+    """How a form shows a local date (and time): as people type it."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    return value.strftime("%d.%m.%Y")
+
+
+def local_now_minute() -> dt.datetime:
+    """Now, in local time to the minute: what a new record's time field starts with."""
+    return to_local(utcnow()).replace(second=0, microsecond=0)

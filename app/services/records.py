@@ -37,6 +37,8 @@ from app.models import (
     Stage,
 )
 from app.services import bounds, validation as v
+from app.services.audit import current_user_id
+from app.services.clock import utcnow
 
 
 # --- Domain errors -------------------------------------------------------------------------
@@ -274,12 +276,32 @@ def check_version(obj, seen_version) -> None:
         raise Conflict(CONFLICT_MESSAGE)
 
 
+def _complete(obj) -> None:
+    """What a record's state implies: an interest moved to a won or lost stage was closed
+    now by whoever moved it, one moved back to an open stage is open again; an interaction
+    marked done was done now unless the user says when, one planned again or cancelled has
+    not been done."""
+    if isinstance(obj, Interest) and obj.stage is not None:
+        if obj.stage.kind in ("won", "lost"):
+            if obj.closed_at is None:
+                obj.closed_at = utcnow()
+                obj.closed_by_id = current_user_id()
+        elif obj.closed_at is not None or obj.closed_by_id is not None:
+            obj.closed_at, obj.closed_by_id, obj.closed_by = None, None, None
+    if isinstance(obj, Interaction):
+        if obj.status == "done" and obj.done_at is None:
+            obj.done_at = utcnow()
+        elif obj.status in ("planned", "cancelled"):
+            obj.done_at = None
+
+
 def save(obj, *, is_new: bool) -> Any:
     """Validate and commit one record. Rolls back and raises a DomainError on failure."""
     session = _session()
     try:
         # Reading related records while validating must not flush a half-checked record.
         with session.no_autoflush:
+            _complete(obj)
             validate(obj)
         if is_new:
             session.add(obj)

@@ -190,11 +190,11 @@ def shot(page, screenshot_dirs, request):
     return _shot
 
 
-def log_in(page) -> None:
-    """Log the administrator in through the login form."""
+def log_in(page, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> None:
+    """Log a user (the administrator unless told) in through the login form."""
     page.goto("/login/")
-    page.fill("#username", ADMIN_USER)
-    page.fill("#password", ADMIN_PASSWORD)
+    page.fill("#username", username)
+    page.fill("#password", password)
     with page.expect_navigation():
         page.click("form[name=login] [type=submit]")
     assert "/login" not in page.url, "login failed: still on the login page"

@@ -62,3 +62,43 @@ def test_stage_box_follows_the_pipeline(logged_in, live_server, shot):
     _choose_select2(page, "pipeline", pipelines[default_id][0])
     assert _offered(page) == pipelines[default_id][1]
     assert page.js_errors == [], page.js_errors
+
+
+def test_select_boxes_speak_russian_and_take_the_cursor(logged_in, shot):
+    page = logged_in
+    page.goto("/lang/ru")
+    page.goto("/interestview/add")
+    page.locator("#client + .select2-container .select2-selection").click()
+    search = page.locator(".select2-container--open .select2-search__field")
+    expect(search).to_be_focused()
+    expect(page.locator(".select2-container--open .select2-results__message")).to_contain_text(
+        "Пожалуйста, введите")
+    shot("client-search-in-russian")
+    page.keyboard.type("«")  # a quote in a company's name is searched, not an error
+    expect(page.locator(".select2-container--open .select2-results__option")).not_to_have_count(
+        0)
+    page.keyboard.press("Escape")
+
+
+def test_the_calendar_speaks_the_page_language(logged_in):
+    page = logged_in
+    for language, month_names in (("ru", ("Январь", "Февраль", "Март", "Апрель", "Май", "Июнь",
+                                          "Июль", "Август", "Сентябрь", "Октябрь", "Ноябрь",
+                                          "Декабрь")),
+                                  ("en", ("January", "February", "March", "April", "May",
+                                          "June", "July", "August", "September", "October",
+                                          "November", "December"))):
+        page.goto(f"/lang/{language}")
+        page.goto("/interactionview/add")
+        page.locator("#planned_at").click()
+        calendar = page.locator(".flatpickr-calendar.open")
+        expect(calendar).to_be_visible()
+        month = calendar.locator(".flatpickr-current-month .cur-month, "
+                                 ".flatpickr-monthDropdown-months").first
+        text = month.inner_text() if month.evaluate("e => e.tagName") != "SELECT" else \
+            month.evaluate("e => e.options[e.selectedIndex].text")
+        assert text.strip() in month_names, (language, text)
+        weekday = calendar.locator(".flatpickr-weekday").first.inner_text().strip()
+        assert weekday in ({"Пн"} if language == "ru" else {"Mon"}), weekday
+        page.keyboard.press("Escape")
+    assert page.js_errors == [], page.js_errors
