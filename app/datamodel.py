@@ -51,7 +51,6 @@ from flask_appbuilder.models.sqla.filters import (
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    True_,
     and_,
     asc,
     desc,
@@ -476,11 +475,27 @@ class CrmInterface(SQLAInterface):
             shadow = SEARCH_SHADOWS.get(self.obj, {}).get(order_column)
             column = getattr(self.obj, shadow[0] if shadow and shadow[0].endswith("_search")
                              else order_column)
-            return "column", [direction(column), direction(pk)]
+            return "column", [direction(c) for c in self._index_order(column, pk)]
         relation = self._relation(order_column) if order_column else None
         if relation is not None:
             return "relation", (relation, direction)
         return "column", [desc(pk)]
+
+    def _index_order(self, column, pk) -> list:
+        """The columns a list ordered by `column` is ordered by: those of the index that
+        starts with it, up to the primary key, so that rows with the same value come in the
+        index's order and the database walks the index instead of sorting."""
+        table = self.obj.__table__
+        for index in sorted(table.indexes, key=lambda index: index.name or ""):
+            columns = list(index.columns)
+            if columns and columns[0].key == column.key \
+                    and all(hasattr(self.obj, c.key) for c in columns):
+                ordered = [getattr(self.obj, c.key) for c in columns]
+                names = [c.key for c in columns]
+                if pk.key in names:
+                    return ordered[:names.index(pk.key) + 1]
+                return ordered + [pk]
+        return [column, pk]
 
     # --- the list query -------------------------------------------------------------------
 
@@ -550,37 +565,40 @@ class CrmInterface(SQLAInterface):
     # --- deep pages of a whole list (app.services.positions) ---------------------------
 
     def _positioned_list(self) -> Optional[str]:
-        for name, (model, _key) in positions.LISTS.items():
-            if model is self.obj:
+        for name, positioned in positions.LISTS.items():
+            if positioned.model is self.obj:
                 return name
         return None
 
-    def _deep_page_start(self, filters, order_column, order_direction, offset):
-        """Where a deep page of the whole list in its default order starts, from the
-        list's position summary; None for any other page (filtered, narrowed by the access
-        filter, otherwise ordered, shallow)."""
+    def _deep_page_start(self, filters, order_column, order_direction, offset, page_size):
+        """Where a deep page of the list in its default order starts, from the list's
+        position summary: the whole list, or the owners' rows the access filter leaves.
+        None for any other page (filtered, otherwise ordered, shallow)."""
         if offset < positions.DEEP_OFFSET:
             return None
         list_name = self._positioned_list()
         if list_name is None or (filters is not None and filters.filters):
             return None
-        _model, key = positions.LISTS[list_name]
+        key = positions.LISTS[list_name].key
         kind, details = self.resolve_order(order_column, order_direction)
         pk = getattr(self.obj, self.get_pk_name())
         wanted = [asc(getattr(self.obj, key)), asc(pk)]
         if kind != "column" or [str(d) for d in details] != [str(w) for w in wanted]:
             return None
-        if not isinstance(access.condition(self.obj, "read"), True_):
+        owners = access.readable_owners(self.obj)
+        if owners is None:
             return None
-        return positions.locate(self.session, list_name, offset)
+        return positions.locate(self.session, list_name, offset, page_size,
+                                None if owners is access.EVERY_OWNER else owners)
 
     def _page_ids_from(self, base_query, start, page_size) -> list:
-        _model, key = positions.LISTS[self._positioned_list()]
-        key_column = getattr(self.obj, key)
+        key_column = getattr(self.obj, positions.LISTS[self._positioned_list()].key)
         pk = getattr(self.obj, self.get_pk_name())
-        query = (base_query.with_entities(pk)
-                 .filter(tuple_(key_column, pk) >= tuple_(start.key, start.id))
-                 .order_by(asc(key_column), asc(pk)).offset(start.skip).limit(page_size))
+        query = base_query.with_entities(pk).filter(
+            tuple_(key_column, pk) >= tuple_(start.key, start.id))
+        if start.end_key is not None:
+            query = query.filter(tuple_(key_column, pk) < tuple_(start.end_key, start.end_id))
+        query = query.order_by(asc(key_column), asc(pk)).offset(start.skip).limit(page_size)
         return [row[0] for row in query.all()]
 
     def query_page(self, filters=None, order_column="", order_direction="", page=0,
@@ -595,7 +613,8 @@ class CrmInterface(SQLAInterface):
             base = base.filter(where)
         lookahead = page_size * LOOKAHEAD_PAGES + 1
         start = None if where is not None else \
-            self._deep_page_start(filters, order_column, order_direction, offset)
+            self._deep_page_start(filters, order_column, order_direction, offset,
+                                  page_size)
         try:
             if start is not None:
                 ids = [] if start.past_end else self._page_ids_from(base, start, page_size)

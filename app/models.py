@@ -329,9 +329,23 @@ class ListPositionChange(Model):
                                     primary_key=True)
     list_name: Mapped[str] = mapped_column(String(30), nullable=False)
     bucket: Mapped[int] = mapped_column(Integer, nullable=False)
+    owner_id: Mapped[Optional[int]] = mapped_column(BigInteger)  # 0: the row has no owner
     delta: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __table_args__ = (Index("ix_list_position_change_bucket", "list_name", "bucket"),)
+
+
+class ListPositionOwner(Model):
+    """How many rows of one owner a stretch of a list held when the summary was built or
+    last compacted (owner 0: rows with no owner), so that a list narrowed to some owners
+    by the access filter finds its deep pages as fast as the whole list."""
+
+    __tablename__ = "crm_list_position_owner"
+
+    list_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 # --- Clients -----------------------------------------------------------------------------

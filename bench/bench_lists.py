@@ -460,7 +460,7 @@ def admin_cases(app, show_pk: int) -> list[Case]:
              NO_SEARCH_INDEX, phone__ct=PHONE_PART),
         both(f"e-mail contains '{EMAIL_PART}'", sql.contains("email", EMAIL_PART),
              why_slow=NO_SEARCH_INDEX, email__ct=EMAIL_PART),
-        both(f"order by INN, page {PAGE:,}", sql.page(PAGE, "crm_client.inn, crm_client.id"),
+        both(f"order by INN, page {PAGE:,}", sql.page(PAGE, "crm_client.inn, crm_client.name_search, crm_client.id"),
              "c", order="inn", page=PAGE),
         both("order by manager", sql.by_manager(), "c", order="responsible"),
         Case("a client's page", f"/clientview/show/{show_pk}",

@@ -253,8 +253,9 @@ def reset_database(app) -> None:
                                                              changed_by_fk=None))
             session.execute(delete(CrmUser.__table__).where(CrmUser.id.notin_(baseline)))
         # Emptied last: deleting clients above notes changes against the summary.
-        session.execute(text("DELETE FROM crm_list_position_change"))
-        session.execute(text("DELETE FROM crm_list_position"))
+        for summary in ("crm_list_position_change", "crm_list_position_owner",
+                        "crm_list_position"):
+            session.execute(text(f"DELETE FROM {summary}"))
         app.config["TEST_SETUP_SNAPSHOT"].restore_if_changed(session)
         build_org(session)
         session.commit()

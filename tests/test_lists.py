@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.models import Client, CrmUser, Interest, Stage
+from app.services.validation import normalize_search
 from tests.helpers import shown_ids, text_of
 from tests.volume import bulk_clients, bulk_interests
 
@@ -146,6 +147,22 @@ def test_sort_by_a_plain_column(admin_client, dbx):
         shown = shown_ids(response, "/clientview")
         assert [names[pk] for pk in shown] == sorted(names.values(),
                                                      reverse=(direction == "desc"))
+
+
+def test_sort_by_a_column_follows_its_index_for_equal_values(admin_client, dbx):
+    """Clients with the same INN (branches of one company) come in name order: the list
+    walks the INN index (INN, name) instead of sorting."""
+    ids = bulk_clients(dbx, 12)
+    with dbx.session() as s:
+        for pk, name in zip(ids[:4], ["Дельта", "Альфа", "Гамма", "Бета"]):
+            s.execute(update(Client).where(Client.id == pk).values(
+                inn="7707083893", name=name, name_search=normalize_search(name)))
+        s.commit()
+    rows = {c.id: (c.inn or "", c.name_search, c.id) for c in dbx.all(select(Client))}
+    for direction in ("asc", "desc"):
+        shown = shown_ids(admin_client.get(f"/clientview/list/?_oc_ClientView=inn"
+                                           f"&_od_ClientView={direction}"), "/clientview")
+        assert shown == sorted(rows, key=rows.get, reverse=(direction == "desc"))
 
 
 def test_list_filters_work(admin_client, dbx):

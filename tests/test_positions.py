@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from app.models import Client, ListPosition, ListPositionChange
+from app.models import Client, ListPosition, ListPositionChange, ListPositionOwner
 from app.services import positions
 from app.services.validation import normalize_search
 from tests.helpers import shown_ids, text_of
@@ -157,15 +157,120 @@ def test_changes_are_folded_and_long_stretches_cut_again(admin_client, dbx, monk
         assert listed(admin_client, page)[0] == expected_page(dbx, page)
 
 
-def test_narrowed_lists_do_not_use_the_summary(client_as, dbx, small_stretches):
-    """A manager's list (the access filter) and a filtered list count their own rows."""
-    bulk_clients(dbx, 30, responsible=["manager"])
-    bulk_clients(dbx, 30, responsible=["manager_b"])
+def owner_summary_counts(dbx) -> dict[tuple[int, int], int]:
+    """Rows per (stretch, owner) as the summary says (counts plus noted changes)."""
+    counts: dict[tuple[int, int], int] = {}
+    with dbx.session() as s:
+        for bucket, owner, rows in s.execute(select(
+                ListPositionOwner.bucket, ListPositionOwner.owner_id, ListPositionOwner.rows)):
+            counts[bucket, owner] = counts.get((bucket, owner), 0) + rows
+        for bucket, owner, delta in s.execute(select(
+                ListPositionChange.bucket, ListPositionChange.owner_id, ListPositionChange.delta)):
+            counts[bucket, owner] = counts.get((bucket, owner), 0) + delta
+    return {key: rows for key, rows in counts.items() if rows}
+
+
+def owner_true_counts(dbx) -> dict[tuple[int, int], int]:
+    """Rows per (stretch, owner), counted."""
+    with dbx.session() as s:
+        starts = s.execute(select(ListPosition.bucket, ListPosition.start_key,
+                                  ListPosition.start_id)).all()
+        rows = s.execute(select(Client.name_search, Client.id, Client.responsible_id)).all()
+    counts: dict[tuple[int, int], int] = {}
+    for key, pk, owner in rows:
+        bucket = max(b for b, start_key, start_id in starts if (start_key, start_id) <= (key, pk))
+        counts[bucket, owner or 0] = counts.get((bucket, owner or 0), 0) + 1
+    return counts
+
+
+def reassign_some(dbx, seed: int) -> None:
+    """Hand some clients to another manager, take the manager away from others."""
+    rng = random.Random(seed)
+    people = [dbx.user_id(u) for u in ("manager", "manager_b", "supervisor")]
+    with dbx.session() as s:
+        ids = list(s.execute(select(Client.id)).scalars())
+        for pk in rng.sample(ids, 6):
+            s.execute(update(Client).where(Client.id == pk)
+                      .values(responsible_id=rng.choice(people)))
+        s.execute(update(Client).where(Client.id.in_(rng.sample(ids, 2)))
+                  .values(responsible_id=None))
+        s.commit()
+
+
+NARROWED = ["manager", "manager_b", "supervisor", "readonly"]
+
+
+def test_lists_narrowed_to_some_owners_find_deep_pages_from_the_summary(
+        client_as, dbx, monkeypatch, small_stretches):
+    """A manager's and a head of department's lists (the access filter keeps some owners'
+    rows) start their deep pages from the owners' counts, and show exactly what OFFSET over
+    the rows they may read shows, after inserts, renames, deletes and changes of owner."""
+    bulk_clients(dbx, 25, responsible=["manager"])
+    bulk_clients(dbx, 20, responsible=["manager_b", "supervisor"])
+    bulk_clients(dbx, 15, responsible=["admin", "manager"])
+    browsers = {user: client_as(user) for user in NARROWED}
+    for round_ in range(3):
+        for user, browser in browsers.items():
+            monkeypatch.setattr(positions, "DEEP_OFFSET", 10 ** 9)
+            everything = []
+            for page in range(20):
+                shown, _html = listed(browser, page)
+                if not shown:
+                    break
+                everything.append(shown)
+            monkeypatch.setattr(positions, "DEEP_OFFSET", 2 * PAGE)
+            for page, expected in enumerate(everything + [[]]):
+                shown, html = listed(browser, page)
+                assert shown == expected, (round_, user, page)
+            if everything and len(everything) > 2:
+                total = sum(len(ids) for ids in everything)
+                assert record_count(html) == str(total), (round_, user)
+        assert owner_summary_counts(dbx) == owner_true_counts(dbx)
+        assert summary_counts(dbx) == true_counts(dbx)
+        scramble(dbx, round_)
+        reassign_some(dbx, round_)
+
+
+def test_the_owners_of_a_narrowed_list_are_what_the_access_filter_keeps(app, dbx):
+    from app import db
+    from app.models import CrmUser
+    from app.services import access
+
+    bulk_clients(dbx, 12, responsible=["manager", "manager_b", "supervisor", "admin"])
+    with dbx.session() as s:
+        s.execute(update(Client).where(Client.id == s.scalar(select(func.min(Client.id))))
+                  .values(responsible_id=None))
+        s.commit()
+    for user in NARROWED + ["admin"]:
+        with app.test_request_context():
+            person = db.session.get(CrmUser, dbx.user_id(user))
+            kept = set(db.session.execute(select(Client.id).where(
+                access.condition(Client, "read", user=person))).scalars())
+            owners = access.readable_owners(Client, user=person)
+            everyone = select(Client.id)
+            if owners is not access.EVERY_OWNER:
+                everyone = everyone.where(Client.responsible_id.in_(owners))
+            assert set(db.session.execute(everyone).scalars()) == kept, user
+            db.session.remove()
+
+
+def test_a_managers_deep_page_costs_a_bounded_number_of_statements(client_as, dbx,
+                                                                   count_queries, monkeypatch,
+                                                                   small_stretches):
+    bulk_clients(dbx, 40, responsible=["manager"])
+    bulk_clients(dbx, 40, responsible=["manager_b"])
     manager = client_as("manager")
-    own = dbx.all(select(Client.id).where(Client.responsible_id == dbx.user_id("manager"))
-                  .order_by(Client.name_search, Client.id))
-    for page in range(7):
-        assert listed(manager, page)[0] == own[page * PAGE:(page + 1) * PAGE]
+    located = []
+    locate = positions.locate
+    monkeypatch.setattr(positions, "locate", lambda *args, **kwargs: located.append(
+        args[-1]) or locate(*args, **kwargs))
+    listed(manager, 5)
+    assert located == [frozenset({dbx.user_id("manager")})]
+    with count_queries() as counter:
+        listed(manager, 5)
+    with count_queries() as deeper:
+        listed(manager, 7)
+    assert counter.count == deeper.count <= 6, counter.dump()
 
 
 def test_a_busy_summary_is_left_for_later_and_the_page_still_served(app, admin_client, dbx,

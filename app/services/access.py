@@ -332,6 +332,31 @@ def condition(model, action: str = "read", user=None):
     return owned
 
 
+EVERY_OWNER = object()  # readable_owners: the access filter does not narrow the list
+
+
+def readable_owners(model, user=None):
+    """The users whose records of `model` the user may read, when that is all the access
+    filter asks (`condition` is exactly "the owner is one of them"): a frozenset of their
+    ids, EVERY_OWNER when the filter lets every row through, None when the filter is of
+    another shape (the caller then reads through `condition` alone)."""
+    p = principal(user)
+    if p.user_id is None or model not in (Client, Inquiry, Interest, Interaction):
+        return None
+    if p.is_admin:
+        return EVERY_OWNER
+    scope = p.scope(MODEL_ENTITY[model], "read")
+    if scope == ALL:
+        return EVERY_OWNER
+    if scope == NONE:
+        return None
+    departments = _scope_departments(p, scope, "read")
+    owners = {p.user_id}
+    if departments:
+        owners |= set(_session().execute(_users_in(departments)).scalars())
+    return frozenset(owners)
+
+
 def possible_owners(model, user_column, action: str = "read", user=None):
     """A condition on a column of user ids that holds for every user whose records of
     `model` the user may `action`; None when that is no narrower than all users.

@@ -1,12 +1,14 @@
 """Where a row stands in a big list's default order, without counting the rows before it.
 
 The list of clients in name order is cut into stretches of about BUCKET_ROWS rows
-(crm_list_position: the key each stretch starts at and its row count). The database's
-triggers (migration 0005) append +1 or -1 to crm_list_position_change whenever a row
-enters or leaves a stretch, whoever writes, so the count of every stretch is exact at any
-moment, and writers never wait for one another. Page 10,000 then starts at the key of the
-stretch that holds its first row and skips only that stretch's rows before it, instead of
-250,000 index entries, and the list knows its exact length.
+(crm_list_position: the key each stretch starts at and its row count; crm_list_position_owner:
+how many of those rows each owner has). The database's triggers (migrations 0005, 0009)
+append +1 or -1 to crm_list_position_change whenever a row enters or leaves a stretch or
+changes owner, whoever writes, so the counts are exact at any moment, and writers never
+wait for one another. Page 10,000 then starts at the key of the stretch that holds its
+first row and skips only that stretch's rows before it, instead of 250,000 index entries,
+and the list knows its exact length. A list the access filter narrows to some owners (a
+manager's, a department's) adds up only their counts, and finds its deep pages the same way.
 
 The summary is built when a deep page is first asked for (and by the data generator); the
 changes are folded into the counts when they pile up, and the stretches are cut again
@@ -17,9 +19,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from app.models import Client
 
@@ -30,75 +32,117 @@ DEEP_OFFSET = 5000               # shallower pages simply skip their rows
 COMPACT_AFTER = 5000             # changes noted since the last fold
 REBUILD_OVER = 20 * BUCKET_ROWS  # a stretch this long is cut again
 
-# list name -> (model, key column): the list is ordered by (key, id). The triggers of
-# migration 0005 watch the same tables and columns.
-LISTS = {"client": (Client, "name_search")}
+
+@dataclass(frozen=True)
+class PositionedList:
+    """A list ordered by (key, id) whose rows belong to the user in `owner`. The triggers
+    of migration 0009 watch the same table and columns."""
+
+    model: type
+    key: str
+    owner: str
+
+
+LISTS = {"client": PositionedList(Client, "name_search", "responsible_id")}
 
 
 @dataclass
 class Start:
-    """Where a page starts: at (key, id), skipping `skip` rows; the list has `total`.
+    """Where a page starts: at (key, id), skipping `skip` rows, and the (key, id) it ends
+    before (None: the page reaches the end of the list); the list has `total` rows.
     A page past the end of the list starts nowhere (key and id None)."""
 
     key: Optional[str]
     id: Optional[int]
     skip: int
     total: int
+    end_key: Optional[str] = None
+    end_id: Optional[int] = None
 
     @property
     def past_end(self) -> bool:
         return self.key is None
 
 
-_LOCATE = text("""
-WITH counts AS (
-    SELECT p.bucket, p.start_key, p.start_id, p.rows + COALESCE(d.delta, 0) AS n
+# Rows per stretch: of the whole list, and (`n`) of the rows the page is asked for.
+_WHOLE_COUNTS = """
+    SELECT p.bucket, p.start_key, p.start_id, p.rows + COALESCE(d.delta, 0) AS whole,
+           p.rows + COALESCE(d.delta, 0) AS n
     FROM crm_list_position p
     LEFT JOIN (SELECT bucket, SUM(delta) AS delta FROM crm_list_position_change
                WHERE list_name = :list GROUP BY bucket) d ON d.bucket = p.bucket
     WHERE p.list_name = :list
-), placed AS (
-    SELECT start_key, start_id, n, SUM(n) OVER (ORDER BY bucket) - n AS before FROM counts
+"""
+
+_OWNERS_COUNTS = """
+    SELECT p.bucket, p.start_key, p.start_id, p.rows + COALESCE(d.delta, 0) AS whole,
+           COALESCE(o.rows, 0) + COALESCE(d.owners_delta, 0) AS n
+    FROM crm_list_position p
+    LEFT JOIN (SELECT bucket, SUM(delta) AS delta,
+                      SUM(CASE WHEN owner_id IN :owners THEN delta ELSE 0 END) AS owners_delta
+               FROM crm_list_position_change
+               WHERE list_name = :list GROUP BY bucket) d ON d.bucket = p.bucket
+    LEFT JOIN (SELECT bucket, SUM(rows) AS rows FROM crm_list_position_owner
+               WHERE list_name = :list AND owner_id IN :owners GROUP BY bucket) o
+           ON o.bucket = p.bucket
+    WHERE p.list_name = :list
+"""
+
+_LOCATE = """
+WITH counts AS ({counts}), placed AS (
+    SELECT bucket, start_key, start_id, n, SUM(n) OVER (ORDER BY bucket) - n AS before
+    FROM counts
+), page_start AS (
+    SELECT start_key, start_id, :offset - before AS skip FROM placed
+    WHERE before <= :offset AND :offset < before + n
+    ORDER BY before DESC, bucket DESC LIMIT 1
+), page_end AS (
+    SELECT start_key AS end_key, start_id AS end_id FROM placed
+    WHERE before >= :offset + :size ORDER BY bucket LIMIT 1
 )
-SELECT start_key, start_id, :offset - before AS skip,
+SELECT page_start.start_key, page_start.start_id, page_start.skip,
+       page_end.end_key, page_end.end_id,
        (SELECT SUM(n) FROM counts) AS total,
-       (SELECT MAX(n) FROM counts) AS longest,
-       (SELECT COUNT(*) FROM crm_list_position_change WHERE list_name = :list) AS changes
-FROM placed
-WHERE before <= :offset AND :offset < before + n
-ORDER BY before DESC
-LIMIT 1
-""")
+       (SELECT MAX(whole) FROM counts) AS longest,
+       (SELECT COUNT(*) FROM crm_list_position_change WHERE list_name = :list) AS changes,
+       (SELECT COUNT(*) FROM counts) AS stretches
+FROM (SELECT 1 AS one) anchor
+LEFT JOIN page_start ON 1 = 1
+LEFT JOIN page_end ON 1 = 1
+"""
 
 
-_TOTAL = text("""
-SELECT (SELECT SUM(rows) FROM crm_list_position WHERE list_name = :list)
-     + (SELECT COALESCE(SUM(delta), 0) FROM crm_list_position_change WHERE list_name = :list)
-""")
+def _locate_statement(owners: Optional[frozenset]):
+    if owners is None:
+        return text(_LOCATE.format(counts=_WHOLE_COUNTS))
+    return text(_LOCATE.format(counts=_OWNERS_COUNTS)).bindparams(
+        bindparam("owners", expanding=True))
 
 
-def locate(session, list_name: str, offset: int) -> Optional[Start]:
-    """Where the row at `offset` (from 0) starts its page, or None when the list has no
-    summary (it could not be built). Tidies the summary when it needs it."""
-    row = session.execute(_LOCATE, {"list": list_name, "offset": offset}).first()
-    if row is None:
-        if not _has_summary(session, list_name):
-            if not rebuild(session, list_name):
-                return None
-            row = session.execute(_LOCATE, {"list": list_name, "offset": offset}).first()
-        if row is None:
-            total = session.execute(_TOTAL, {"list": list_name}).scalar() or 0
-            return Start(None, None, 0, int(total))
-    if row.longest > REBUILD_OVER:
+def locate(session, list_name: str, offset: int, page_size: int,
+           owners: Optional[Iterable[int]] = None) -> Optional[Start]:
+    """Where the page of `page_size` rows from `offset` (from 0) starts and ends, or None
+    when the list has no summary (it could not be built). `owners`: only the rows of
+    these users (0 for rows without an owner), or all rows. Tidies the summary when it
+    needs it."""
+    wanted = None if owners is None else frozenset(owners)
+    statement = _locate_statement(wanted)
+    values = {"list": list_name, "offset": offset, "size": page_size}
+    if wanted is not None:
+        values["owners"] = sorted(wanted) or [-1]
+    row = session.execute(statement, values).one()
+    if not row.stretches:
+        if not rebuild(session, list_name):
+            return None
+        row = session.execute(statement, values).one()
+    if (row.longest or 0) > REBUILD_OVER:
         rebuild(session, list_name)
     elif row.changes > COMPACT_AFTER:
         compact(session, list_name)
-    return Start(row.start_key, int(row.start_id), int(row.skip), int(row.total))
-
-
-def _has_summary(session, list_name: str) -> bool:
-    return session.execute(text("SELECT 1 FROM crm_list_position WHERE list_name = :list"),
-                           {"list": list_name}).first() is not None
+    if row.start_key is None:
+        return Start(None, None, 0, int(row.total or 0))
+    return Start(row.start_key, int(row.start_id), int(row.skip), int(row.total),
+                 row.end_key, None if row.end_id is None else int(row.end_id))
 
 
 # --- upkeep: each in a transaction of its own ---------------------------------------------
@@ -123,25 +167,25 @@ def _upkeep(session, list_name: str, what: str, work) -> bool:
 
 def rebuild(session, list_name: str) -> bool:
     """Cut the list into stretches again, counting its rows once. Writers of the list wait
-    for it (about a second for a million rows); returns False when the list could not be
+    for it (a few seconds for a million rows); returns False when the list could not be
     locked in time."""
-    model, key = LISTS[list_name]
-    table = model.__tablename__
+    positioned = LISTS[list_name]
+    table, key, owner = positioned.model.__tablename__, positioned.key, positioned.owner
+    numbered = (f"SELECT {key}, id, COALESCE({owner}, 0) AS owner_id, "
+                f"ROW_NUMBER() OVER (ORDER BY {key}, id) AS rn FROM {table}")
 
     def work(connection):
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        # First a write: on SQLite it takes the database's write lock, so no client
-        # changes between the count below and the new summary.
-        connection.execute(text("DELETE FROM crm_list_position_change "
-                                "WHERE list_name = :list"), {"list": list_name})
-        connection.execute(text("DELETE FROM crm_list_position WHERE list_name = :list"),
-                           {"list": list_name})
-        starts = connection.execute(text(f"""
-            SELECT {key}, id, rn FROM (
-                SELECT {key}, id, ROW_NUMBER() OVER (ORDER BY {key}, id) AS rn
-                FROM {table}) numbered
-            WHERE (rn - 1) % :size = 0 ORDER BY rn"""), {"size": BUCKET_ROWS}).all()
+        # First a write: on SQLite it takes the database's write lock, so no row changes
+        # between the counts below and the new summary.
+        for summary in ("crm_list_position_change", "crm_list_position_owner",
+                        "crm_list_position"):
+            connection.execute(text(f"DELETE FROM {summary} WHERE list_name = :list"),
+                               {"list": list_name})
+        starts = connection.execute(text(
+            f"SELECT {key}, id, rn FROM ({numbered}) numbered "
+            "WHERE (rn - 1) % :size = 0 ORDER BY rn"), {"size": BUCKET_ROWS}).all()
         total = connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
         buckets = [{"list": list_name, "bucket": index, "key": start_key, "id": start_id,
                     "rows": min(BUCKET_ROWS, total - (rn - 1))}
@@ -153,12 +197,16 @@ def rebuild(session, list_name: str) -> bool:
         connection.execute(text(
             "INSERT INTO crm_list_position (list_name, bucket, start_key, start_id, rows) "
             "VALUES (:list, :bucket, :key, :id, :rows)"), buckets)
+        connection.execute(text(
+            "INSERT INTO crm_list_position_owner (list_name, bucket, owner_id, rows) "
+            f"SELECT :list, (rn - 1) / :size, owner_id, COUNT(*) FROM ({numbered}) numbered "
+            "GROUP BY (rn - 1) / :size, owner_id"), {"list": list_name, "size": BUCKET_ROWS})
 
     return _upkeep(session, list_name, "rebuilt", work)
 
 
 def compact(session, list_name: str) -> bool:
-    """Fold the noted changes into the counts of the stretches."""
+    """Fold the noted changes into the counts of the stretches and of their owners."""
 
     def work(connection):
         if connection.dialect.name == "postgresql":
@@ -168,19 +216,32 @@ def compact(session, list_name: str) -> bool:
             connection.execute(text("""
                 WITH gone AS (
                     DELETE FROM crm_list_position_change WHERE list_name = :list
-                    RETURNING bucket, delta
-                ), sums AS (SELECT bucket, SUM(delta) AS delta FROM gone GROUP BY bucket)
-                UPDATE crm_list_position p SET rows = p.rows + sums.delta FROM sums
-                WHERE p.list_name = :list AND p.bucket = sums.bucket"""), {"list": list_name})
+                    RETURNING bucket, COALESCE(owner_id, 0) AS owner_id, delta
+                ), sums AS (SELECT bucket, SUM(delta) AS delta FROM gone GROUP BY bucket
+                ), whole AS (
+                    UPDATE crm_list_position p SET rows = p.rows + sums.delta FROM sums
+                    WHERE p.list_name = :list AND p.bucket = sums.bucket
+                )
+                INSERT INTO crm_list_position_owner AS o (list_name, bucket, owner_id, rows)
+                SELECT :list, bucket, owner_id, SUM(delta) FROM gone GROUP BY bucket, owner_id
+                ON CONFLICT (list_name, bucket, owner_id)
+                DO UPDATE SET rows = o.rows + EXCLUDED.rows"""), {"list": list_name})
             return
         # SQLite: the first write takes the database's write lock; no change can arrive
-        # between the two statements.
+        # between the statements.
         connection.execute(text("""
             UPDATE crm_list_position SET rows = rows + COALESCE(
                 (SELECT SUM(delta) FROM crm_list_position_change c
                  WHERE c.list_name = crm_list_position.list_name
                    AND c.bucket = crm_list_position.bucket), 0)
             WHERE list_name = :list"""), {"list": list_name})
+        connection.execute(text("""
+            INSERT INTO crm_list_position_owner (list_name, bucket, owner_id, rows)
+            SELECT list_name, bucket, COALESCE(owner_id, 0), SUM(delta)
+            FROM crm_list_position_change WHERE list_name = :list
+            GROUP BY bucket, COALESCE(owner_id, 0)
+            ON CONFLICT (list_name, bucket, owner_id) DO UPDATE SET rows = rows + excluded.rows
+            """), {"list": list_name})
         connection.execute(text("DELETE FROM crm_list_position_change WHERE list_name = :list"),
                            {"list": list_name})
 
