@@ -46,7 +46,7 @@ from app.models import (
     department_role,
 )
 from app.services.access import ALL, DEPARTMENT, MODEL_ENTITY, NONE, SUBTREE
-from app.services.audit import acting_as
+from app.services.actor import acting_as
 from app.services.rights import BUILTIN_ROLES
 from tests.conftest import ROLE_USERS
 from tests.factories import (

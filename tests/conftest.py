@@ -322,7 +322,7 @@ class Db:
         `obj` is a model instance or a function session -> instance (to load related
         records in the same session)."""
         from app.services import records
-        from app.services.audit import acting_as
+        from app.services.actor import acting_as
 
         user_id = self.user_id(user) if user else None
         with self.session() as s:

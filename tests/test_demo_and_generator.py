@@ -377,7 +377,7 @@ def test_generator_next_to_the_demo_and_again(fresh_app):
         _check_generated(db.session, demo_clients + 300, 300, counts)
         # New records still get ids from the database after explicit-id bulk inserts.
         from app.services import records
-        from app.services.audit import acting_as
+        from app.services.actor import acting_as
 
         with acting_as(None):
             client = records.save(Client(kind="company", name="ООО «Проверка»"), is_new=True)

@@ -43,6 +43,7 @@ from app.models import (
     Stage,
     department_role,
 )
+from app.services import actor
 from app.services.stamp import StampedCache
 
 NONE, OWN, DEPARTMENT, SUBTREE, ALL = range(5)
@@ -183,9 +184,9 @@ def _request_cache() -> dict:
 
 
 def principal(user=None) -> Principal:
-    """The rights of `user` (default: the user of the request)."""
+    """The rights of `user` (default: who acts now, app.services.actor)."""
     if user is None:
-        user = getattr(g, "user", None) if has_request_context() else None
+        user = actor.current_user()
     if user is None or not getattr(user, "is_authenticated", False):
         return Principal(None, None, False, set())
     cache = _request_cache()
@@ -424,7 +425,7 @@ def assign_default_owner(obj, user=None) -> None:
     if relation is None or owner_of(obj) is not None:
         return
     if user is None:
-        user = getattr(g, "user", None) if has_request_context() else None
+        user = actor.current_user()
     if user is not None and getattr(user, "is_authenticated", False):
         setattr(obj, relation, _session().get(CrmUser, user.id))
 

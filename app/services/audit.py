@@ -12,7 +12,6 @@ import datetime as dt
 import decimal
 from typing import Any, Optional
 
-from flask import g, has_request_context
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import MANYTOONE, Session
@@ -24,41 +23,11 @@ from app.models import (
     ChangeLog,
     utcnow,
 )
+from app.services.actor import current_user_id
 
 # Columns that say nothing a reader of the history needs.
 _UNLOGGED = {"created_on", "changed_on", "created_by_fk", "changed_by_fk", "version",
              "name_search", "title_search", "phone_normalized", "email_normalized"}
-
-_acting_user_override: dict[str, Optional[int]] = {}
-
-
-def current_user_id() -> Optional[int]:
-    """The id of the user on whose behalf the session writes, or None (a job, the CLI)."""
-    if "id" in _acting_user_override:
-        return _acting_user_override["id"]
-    if has_request_context():
-        user = getattr(g, "user", None)
-        if user is not None and getattr(user, "is_authenticated", False):
-            return user.id
-    return None
-
-
-class acting_as:
-    """Attribute writes inside the block to a user, outside any request (CLI, jobs, tests)."""
-
-    def __init__(self, user_id: Optional[int]):
-        self.user_id = user_id
-
-    def __enter__(self):
-        self._previous = dict(_acting_user_override)
-        _acting_user_override["id"] = self.user_id
-        return self
-
-    def __exit__(self, *exc):
-        _acting_user_override.clear()
-        _acting_user_override.update(self._previous)
-        return False
-
 
 def _refresh_search_shadows(obj: Any) -> None:
     for source, (shadow, normalise) in SEARCH_SHADOWS.get(type(obj), {}).items():

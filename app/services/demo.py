@@ -42,7 +42,7 @@ from app.models import (
     Stage,
 )
 from app.services import records
-from app.services.audit import acting_as
+from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
 from app.services.setup import DEFAULT_PIPELINE
 from app.services.validation import (

@@ -53,7 +53,7 @@ from app.models import (
     Stage,
 )
 from app.services import demo, positions
-from app.services.audit import acting_as
+from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 from app.services.setup import ensure_reference_data
 from app.services.validation import make_valid_inn, make_valid_ogrn, make_valid_ogrnip

@@ -37,7 +37,7 @@ from app.models import (
     Stage,
 )
 from app.services import bounds, validation as v
-from app.services.audit import current_user_id
+from app.services.actor import current_user_id
 from app.services.clock import utcnow
 
 

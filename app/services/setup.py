@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from app import db
 from app.models import DictionaryItem, Pipeline, Stage
-from app.services.audit import acting_as
+from app.services.actor import acting_as
 from app.services.rights import BUILTIN_ROLES, sync_builtin_roles
 
 # The built-in roles and their rights matrices (app.services.rights).
