@@ -100,6 +100,11 @@ MODEL_ENTITY = {
 }
 
 
+# Outside the matrix, read by every employee: the people a record can be given to (select
+# boxes, names in lists). Changed only by the administrator.
+EMPLOYEE_LISTS = (CrmUser,)
+
+
 def owner_column(model):
     """The column naming the user responsible for a record of `model`."""
     return {
@@ -301,8 +306,9 @@ def _owner_condition(p: Principal, column, scope: int, action: str):
 def condition(model, action: str = "read", user=None):
     """A SQL condition that keeps only the rows of `model` the user may `action`.
 
-    Models outside the rights matrix (users, roles: reference lists for select boxes) are
-    not restricted here; their screens are the administrator's.
+    It fails closed: a model that is neither in the rights matrix (MODEL_ENTITY) nor one of
+    the EMPLOYEE_LISTS yields no rows for anyone but the administrator, so a new read path
+    over a model nobody declared shows nothing rather than everything.
     """
     p = principal(user)
     if p.user_id is None:
@@ -313,7 +319,7 @@ def condition(model, action: str = "read", user=None):
         return _history_condition(user)
     entity = MODEL_ENTITY.get(model)
     if entity is None:
-        return true()
+        return true() if model in EMPLOYEE_LISTS and action == "read" else false()
     scope = p.scope(entity, action)
     if scope == NONE:
         return false()
@@ -591,7 +597,7 @@ def readers_of(obj) -> list[dict[str, Any]]:
     result = []
     for candidate in users:
         p = _principal_of(people[candidate.id], roles)
-        if not _reads(p, entity, owners):
+        if not _reads(p, entity, owners, model in EMPLOYEE_LISTS):
             continue
         if p.is_admin:
             reason_role, reason_scope = role_label(admin_role_name()), ALL
@@ -635,10 +641,14 @@ def _record_owners(obj) -> Optional[list[tuple[Optional[int], Optional[int]]]]:
 
 
 def _reads(p: Principal, entity: Optional[str],
-           owners: Optional[list[tuple[Optional[int], Optional[int]]]]) -> bool:
-    """Does condition(model, "read") of user `p` hold for a record with these owners?"""
-    if p.is_admin or entity is None:  # outside the matrix: condition() does not restrict
+           owners: Optional[list[tuple[Optional[int], Optional[int]]]],
+           entity_free_reads: bool = False) -> bool:
+    """Does condition(model, "read") of user `p` hold for a record with these owners?
+    `entity_free_reads`: the model is outside the matrix and every employee reads it."""
+    if p.is_admin:
         return True
+    if entity is None:
+        return entity_free_reads
     scope = p.scope(entity, "read")
     if scope == NONE:
         return False
