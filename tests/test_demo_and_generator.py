@@ -382,3 +382,31 @@ def test_generator_next_to_the_demo_and_again(fresh_app):
         with acting_as(None):
             client = records.save(Client(kind="company", name="ООО «Проверка»"), is_new=True)
         assert client.id == demo_clients + 601
+
+
+def test_the_demo_lists_after_the_seed_data_and_never_again(app, dbx):
+    """The system items and the default pipeline are defined once (app.seed); the demo's
+    directory adds its own items after them, sorted after the system ones."""
+    from app.models import DictionaryItem, Pipeline, Stage
+    from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
+    from app.services import demo
+
+    for kind, items in SYSTEM_DIRECTORY.items():
+        system_codes = {code for code, *_ in items}
+        assert not system_codes & {code for code, *_ in demo.DIRECTORY.get(kind, [])}, kind
+    with app.app_context():
+        demo.ensure_catalogue()
+        db_session = demo.db.session
+        rows = db_session.execute(select(DictionaryItem.kind, DictionaryItem.code,
+                                         DictionaryItem.sort, DictionaryItem.is_system)
+                                  .where(DictionaryItem.kind == "interaction_type")
+                                  .order_by(DictionaryItem.sort)).all()
+        stages = db_session.execute(select(Stage.name).join(Pipeline)
+                                    .where(Pipeline.is_default.is_(True))
+                                    .order_by(Stage.sort)).scalars().all()
+        db_session.rollback()
+        db_session.remove()
+    system = [code for code, *_ in SYSTEM_DIRECTORY["interaction_type"]]
+    assert [(code, is_system) for _kind, code, _sort, is_system in rows] == \
+        [(code, True) for code in system] + [("presentation", False)]
+    assert stages == [name for name, *_ in DEFAULT_PIPELINE[1]]

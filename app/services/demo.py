@@ -41,10 +41,10 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services import records
+from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
+from app.services import records, setup
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
-from app.services.setup import DEFAULT_PIPELINE
 from app.services.validation import (
     make_valid_account,
     make_valid_corr_account,
@@ -69,13 +69,10 @@ SUPPORT_PIPELINE = ("Сопровождение", [
     ("Не решено", "lost", "#d9534f", False),
 ])
 
-# kind -> [(code, name, points, colour)]; items that exist (same kind and code) are kept.
+# kind -> [(code, name, points, colour)], listed after the system items of app.seed;
+# items that exist (same kind and code) are kept.
 DIRECTORY = {
     "source": [
-        ("website", "Сайт", 0, None),
-        ("referral", "Рекомендация", 0, None),
-        ("exhibition", "Выставка", 0, None),
-        ("cold_call", "Холодный звонок", 0, None),
         ("incoming_call", "Входящий звонок", 0, None),
         ("advertising", "Контекстная реклама", 0, None),
         ("social", "Социальные сети", 0, None),
@@ -125,17 +122,9 @@ DIRECTORY = {
         ("partnership", "Предложение о сотрудничестве", 0, None),
     ],
     "interaction_type": [
-        ("call", "Звонок", 2, None),
-        ("meeting", "Встреча", 8, None),
-        ("email", "Письмо", 1, None),
-        ("message", "Сообщение", 1, None),
-        ("task", "Задача", 1, None),
         ("presentation", "Презентация", 6, None),
     ],
     "lost_reason": [
-        ("price", "Не устроила цена", 0, None),
-        ("competitor", "Выбрали конкурента", 0, None),
-        ("no_need", "Потребность отпала", 0, None),
         ("no_budget", "Нет бюджета", 0, None),
         ("no_answer", "Клиент не выходит на связь", 0, None),
     ],
@@ -608,40 +597,14 @@ def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 # --- The catalogue (shared with the data generator) ---------------------------------------
 
 
-def _ensure_pipeline(builder: _Builder, name: str, stages: list, sort: int,
-                     is_default: bool) -> Pipeline:
-    session = builder.session
-    pipeline = session.execute(select(Pipeline).where(Pipeline.name == name)).scalar_one_or_none()
-    if pipeline is None:
-        is_default = is_default and session.execute(
-            select(Pipeline.id).where(Pipeline.is_default.is_(True)).limit(1)).first() is None
-        pipeline = builder.add(Pipeline(name=name, sort=sort, is_default=is_default))
-        session.flush()
-    has_stages = session.execute(
-        select(Stage.id).where(Stage.pipeline_id == pipeline.id).limit(1)).first()
-    if not has_stages:
-        for index, (stage_name, kind, color, requires_client) in enumerate(stages):
-            builder.add(Stage(pipeline=pipeline, pipeline_id=pipeline.id, name=stage_name,
-                              kind=kind, color=color, sort=(index + 1) * 10,
-                              requires_client=requires_client, is_system=kind != "open"))
-        session.flush()
-    return pipeline
-
-
 def ensure_catalogue(builder: Optional[_Builder] = None) -> None:
     """Add the directory items, pipelines and price list that are missing. No commit."""
     builder = builder or _Builder(db.session)
     session = builder.session
-    existing = set(session.execute(select(DictionaryItem.kind, DictionaryItem.code)).all())
-    for kind, items in DIRECTORY.items():
-        for index, (code, name, points, color) in enumerate(items):
-            if (kind, code) not in existing:
-                builder.add(DictionaryItem(kind=kind, code=code, name=name, points=points,
-                                           color=color, sort=(index + 1) * 10))
-    sales_name, sales_stages = DEFAULT_PIPELINE
-    _ensure_pipeline(builder, sales_name, sales_stages, 10, True)
-    support_name, support_stages = SUPPORT_PIPELINE
-    _ensure_pipeline(builder, support_name, support_stages, 20, False)
+    setup.ensure_directory(SYSTEM_DIRECTORY, builder.add, is_system=True)
+    setup.ensure_directory(DIRECTORY, builder.add)
+    for sort, (name, stages) in ((10, DEFAULT_PIPELINE), (20, SUPPORT_PIPELINE)):
+        setup.ensure_pipeline(name, stages, builder.add, sort=sort, is_default=sort == 10)
 
     groups = {g.name: g for g in session.execute(select(ProductGroup)).scalars()}
     for name, parent, sort in PRODUCT_GROUPS:
@@ -720,7 +683,7 @@ class _DemoCompany:
 
     def build(self) -> None:
         ensure_catalogue(self.builder)
-        self.dictionary = {kind: self.items(kind) for kind in DIRECTORY}
+        self.dictionary = {kind: self.items(kind) for kind in {**SYSTEM_DIRECTORY, **DIRECTORY}}
         self.products = {p.sku: p for p in self.session.execute(select(Product)).scalars()}
         self.pipelines = {p.name: p for p in self.session.execute(select(Pipeline)).scalars()}
         self.build_organisation()

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 
 from app import db
 from app.models import DictionaryItem, Pipeline, Stage
+from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
 from app.services.actor import acting_as
 from app.services.rights import BUILTIN_ROLES, sync_builtin_roles
 
@@ -85,48 +86,52 @@ def ensure_admin(username: str, password: str) -> bool:
     return True
 
 
-SYSTEM_DICTIONARY = [
-    # kind, code, name, points, sort
-    ("interaction_type", "call", "Звонок", 2, 10),
-    ("interaction_type", "meeting", "Встреча", 8, 20),
-    ("interaction_type", "email", "Письмо", 1, 30),
-    ("interaction_type", "message", "Сообщение", 1, 40),
-    ("interaction_type", "task", "Задача", 1, 50),
-    ("lost_reason", "price", "Не устроила цена", 0, 10),
-    ("lost_reason", "competitor", "Выбрали конкурента", 0, 20),
-    ("lost_reason", "no_need", "Потребность отпала", 0, 30),
-    ("source", "website", "Сайт", 0, 10),
-    ("source", "referral", "Рекомендация", 0, 20),
-    ("source", "exhibition", "Выставка", 0, 30),
-    ("source", "cold_call", "Холодный звонок", 0, 40),
-]
+def ensure_directory(directory: dict, add, *, is_system: bool = False) -> None:
+    """Add the items of `directory` (kind -> [(code, name, points, colour)]) that are
+    missing (same kind and code), each sorted by its place in its kind's list after the
+    system items of that kind. `add` puts a new record into the session."""
+    existing = set(db.session.execute(select(DictionaryItem.kind, DictionaryItem.code)).all())
+    for kind, items in directory.items():
+        first = 0 if is_system else len(SYSTEM_DIRECTORY.get(kind, []))
+        for index, (code, name, points, color) in enumerate(items, start=first + 1):
+            if (kind, code) not in existing:
+                add(DictionaryItem(kind=kind, code=code, name=name, points=points,
+                                   color=color, sort=index * 10, is_system=is_system))
 
-DEFAULT_PIPELINE = ("Продажи", [
-    ("Первый контакт", "open", "#5bc0de", False),
-    ("Обсуждение условий", "open", "#337ab7", False),
-    ("Заключение договора", "open", "#f0ad4e", True),
-    ("Ожидание оплаты", "open", "#9b59b6", True),
-    ("Завершение сделки", "open", "#1abc9c", True),
-    ("Успешно реализовано", "won", "#5cb85c", True),
-    ("Провалено", "lost", "#d9534f", False),
-])
+
+def ensure_pipeline(name: str, stages: list, add, *, sort: int,
+                    is_default: bool) -> Pipeline:
+    """The pipeline called `name`, made with `stages` if it does not exist or has none;
+    the default one only while no other is."""
+    session = db.session
+    pipeline = session.execute(select(Pipeline).where(Pipeline.name == name)).scalar_one_or_none()
+    if pipeline is None:
+        is_default = is_default and session.execute(
+            select(Pipeline.id).where(Pipeline.is_default.is_(True)).limit(1)).first() is None
+        pipeline = add(Pipeline(name=name, sort=sort, is_default=is_default))
+        session.flush()
+    has_stages = session.execute(
+        select(Stage.id).where(Stage.pipeline_id == pipeline.id).limit(1)).first()
+    if not has_stages:
+        for index, (stage_name, kind, color, requires_client) in enumerate(stages, start=1):
+            add(Stage(pipeline=pipeline, pipeline_id=pipeline.id, name=stage_name, kind=kind,
+                      color=color, sort=index * 10, requires_client=requires_client,
+                      is_system=kind != "open"))
+        session.flush()
+    return pipeline
+
+
+def _add(obj):
+    db.session.add(obj)
+    return obj
 
 
 def ensure_reference_data() -> None:
-    """The system directory items and the default pipeline every company starts with."""
-    with acting_as(None):
-        for kind, code, name, points, sort in SYSTEM_DICTIONARY:
-            exists = db.session.execute(select(DictionaryItem.id).where(
-                DictionaryItem.kind == kind, DictionaryItem.code == code)).first()
-            if not exists:
-                db.session.add(DictionaryItem(kind=kind, code=code, name=name, points=points,
-                                              sort=sort, is_system=True))
+    """The system directory items and the default pipeline every company starts with (a
+    company that already has a pipeline gets no other)."""
+    with acting_as(None, name="setup"):
+        ensure_directory(SYSTEM_DIRECTORY, _add, is_system=True)
         if db.session.execute(select(Pipeline.id).limit(1)).first() is None:
             name, stages = DEFAULT_PIPELINE
-            pipeline = Pipeline(name=name, sort=10, is_default=True)
-            db.session.add(pipeline)
-            for index, (stage_name, kind, color, requires_client) in enumerate(stages):
-                db.session.add(Stage(pipeline=pipeline, name=stage_name, kind=kind, color=color,
-                                     sort=(index + 1) * 10, requires_client=requires_client,
-                                     is_system=kind != "open"))
+            ensure_pipeline(name, stages, _add, sort=10, is_default=True)
         db.session.commit()
