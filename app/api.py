@@ -21,7 +21,8 @@ from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.const import API_URI_RIS_KEY
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields
 from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related

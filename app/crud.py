@@ -20,21 +20,22 @@ from urllib.parse import urlencode
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as bulk_action
-from flask_appbuilder.security.decorators import has_access
-from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
-from flask_babel import format_decimal, gettext, lazy_gettext as _l
+from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import format_decimal, gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, DateTime, select
+from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
 
-from sqlalchemy import Boolean, DateTime, inspect as sa_inspect, select
-
-from app.forms import use_typed_fields
 from app.datamodel import CrmInterface, empty_filters, joined_filters
-from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
+from app.forms import use_typed_fields
 from app.services import access, bounds, records, worklists
 from app.services.clock import format_local, to_local, to_utc
+from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
 
 
 def display_value(value) -> str:

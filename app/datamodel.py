@@ -397,7 +397,8 @@ def add_api_filters(filters, data: list) -> None:
         try:
             column, operation, value = item["col"], item["opr"], item["value"]
         except (KeyError, TypeError):
-            raise InvalidOperationFilterFABException("A filter needs col, opr and value")
+            raise InvalidOperationFilterFABException(
+                "A filter needs col, opr and value") from None
         if column not in filters.search_columns:
             raise InvalidColumnFilterFABException(f"Filter column: {column} not allowed to filter")
         for known in filters.get_search_filters().get(column, []):
@@ -523,7 +524,7 @@ class CrmInterface(SQLAInterface):
         related = relation.mapper.class_
         fk = list(relation.local_columns)[0]
         sort_columns = self.related_sort_columns(related)
-        related_pk = getattr(related, "id")
+        related_pk = related.id
         related_query = self.session.query(related_pk)
         owner = access.owner_column(self.obj)
         if owner is not None and fk is owner.property.columns[0]:
@@ -660,7 +661,7 @@ class CrmInterface(SQLAInterface):
         """The related record a relation filter names, or None; a key its table cannot hold
         names none (the database would refuse to compare with it)."""
         related = self.get_related_model(col_name)
-        if bounds.as_key(getattr(related, "id"), value) is None:
+        if bounds.as_key(related.id, value) is None:
             return None
         return super().get_related_obj(col_name, value)
 

@@ -5,15 +5,16 @@ expected form, and what was typed stays in the field."""
 
 from __future__ import annotations
 
-from flask_babel import format_decimal, get_locale, lazy_gettext as _l
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import Date, DateTime, Integer, Numeric
 from wtforms import Field
 from wtforms.fields.core import UnboundField
 from wtforms.widgets import html_params
 
-from app.services.clock import UnreadableTime, format_typed, local_now_minute, parse_typed
-from app.services.numbers import UnreadableNumber, parse_decimal
+from app.services.clock import format_typed, local_now_minute, parse_typed
+from app.services.numbers import parse_decimal
 
 
 class TypedInput:

@@ -9,9 +9,11 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from flask import url_for
-from flask_babel import format_decimal, gettext, lazy_gettext as _l
+from flask_babel import format_decimal, gettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import Date, DateTime, Numeric, inspect as sa_inspect, select
+from sqlalchemy import Date, DateTime, Numeric, select
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.routing import BuildError
 
 from app.labels import LABELS

@@ -91,7 +91,7 @@ def describe_real_answers(spec: dict, apis: list[BaseApi]) -> dict:
 
 
 def _correct_operation(operation: dict, key: dict) -> None:
-    for code, response in operation.get("responses", {}).items():
+    for response in operation.get("responses", {}).values():
         schema = _json_schema(response) if isinstance(response, dict) else None
         properties = (schema or {}).get("properties", {})
         if properties.get("ids", {}).get("type") == "array":

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import db
+from app.services import roles as role_names
 from app.services.access import ACTIONS, ENTITIES, NONE, SCOPES
 from app.services.records import DomainError
-from app.services import roles as role_names
 from app.services.rights import SCOPED_ENTITIES, read_matrix, save_matrix
 from app.services.roles import admin_role_name, role_label
 

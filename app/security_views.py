@@ -23,11 +23,13 @@ from flask_appbuilder.security.sqla.models import Role
 from flask_appbuilder.security.views import ResetPasswordView, UserDBModelView
 from flask_appbuilder.validators import Unique
 from flask_appbuilder.views import expose
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.fields.core import UnboundField
-from wtforms.validators import Length, Optional as OptionalValue, StopValidation
+from wtforms.validators import Length, StopValidation
+from wtforms.validators import Optional as OptionalValue
 
 from app import db
 from app.services import accounts

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from flask import g, url_for
-from flask_appbuilder import BaseView, IndexView, expose
+from flask_appbuilder import IndexView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
-from app.lookup import LookupField, LookupView
-
+from app import history
 from app.crud import CrmModelView, interface
-from app.widgets import StageSelectWidget
-from app.services import access, worklists
+from app.labels import LABELS
+from app.lookup import LookupField, LookupView
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
@@ -41,8 +39,9 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app import history
-from app.labels import LABELS
+from app.services import access, worklists
+from app.widgets import StageSelectWidget
+
 
 def choice(label_key: str, choices: dict, default=None) -> SelectField:
     return SelectField(LABELS[label_key], choices=list(choices.items()), default=default,
@@ -200,7 +199,7 @@ class ChangeLogView(CrmView):
         """The record by its name, linked to its page."""
         values = super().list_values(rows)
         links = history.record_links(rows)
-        for row, value in zip(rows, values):
+        for row, value in zip(rows, values, strict=True):
             value["record_id"] = history.record_link(row.entity, row.record_id, links)
         return values
 

@@ -14,20 +14,19 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 from urllib.parse import urlencode
 
+import flask_babel
 from flask import current_app, g, has_request_context, request, url_for
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.widgets import ListWidget, RenderTemplateWidget
-import flask_babel
 from flask_babel import get_locale
 from jinja2.utils import htmlsafe_json_dumps
-from wtforms.widgets import html_params
 from markupsafe import Markup, escape
 from sqlalchemy import False_, True_
 from werkzeug.routing import BuildError
+from wtforms.widgets import html_params
 
 from app.services import access, stamp
-
 
 # FAB's own messages (its catalogues translate them), marked for ours by app.i18n_extra.
 ROW_BUTTONS = {"show": ("Show record", "Show"), "edit": ("Edit record", "Edit"),
@@ -68,12 +67,12 @@ class CrmListWidget(ListWidget):
         columns = args["include_columns"]
         formatters = [(args.get("formatters_columns") or {}).get(c) for c in columns]
         buttons = [self._button_html(kind, template)
-                   for kind, template in zip(("show", "edit", "delete"), link_templates)]
+                   for kind, template in zip(("show", "edit", "delete"), link_templates, strict=False)]
         # Many rows share a value (a kind, a manager): each is formatted and escaped once.
         cells: dict[tuple, Markup] = {}
         html = []
         row_classes = args.get("row_classes") or [""] * len(args["pks"])
-        for pk, item, row_class in zip(args["pks"], args["value_columns"], row_classes):
+        for pk, item, row_class in zip(args["pks"], args["value_columns"], row_classes, strict=True):
             key = escape(pk)
             html.append(f'<tr class="{row_class}">' if row_class else "<tr>")
             if check:
@@ -83,7 +82,7 @@ class CrmListWidget(ListWidget):
                 html.append('<td><div class="btn-group btn-group-xs crm-row-buttons">')
                 html.extend(b.replace(self._PK, str(key)) for b in buttons if b)
                 html.append("</div></td>")
-            for index, (column, formatter) in enumerate(zip(columns, formatters)):
+            for index, (column, formatter) in enumerate(zip(columns, formatters, strict=True)):
                 value = item[column]
                 try:
                     cell = cells.get((index, value))

@@ -700,7 +700,7 @@ class Table:
 
     def row(self, values) -> str:
         cells = [f"{value:<{width}}" if index == 0 else f"{value:>{width}}"
-                 for index, (value, (_title, width)) in enumerate(zip(values, self.columns))]
+                 for index, (value, (_title, width)) in enumerate(zip(values, self.columns, strict=True))]
         return "| " + " | ".join(cells) + " |"
 
     def print(self, values) -> None:

@@ -27,8 +27,8 @@ import inspect
 import logging
 import sys
 import tempfile
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

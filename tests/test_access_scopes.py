@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import inspect as sa_inspect, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 
 from app.api import RESOURCES
 from app.models import Client, Contact, CrmUser, Department, Inquiry, Interaction, Interest
@@ -28,8 +29,8 @@ from tests.access_rules import (
 )
 from tests.factories import FACTORIES
 from tests.helpers import form_errors, form_fields, route_of, shown_ids, text_of
-from tests.volume import bulk_clients
 from tests.test_lists import user_sort_key
+from tests.volume import bulk_clients
 
 # --- department roles --------------------------------------------------------------------
 

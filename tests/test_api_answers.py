@@ -15,7 +15,7 @@ import prison
 import pytest
 from sqlalchemy import inspect, update
 
-from app.api import RESOURCES, API_LABELS
+from app.api import API_LABELS, RESOURCES
 from app.models import CrmUser, Department, Interest, Model
 from app.views import LABELS
 from tests.conftest import ROLE_USERS

@@ -113,7 +113,7 @@ class PlaywrightThread:
 
 
 @pytest.fixture(scope="module")
-def playwright_thread(chromium_executable):
+def playwright_thread(chromium_executable):  # noqa: F811 (the imported fixture)
     try:
         import playwright  # noqa: F401
     except ImportError:  # pragma: no cover - it is in requirements-dev.txt
@@ -124,7 +124,7 @@ def playwright_thread(chromium_executable):
 
 
 @pytest.fixture
-def in_browser(playwright_thread, live_server):
+def in_browser(playwright_thread, live_server):  # noqa: F811 (the imported fixture)
     """in_browser(steps): steps(page, watcher) in a fresh browser context, on the thread."""
 
     def run(steps):

@@ -452,7 +452,7 @@ def _workers(database_url: str, **overrides):
                                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                               stderr=subprocess.PIPE))
             urls.append(f"http://127.0.0.1:{port}")
-        for process, url in zip(processes, urls):
+        for process, url in zip(processes, urls, strict=True):
             _wait_until_serving(process, url)
         yield urls
     finally:

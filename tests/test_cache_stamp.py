@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, select, text, update
 
-from app.models import CacheStamp, Client, DictionaryItem, Department
+from app.models import CacheStamp, Client, Department, DictionaryItem
 from app.services.stamp import StampedCache, remember
 from tests.factories import dictionary_item
 from tests.helpers import text_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import prison as rison
+import pytest
 from sqlalchemy import select
 
 from app.api import RESOURCES

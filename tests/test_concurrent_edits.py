@@ -233,7 +233,7 @@ def test_concurrent_edits_of_own_records_land_on_their_records(app, dbx, live_ur
     # One thread per record: three through the API, two through the form, per manager.
     jobs, editors, record_of = [], [], {}
     for username, pks in owned.items():
-        for pk, channel in zip(pks, ["api", "api", "api", "form", "form"]):
+        for pk, channel in zip(pks, ["api", "api", "api", "form", "form"], strict=True):
             editor = Editor(Browser(live_url, username).login(), channel, conflict)
             editors.append(editor)
             record_of[id(editor)] = pk
@@ -264,7 +264,7 @@ def test_concurrent_edits_of_own_records_land_on_their_records(app, dbx, live_ur
         # Each save is in the history once, attributed to its user, and changed only its field.
         olds = [before[pk][field], *values[:-1]]
         assert history_of(dbx, pk) == [
-            (dbx.user_id(username), {field: [old, new]}) for old, new in zip(olds, values)]
+            (dbx.user_id(username), {field: [old, new]}) for old, new in zip(olds, values, strict=True)]
         # The API answers report the version each save made.
         if editor.channel == "api":
             assert [e.version for e in editor.edits] == list(range(2, 2 + ROUNDS))

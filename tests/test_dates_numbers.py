@@ -14,9 +14,8 @@ from sqlalchemy import select
 from app.models import Inquiry, Interaction, Interest
 from app.services.clock import UnreadableTime, parse_typed, to_local, utcnow
 from app.services.numbers import UnreadableNumber, parse_decimal
-from tests.factories import INQUIRY, INTEREST, INTERACTION
+from tests.factories import INQUIRY, INTERACTION, INTEREST
 from tests.helpers import form_errors, text_of
-
 
 # --- the parsers --------------------------------------------------------------------------
 

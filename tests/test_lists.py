@@ -3,6 +3,8 @@ related columns."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import select, update
 
@@ -121,7 +123,7 @@ def test_interests_sort_by_stage(admin_client, dbx, direction):
                   for pk in shown]
     assert stage_keys == sorted(stage_keys, reverse=(direction == "desc"))
     # Within a stage: by id in the same direction.
-    for a, b in zip(shown, shown[1:]):
+    for a, b in itertools.pairwise(shown):
         if interests[a].stage_id == interests[b].stage_id:
             assert (a < b) == (direction == "asc")
 
@@ -154,7 +156,7 @@ def test_sort_by_a_column_follows_its_index_for_equal_values(admin_client, dbx):
     walks the INN index (INN, name) instead of sorting."""
     ids = bulk_clients(dbx, 12)
     with dbx.session() as s:
-        for pk, name in zip(ids[:4], ["Дельта", "Альфа", "Гамма", "Бета"]):
+        for pk, name in zip(ids[:4], ["Дельта", "Альфа", "Гамма", "Бета"], strict=True):
             s.execute(update(Client).where(Client.id == pk).values(
                 inn="7707083893", name=name, name_search=normalize_search(name)))
         s.commit()

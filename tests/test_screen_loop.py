@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.models import ChangeLog, Client, Inquiry, Interaction, Pipeline, Stage
 from app.services.clock import local_day_bounds_utc, local_today, to_local, utcnow
-from tests.factories import CLIENT, INQUIRY, INTEREST, INTERACTION, dictionary_item, system_item
+from tests.factories import CLIENT, INQUIRY, INTERACTION, INTEREST, dictionary_item, system_item
 from tests.helpers import form_errors, text_of
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from app.services import validation
 
-
 v = validation
 ValidationError = v.ValidationError
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import Client, CompanyRequisites, Contact, Inquiry, Interest, InterestProduct, \
-    Product
+from app.models import (
+    Client,
+    CompanyRequisites,
+    Contact,
+    Inquiry,
+    Interest,
+    InterestProduct,
+    Product,
+)
 from app.services import validation as v
 from app.views import SCREENS
 from tests.factories import ACCOUNT, BIK, FACTORIES

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.models import Client, Interest, client_tag, interest_tag, utcnow
+from app.models import Client, Interest, Stage, client_tag, interest_tag, utcnow
+from app.services.validation import normalize_phone, normalize_search
 from tests.factories import (
     INTEREST,
     default_pipeline,
@@ -15,8 +16,6 @@ from tests.factories import (
     first_stage,
     valid_inn,
 )
-from app.models import Stage
-from app.services.validation import normalize_phone, normalize_search
 
 ROLE_LOGINS = ("admin", "supervisor", "manager", "readonly")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import Any, Optional
+from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import event, inspect

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 
 from app import db
 from app.models import (
-    CompanyRequisites,
     Client,
+    CompanyRequisites,
     Contact,
     CrmUser,
     Department,

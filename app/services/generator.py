@@ -196,7 +196,8 @@ class _Writer:
             return
         columns = COLUMNS[table]
         target = Model.metadata.tables[table]
-        self.connection.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+        self.connection.execute(target.insert(),
+                                [dict(zip(columns, row, strict=True)) for row in rows])
 
     def begin_load(self) -> None:
         """Session settings for the load, outside its transaction."""
@@ -632,7 +633,6 @@ class _Generator:
         rng = self.rng
         r = rng.random
         ts = self.writer.ts
-        cat = self.cat
         potential = client_id is None
         pipeline = self.potential_pipeline(r) if potential else self.pipeline(r)
         interest_id = self.new_id("crm_interest")

@@ -7,10 +7,12 @@ callers turn into a form message or a JSON 4xx.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, Numeric, func, inspect, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
+    DICTIONARY_KINDS,
     INQUIRY_CHANNELS,
     INQUIRY_STATUSES,
     INTERACTION_STATUSES,
@@ -27,7 +30,6 @@ from app.models import (
     CompanyRequisites,
     Contact,
     DictionaryItem,
-    DICTIONARY_KINDS,
     Inquiry,
     Interaction,
     Interest,
@@ -36,10 +38,12 @@ from app.models import (
     Product,
     Stage,
 )
-from app.services import bounds, validation as v
+from app.services import bounds
+from app.services import validation as v
 from app.services.actor import current_user_id
 from app.services.clock import utcnow
 
+log = logging.getLogger(__name__)
 
 # --- Domain errors -------------------------------------------------------------------------
 
@@ -271,7 +275,7 @@ def check_version(obj, seen_version) -> None:
     try:
         seen = int(seen_version)
     except (TypeError, ValueError):
-        raise RecordInvalid({"version": [gettext("Not a valid integer value.")]})
+        raise RecordInvalid({"version": [gettext("Not a valid integer value.")]}) from None
     if getattr(obj, "version", None) is not None and seen != obj.version:
         raise Conflict(CONFLICT_MESSAGE)
 
@@ -309,15 +313,17 @@ def save(obj, *, is_new: bool) -> Any:
     except DomainError:
         session.rollback()
         raise
-    except StaleDataError:
+    except StaleDataError as exc:
         session.rollback()
-        raise Conflict(CONFLICT_MESSAGE)
+        raise Conflict(CONFLICT_MESSAGE) from exc
     except IntegrityError as exc:
         session.rollback()
-        raise DomainError(_integrity_message(exc, type(obj)))
-    except SQLAlchemyError:
+        raise DomainError(_integrity_message(exc, type(obj))) from exc
+    except SQLAlchemyError as exc:
         session.rollback()
-        raise DomainError(gettext("The database could not save the record. Nothing was saved."))
+        log.exception("saving %s failed", type(obj).__name__)
+        raise DomainError(gettext(
+            "The database could not save the record. Nothing was saved.")) from exc
     return obj
 
 
@@ -368,10 +374,12 @@ def delete(obj) -> None:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(_integrity_message(exc, type(obj)))
-    except SQLAlchemyError:
+        raise Conflict(_integrity_message(exc, type(obj))) from exc
+    except SQLAlchemyError as exc:
         session.rollback()
-        raise DomainError(gettext("The database could not delete the record. Nothing changed."))
+        log.exception("deleting %s failed", type(obj).__name__)
+        raise DomainError(gettext(
+            "The database could not delete the record. Nothing changed.")) from exc
 
 
 # --- Messages ------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def _is_digits(value):
 
 def _weighted_control(digits, weights):
     """FNS control digit: weighted sum % 11 % 10."""
-    return sum(int(d) * w for d, w in zip(digits, weights)) % 11 % 10
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
 
 
 _KIND_COMPANY = "company"
@@ -215,7 +215,7 @@ def validate_bik(value):
 def _account_checksum_ok(key, account):
     """Central Bank rule: weights 7,1,3 over key + account, sum % 10 == 0."""
     digits = key + account
-    return sum(int(d) * w for d, w in zip(digits, _ACCOUNT_WEIGHTS)) % 10 == 0
+    return sum(int(d) * w for d, w in zip(digits, _ACCOUNT_WEIGHTS, strict=False)) % 10 == 0
 
 
 def _clean_bik_for_account(bik):
@@ -418,7 +418,7 @@ def make_valid_ogrnip(body14):
 def _with_account_control(key, account):
     """Return ``account`` with its control digit (index 8) fixed for ``key``."""
     zeroed = account[:_ACCOUNT_CONTROL_INDEX] + "0" + account[_ACCOUNT_CONTROL_INDEX + 1:]
-    total = sum(int(d) * w for d, w in zip(key + zeroed, _ACCOUNT_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(key + zeroed, _ACCOUNT_WEIGHTS, strict=False))
     # The control position (3 + 8 = 11) has weight 3; 3 * 3 = 9 = -1 (mod 10).
     control = str(total % 10 * 3 % 10)
     return zeroed[:_ACCOUNT_CONTROL_INDEX] + control + zeroed[_ACCOUNT_CONTROL_INDEX + 1:]
