@@ -45,7 +45,7 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services import access, bounds, records
+from app.services import bounds, commands, records
 from app.views import LABELS, SCREENS
 
 AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
@@ -189,10 +189,7 @@ class CrmApi(ModelRestApi):
         except ValidationError as err:
             return self.response_422(message=err.messages)
         try:
-            self.pre_add(item)
-            access.assign_default_owner(item)
-            access.authorize_save(item, is_new=True)
-            records.save(item, is_new=True)
+            commands.create(item, self.pre_add)
         except records.DomainError as error:
             return self._error(error)
         self.post_add(item)
@@ -208,27 +205,21 @@ class CrmApi(ModelRestApi):
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
         data = dict(data)
-        previous_owner = access.owner_of(item)
-        previous_links = access.links_of(item)
         seen_version = data.pop("version", None) if hasattr(item, "version") else None
         if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
         seen_version = if_match.strip('"') or seen_version
-        try:
-            records.check_version(item, seen_version)
-            # One flush at commit: loading a collection must not write half the change.
+
+        def change(item):
+            # One flush at the end: loading a collection must not write half the change.
             with self.datamodel.session.no_autoflush:
                 merged = self._merge_update_item(item, data)
-                item = self._load(self.edit_model_schema, merged, instance=item)
-        except ValidationError as err:
-            self.datamodel.session.rollback()
-            return self.response_422(message=err.messages)
-        except records.DomainError as error:
-            return self._error(error)
-        try:
+                self._load(self.edit_model_schema, merged, instance=item)
             self.pre_update(item)
-            access.authorize_save(item, is_new=False, previous_owner=previous_owner,
-                                  previous_links=previous_links)
-            records.save(item, is_new=False)
+
+        try:
+            commands.update(item, change, seen_version=seen_version)
+        except ValidationError as err:
+            return self.response_422(message=err.messages)
         except records.DomainError as error:
             return self._error(error)
         self.post_update(item)
@@ -240,8 +231,7 @@ class CrmApi(ModelRestApi):
         if not item:
             return self.response_404()
         try:
-            self.pre_delete(item)
-            records.delete(item)
+            commands.delete(item, before=self.pre_delete)
         except records.DomainError as error:
             return self._error(error)
         self.post_delete(item)

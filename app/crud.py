@@ -33,7 +33,7 @@ from wtforms.fields.core import UnboundField
 
 from app.datamodel import CrmInterface, empty_filters, joined_filters
 from app.forms import use_typed_fields
-from app.services import access, bounds, records, worklists
+from app.services import access, bounds, commands, records, worklists
 from app.services.clock import format_local, to_local, to_utc
 from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
 
@@ -340,14 +340,14 @@ class CrmModelView(ModelView):
         if request.method == "POST" and form.validate():
             self.process_form(form, True)
             item = self.datamodel.obj()
-            try:
+
+            def fill(item):
                 self._populate(form, item)
                 self.pre_add(item)
-                access.assign_default_owner(item)
-                access.authorize_save(item, is_new=True)
-                records.save(item, is_new=True)
+
+            try:
+                commands.create(item, fill)
             except records.DomainError as error:
-                self.datamodel.session.rollback()
                 self._apply_errors(form, error)
             else:
                 self.post_add(item)
@@ -360,8 +360,6 @@ class CrmModelView(ModelView):
     def _edit(self, pk):
         item = self._get_item(pk, "edit")
         pk = self.datamodel.get_pk_value(item)
-        previous_owner = access.owner_of(item)
-        previous_links = access.links_of(item)
         if request.method == "POST":
             form = self._posted_form(self.edit_form)
             form._id = pk
@@ -372,16 +370,15 @@ class CrmModelView(ModelView):
                     keep(getattr(item, field.name, None))
             if form.validate():
                 self.process_form(form, False)
-                try:
-                    if "version" in form:
-                        records.check_version(item, form.version.data)
+
+                def change(item):
                     self._populate(form, item)
                     self.pre_update(item)
-                    access.authorize_save(item, is_new=False, previous_owner=previous_owner,
-                                          previous_links=previous_links)
-                    records.save(item, is_new=False)
+
+                seen_version = form.version.data if "version" in form else None
+                try:
+                    commands.update(item, change, seen_version=seen_version)
                 except records.DomainError as error:
-                    self.datamodel.session.rollback()
                     self._apply_errors(form, error)
                 else:
                     self.post_update(item)
@@ -461,10 +458,8 @@ class CrmModelView(ModelView):
     def _delete_one(self, item) -> bool:
         """Delete through the service; a refusal is rolled back and flashed as it says."""
         try:
-            self.pre_delete(item)
-            records.delete(item)
+            commands.delete(item, before=self.pre_delete)
         except records.DomainError as error:
-            self.datamodel.session.rollback()
             flash(error.message, "danger")
             return False
         self.post_delete(item)

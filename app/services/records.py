@@ -7,15 +7,12 @@ callers turn into a form message or a JSON 4xx.
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, Numeric, func, inspect, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import (
     CLIENT_KINDS,
@@ -42,48 +39,15 @@ from app.services import bounds
 from app.services import validation as v
 from app.services.actor import current_user_id
 from app.services.clock import utcnow
-
-log = logging.getLogger(__name__)
-
-# --- Domain errors -------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `status` is what the API answers."""
-
-    status = 400
-
-    def __init__(self, message: Any = "", errors: Optional[dict[str, list[str]]] = None):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.errors = errors or {}
-
-
-class RecordInvalid(DomainError):
-    status = 422
-
-    def __init__(self, errors: dict[str, list[str]]):
-        first = next(iter(errors.items()))
-        super().__init__(f"{first[0]}: {first[1][0]}", errors)
-
-
-class Conflict(DomainError):
-    status = 409
-
-
-class NotFound(DomainError):
-    status = 404
-
-
-class Forbidden(DomainError):
-    status = 403
-
-
-CONFLICT_MESSAGE = _l(
-    "Someone else has changed this record since you opened it. "
-    "Your input is kept below; reload the record to see their changes, then apply yours again."
+from app.services.errors import (  # noqa: F401 - the errors every caller of records knows
+    CONFLICT_MESSAGE,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RecordInvalid,
 )
-
+from app.services.unit_of_work import unit_of_work
 
 # --- Field rules ---------------------------------------------------------------------------
 
@@ -299,32 +263,25 @@ def _complete(obj) -> None:
             obj.done_at = None
 
 
-def save(obj, *, is_new: bool) -> Any:
-    """Validate and commit one record. Rolls back and raises a DomainError on failure."""
+def stage(obj, *, is_new: bool) -> Any:
+    """Complete and validate one record and write it into the current unit of work (it is
+    committed with the unit). Raises a DomainError when a rule refuses it."""
     session = _session()
-    try:
-        # Reading related records while validating must not flush a half-checked record.
-        with session.no_autoflush:
-            _complete(obj)
-            validate(obj)
-        if is_new:
-            session.add(obj)
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
-    except StaleDataError as exc:
-        session.rollback()
-        raise Conflict(CONFLICT_MESSAGE) from exc
-    except IntegrityError as exc:
-        session.rollback()
-        raise DomainError(_integrity_message(exc, type(obj))) from exc
-    except SQLAlchemyError as exc:
-        session.rollback()
-        log.exception("saving %s failed", type(obj).__name__)
-        raise DomainError(gettext(
-            "The database could not save the record. Nothing was saved.")) from exc
+    # Reading related records while validating must not flush a half-checked record.
+    with session.no_autoflush:
+        _complete(obj)
+        validate(obj)
+    if is_new:
+        session.add(obj)
+    session.flush()
     return obj
+
+
+def save(obj, *, is_new: bool) -> Any:
+    """Validate and commit one record, in a unit of work of its own (or the current one).
+    Nothing is written when it fails with a DomainError."""
+    with unit_of_work():
+        return stage(obj, is_new=is_new)
 
 
 def references_to(obj) -> list[tuple[str, int]]:
@@ -359,8 +316,9 @@ def _deletion_rules(obj) -> None:
         raise Conflict(gettext("System directory items cannot be deleted."))
 
 
-def delete(obj) -> None:
-    session = _session()
+def stage_delete(obj) -> None:
+    """Delete a record within the current unit of work, unless a rule keeps it (R9) or
+    other records still refer to it."""
     _deletion_rules(obj)
     blockers = references_to(obj) if hasattr(obj, "id") else []
     blockers = [(label, n) for label, n in blockers if label is not None]
@@ -369,17 +327,15 @@ def delete(obj) -> None:
         raise Conflict(gettext(
             "This record cannot be deleted while other records refer to it (%(refs)s). "
             "Move or delete them first.", refs=described))
-    try:
-        session.delete(obj)
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(_integrity_message(exc, type(obj))) from exc
-    except SQLAlchemyError as exc:
-        session.rollback()
-        log.exception("deleting %s failed", type(obj).__name__)
-        raise DomainError(gettext(
-            "The database could not delete the record. Nothing changed.")) from exc
+    session = _session()
+    session.delete(obj)
+    session.flush()
+
+
+def delete(obj) -> None:
+    """Delete a record in a unit of work of its own (or the current one)."""
+    with unit_of_work(refusal=Conflict):
+        stage_delete(obj)
 
 
 # --- Messages ------------------------------------------------------------------------------
@@ -405,15 +361,3 @@ _TABLE_LABELS = {
 def _table_label(cls) -> Optional[str]:
     label = _TABLE_LABELS.get(cls.__name__)
     return str(label) if label is not None else None
-
-
-def _integrity_message(exc: IntegrityError, cls) -> str:
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "unique" in text or "duplicate" in text:
-        return gettext("A record with the same unique value already exists.")
-    if "foreign key" in text:
-        return gettext("The record refers to a record that does not exist, "
-                       "or other records still refer to it.")
-    if "not null" in text or "null value" in text:
-        return gettext("A required field is empty.")
-    return gettext("The record breaks a database rule and was not saved.")
