@@ -514,8 +514,9 @@ class CrmInterface(SQLAInterface):
         pk = getattr(self.obj, self.get_pk_name())
         kind, details = self.resolve_order(order_column, order_direction)
         if kind == "column":
-            query = base_query.with_entities(pk).order_by(*details)
-            return [row[0] for row in query.offset(offset).limit(limit).all()]
+            query = base_query.with_entities(pk).order_by(*details).offset(offset).limit(limit)
+            # Plain keys: executed as a statement, not through the ORM's row handling.
+            return list(self.session.execute(query.statement).scalars())
         relation, direction = details
         return self._page_ids_by_relation(base_query, relation, direction, offset, limit)
 
