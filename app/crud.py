@@ -26,7 +26,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, select
+from sqlalchemy import Boolean, DateTime
 from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
@@ -417,7 +417,7 @@ class CrmModelView(ModelView):
         if key is None:
             return None
         return self.datamodel.session.execute(
-            select(model).where(model.id == key, access.condition(model, "read"))).scalar()
+            access.readable(model).where(model.id == key)).scalar()
 
     @staticmethod
     def _fill(form, name: str, value) -> None:

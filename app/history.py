@@ -103,8 +103,8 @@ def record_links(rows) -> dict[tuple[str, int], Markup]:
         model = MODELS_BY_NAME.get(entity)
         if model is None:
             continue
-        found = _session().execute(select(model).where(
-            model.id.in_(ids), access.condition(model, "read"))).scalars()
+        found = _session().execute(
+            access.readable(model).where(model.id.in_(ids))).scalars()
         for record in found:
             links[(entity, record.id)] = _link(entity, record.id, str(record))
     return links
@@ -158,8 +158,8 @@ class HistoryValues:
     def _linked_name(self, model, value) -> str:
         cache_key = (model, value)
         if cache_key not in self._cache:
-            linked = _session().execute(select(model).where(
-                model.id == value, access.condition(model, "read"))).scalar()
+            linked = _session().execute(
+                access.readable(model).where(model.id == value)).scalar()
             self._cache[cache_key] = str(linked) if linked is not None else f"#{value}"
         return self._cache[cache_key]
 

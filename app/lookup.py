@@ -7,7 +7,7 @@ from flask import abort, g, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from wtforms import Field, ValidationError
 
 from app.datamodel import prefix_condition
@@ -64,8 +64,7 @@ class LookupView(BaseView):
         term = (request.args.get("q") or "").strip()[:100]
         from app import db
 
-        statement = (select(model).where(access.condition(model, "read"))
-                     .order_by(order, model.id).limit(LIMIT))
+        statement = access.readable(model).order_by(order, model.id).limit(LIMIT)
         if term:
             statement = statement.where(condition(term))
         items = db.session.execute(statement).scalars().all()
@@ -118,8 +117,7 @@ class LookupField(Field):
         pk = bounds.as_key(self.model.id, raw)
         self._posted = pk
         self.object = None if pk is None else db.session.execute(
-            select(self.model).where(self.model.id == pk,
-                                     access.condition(self.model, "read"))).scalar()
+            access.readable(self.model).where(self.model.id == pk)).scalar()
         self._invalid = self.object is None
         self.data = self.object
 

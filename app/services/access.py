@@ -364,6 +364,13 @@ def readable_owners(model, user=None):
     return frozenset(owners)
 
 
+def readable(model, *columns, action: str = "read", user=None):
+    """SELECT `columns` (default: the records) of the rows of `model` the user may
+    `action`: the one way to read owned records outside the lists' data model."""
+    return select(*(columns or (model,))).select_from(model).where(
+        condition(model, action, user))
+
+
 def possible_owners(model, user_column, action: str = "read", user=None):
     """A condition on a column of user ids that holds for every user whose records of
     `model` the user may `action`; None when that is no narrower than all users.

@@ -1,0 +1,79 @@
+"""Rules of the code's structure that a reviewer would otherwise have to remember.
+
+Owned records (clients, contacts, inquiries, interests, interactions and an interest's
+products) are read only through the access filter: the lists' data model applies it on
+every query, and everything else reads with `access.readable(...)`. A new board, export
+or report that selects owned rows by hand fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "app"
+
+OWNED = {"Client", "Contact", "Inquiry", "Interest", "Interaction", "InterestProduct"}
+
+# Modules that may select owned rows directly, and why.
+ALLOWED = {
+    "services/access.py": "the access filter itself",
+    "datamodel.py": "the lists' data model: every query it makes carries the filter",
+    "services/demo.py": "the demo company, written by the system",
+    "services/generator.py": "bulk generated data, written by the system",
+}
+
+# Calls that read rows: select(...), session.query(...), .select_from(...), session.get(...)
+_READS = {"select", "query", "select_from", "get"}
+
+
+def _names_owned(node: ast.AST) -> bool:
+    """Does the expression name an owned model (Client, Client.id, …) outside a call?"""
+    if isinstance(node, ast.Name):
+        return node.id in OWNED
+    if isinstance(node, ast.Attribute):
+        return _names_owned(node.value)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Starred)):
+        return any(_names_owned(child) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def _direct_reads(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else \
+            func.attr if isinstance(func, ast.Attribute) else None
+        if name not in _READS:
+            continue
+        arguments = node.args[:1] if name == "get" else node.args
+        if any(_names_owned(argument) for argument in arguments):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_owned_records_are_read_through_the_access_filter():
+    offenders = []
+    for path in sorted(APP.rglob("*.py")):
+        relative = path.relative_to(APP).as_posix()
+        if relative in ALLOWED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        offenders += [f"app/{relative}:{line}" for line in _direct_reads(tree)]
+    assert not offenders, (
+        "owned records selected without the access filter; read them with "
+        f"access.readable(model, …): {offenders}")
+
+
+def test_the_check_sees_a_direct_read():
+    """The scan itself: each way of reading is caught, reading through the filter is not."""
+    caught = _direct_reads(ast.parse(
+        "select(Client)\n"
+        "session.query(Interest.id)\n"
+        "select(func.count()).select_from(Contact)\n"
+        "db.session.get(Inquiry, 5)\n"
+        "access.readable(Client)\n"
+        "select(CrmUser)\n"))
+    assert sorted(caught) == [1, 2, 3, 4]
