@@ -112,9 +112,20 @@ def _test_database_url() -> str:
     return f"sqlite:///{Path(tempfile.gettempdir()) / f'voronka-test-{os.getpid()}.db'}"
 
 
+def complete(config) -> None:
+    """Fill in what an application needs and the environment did not say: the kept
+    development key, the SQLite file under instance/. Called by create_app, so that
+    importing this module reads the environment and writes nothing."""
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key()
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = _database_url()
+
+
 class Config:
-    SECRET_KEY = _secret_key()
-    SQLALCHEMY_DATABASE_URI = _database_url()
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("DATABASE_URL") or "") \
+        or None
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Set on every connection to an SQLite database (app.install_sqlite_pragmas), so that

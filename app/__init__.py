@@ -10,6 +10,8 @@ from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+import config
+
 # Objects keep their values after a commit: the change log then knows the old value of a
 # field changed after an earlier commit in the same unit of work (jobs, commands).
 db = SQLA(model_class=Model, session_options={"expire_on_commit": False})
@@ -24,6 +26,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_object)
     app.config.update(overrides)
+    config.complete(app.config)
     # The schema is made by migrations only; permissions are synced by `flask crm init`.
     app.config["FAB_CREATE_DB"] = False
     app.config.setdefault("FAB_UPDATE_PERMS", False)

@@ -31,6 +31,7 @@ from sqlalchemy.exc import NoResultFound
 from app.api_fields import FittedSchemaConverter
 from app.datamodel import CrmInterface, add_api_filters, empty_filters, joined_filters
 from app.models import (
+    AUDIT_STAMPS,
     ChangeLog,
     Client,
     CompanyRequisites,
@@ -48,7 +49,7 @@ from app.models import (
 from app.services import bounds, commands, records
 from app.views import LABELS, SCREENS
 
-AUDIT_READ = ["created_on", "changed_on", "created_by_fk", "changed_by_fk"]
+AUDIT_READ = list(AUDIT_STAMPS)
 
 # The labels of columns only the API shows; every other column is labelled as on the screens.
 API_LABELS = {

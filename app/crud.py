@@ -33,6 +33,7 @@ from wtforms.fields.core import UnboundField
 
 from app.datamodel import CrmInterface, empty_filters, joined_filters
 from app.forms import use_typed_fields
+from app.models import AUDIT_COLUMNS
 from app.services import access, bounds, commands, records, worklists
 from app.services.clock import format_local, to_local, to_utc
 from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
@@ -85,8 +86,7 @@ class CrmModelView(ModelView):
     # Relations a list's computed columns read (loaded with the page, not one per row).
     list_eager_relations: tuple = ()
     # Columns a user may never write, whatever the form or API says.
-    protected_columns = ("id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
-                         "created_by", "changed_by", "version")
+    protected_columns = AUDIT_COLUMNS
 
     # The bulk delete needs the right to delete, like deleting one record.
     method_permission_name = {"muldelete": "delete"}

@@ -126,8 +126,10 @@ class VersionedMixin(AuditMixin):
         return {"version_id_col": cls.__table__.c.version}
 
 
-AUDIT_COLUMNS = ("created_on", "changed_on", "created_by_fk", "changed_by_fk",
-                 "created_by", "changed_by", "version", "id")
+# Who made and changed a record and when, stamped by app.services.audit.
+AUDIT_STAMPS = ("created_on", "changed_on", "created_by_fk", "changed_by_fk")
+# Columns no form or API request writes.
+AUDIT_COLUMNS = (*AUDIT_STAMPS, "created_by", "changed_by", "version", "id")
 
 
 # --- Organisation ------------------------------------------------------------------------

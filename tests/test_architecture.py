@@ -77,3 +77,22 @@ def test_the_check_sees_a_direct_read():
         "access.readable(Client)\n"
         "select(CrmUser)\n"))
     assert sorted(caught) == [1, 2, 3, 4]
+
+
+def test_importing_the_configuration_writes_nothing(tmp_path):
+    """The development key and the SQLite file's folder are made by create_app, not by
+    `import config` (a linter, a test collector or a tool importing it changes no disk)."""
+    import os
+    import subprocess
+    import sys
+
+    instance = tmp_path / "instance"
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("SECRET_KEY", "DATABASE_URL")}
+    environment["CRM_INSTANCE_DIR"] = str(instance)
+    subprocess.run([sys.executable, "-c", "import config"], check=True, env=environment,
+                   cwd=APP.parent)
+    assert not instance.exists()
+    subprocess.run([sys.executable, "-c", "from app import create_app; create_app()"],
+                   check=True, env=environment, cwd=APP.parent, capture_output=True)
+    assert (instance / "secret_key").read_text().strip()

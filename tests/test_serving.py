@@ -315,7 +315,9 @@ def test_processes_starting_at_once_agree_on_the_secret_key(tmp_path):
     script = ("import os, sys, time\n"
               f"while not os.path.exists({str(barrier)!r}): time.sleep(0.005)\n"
               "import config\n"
-              "print(config.Config.SECRET_KEY)\n")
+              "settings = {}\n"
+              "config.complete(settings)  # as create_app does\n"
+              "print(settings['SECRET_KEY'])\n")
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "CRM_ENV")}
     env.update(CRM_INSTANCE_DIR=str(instance), PYTHONPATH=str(ROOT))
     processes = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env,

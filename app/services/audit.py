@@ -17,6 +17,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import MANYTOONE, Session
 
 from app.models import (
+    AUDIT_STAMPS,
     SEARCH_SHADOWS,
     TRACKED_MODELS,
     AuditMixin,
@@ -26,7 +27,7 @@ from app.models import (
 from app.services.actor import current_user_id
 
 # Columns that say nothing a reader of the history needs.
-_UNLOGGED = {"created_on", "changed_on", "created_by_fk", "changed_by_fk", "version",
+_UNLOGGED = {*AUDIT_STAMPS, "version",
              "name_search", "title_search", "phone_normalized", "email_normalized"}
 
 def _refresh_search_shadows(obj: Any) -> None:

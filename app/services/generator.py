@@ -40,6 +40,7 @@ from werkzeug.security import generate_password_hash
 
 from app import db
 from app.models import (
+    AUDIT_STAMPS,
     SEARCH_SHADOWS,
     Client,
     Contact,
@@ -73,7 +74,7 @@ _EMAIL_NORMALIZED = SEARCH_SHADOWS[Client]["email"][1]
 _CONTACT_NAME_SEARCH = SEARCH_SHADOWS[Contact]["name"][1]
 _TITLE_SEARCH = SEARCH_SHADOWS[Interest]["title"][1]
 
-AUDIT = ("created_on", "changed_on", "created_by_fk", "changed_by_fk")
+AUDIT = AUDIT_STAMPS
 
 COLUMNS = {
     "crm_client": ("id", "kind", "name", "name_search", "inn", "kpp", "ogrn", "phone",
