@@ -47,7 +47,7 @@ from app.models import (
     Stage,
 )
 from app.services import bounds, commands, records
-from app.views import LABELS, SCREENS
+from app.views import CRUD_SCREENS, LABELS
 
 AUDIT_READ = list(AUDIT_STAMPS)
 
@@ -333,7 +333,7 @@ def _api(model, name: str, columns: list[str], *, read: list[str] | None = None,
 def _titles(model) -> dict:
     """The list, show, add and edit titles of the model's screen (FAB's are English); a
     read-only screen's record title stands for its add and edit titles."""
-    for view, *_rest in SCREENS:
+    for view in CRUD_SCREENS:
         if view.datamodel.obj is model:
             return {kind: getattr(view, kind) or view.show_title
                     for kind in ("list_title", "show_title", "add_title", "edit_title")}

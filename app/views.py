@@ -14,6 +14,7 @@ from app import history
 from app.crud import CrmModelView, interface
 from app.labels import LABELS
 from app.lookup import LookupField, LookupView
+from app.menu import CATEGORY_LABELS, MENU
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
@@ -392,33 +393,25 @@ TILE_VIEWS = {"overdue": "InteractionView", "today": "InteractionView",
 # --- Registration --------------------------------------------------------------------------------
 
 # (view, name, label, category, icon) — also the list the generic tests walk through.
-SCREENS = [
-    (ClientView, "Clients", _l("Clients"), "CRM", "fa-building"),
-    (ContactView, "Contacts", _l("Contacts"), "CRM", "fa-address-book"),
-    (InquiryView, "Inquiries", _l("Inquiries"), "CRM", "fa-inbox"),
-    (InterestView, "Interests", _l("Interests"), "Sales", "fa-handshake-o"),
-    (InteractionView, "Interactions", _l("Interactions"), "Sales", "fa-phone"),
-    (InterestProductView, "Interest products", _l("Interest products"), "Sales", "fa-cart-plus"),
-    (ProductView, "Price list", _l("Price list"), "Directories", "fa-tags"),
-    (ProductGroupView, "Product groups", _l("Product groups"), "Directories", "fa-folder"),
-    (DictionaryItemView, "Directories", _l("Directories"), "Directories", "fa-list"),
-    (PipelineView, "Pipelines", _l("Pipelines"), "Settings", "fa-filter"),
-    (StageView, "Stages", _l("Stages"), "Settings", "fa-columns"),
-    (DepartmentView, "Departments", _l("Departments"), "Settings", "fa-sitemap"),
-    (CompanyRequisitesView, "My requisites", _l("My requisites"), "Settings", "fa-id-card"),
-    (ChangeLogView, "History", _l("History"), "Settings", "fa-history"),
+# The CRUD screens: every entity's list, record page and forms (the generic tests walk
+# them). Which of them the menu shows, and in what order, is app.menu's.
+CRUD_SCREENS = [
+    ClientView, ContactView, InquiryView, InterestView, InteractionView, InterestProductView,
+    ProductView, ProductGroupView, DictionaryItemView, PipelineView, StageView,
+    DepartmentView, CompanyRequisitesView, ChangeLogView,
 ]
-
-CATEGORY_LABELS = {
-    "CRM": _l("CRM"),
-    "Sales": _l("Sales"),
-    "Directories": _l("Directories"),
-    "Settings": _l("Settings"),
-}
 
 
 def register(appbuilder) -> None:
+    """The menu's pages with their entries, in the menu's order; then the CRUD screens the
+    menu leaves out and the look-ups, without one."""
     appbuilder.add_view_no_menu(LookupView)
-    for view, name, label, category, icon in SCREENS:
-        appbuilder.add_view(view, name, label=label, category=category, icon=icon,
-                            category_label=CATEGORY_LABELS[category])
+    pages = {view.__name__: view for view in CRUD_SCREENS}
+    for entry in MENU:
+        appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
+                            category=entry.category, icon=entry.icon,
+                            category_label=CATEGORY_LABELS[entry.category])
+    in_menu = {entry.view for entry in MENU}
+    for view in CRUD_SCREENS:
+        if view.__name__ not in in_menu:
+            appbuilder.add_view_no_menu(view)

@@ -20,12 +20,12 @@ from app.api import RESOURCES
 from app.models import ChangeLog, InterestProduct
 from app.services.access import OWN
 from app.services.rights import BUILTIN_ROLES
-from app.views import SCREENS
+from app.views import CRUD_SCREENS
 from tests.access_rules import OWNED_MODELS, build_company, bulk_actions, deps_for, row_dicts
 from tests.factories import FACTORIES
 from tests.helpers import route_of
 
-SCREEN_OF = {view.datamodel.obj: view for view, *_ in SCREENS}
+SCREEN_OF = {view.datamodel.obj: view for view in CRUD_SCREENS}
 RESOURCE_OF = {resource.datamodel.obj: resource for resource in RESOURCES}
 
 

@@ -16,7 +16,7 @@ from app.api import RESOURCES
 from app.models import Client, Contact, CrmUser, Department, Inquiry, Interaction, Interest
 from app.services.access import NONE, OWN, SUBTREE
 from app.services.rights import BUILTIN_ROLES
-from app.views import SCREENS
+from app.views import CRUD_SCREENS
 from tests.access_rules import (
     OWNED_MODELS,
     OWNER_COLUMN,
@@ -71,7 +71,7 @@ def test_a_department_role_gives_its_members_its_scopes(app, dbx, admin_client, 
     assert w.department_roles == (role,)
     records = Records(dbx)
     for model in OWNED_MODELS:
-        view = next(v for v, *_ in SCREENS if v.datamodel.obj is model)
+        view = next(v for v in CRUD_SCREENS if v.datamodel.obj is model)
         expected = expected_visible(w, model, records)
         assert listed(manager_b, route_of(app, view), view.__name__) == expected, model
     expected = expected_visible(w, Client, records)
@@ -103,7 +103,7 @@ def _parent_column(related_model, parent_model):
     raise LookupError((related_model, parent_model))
 
 
-RELATED_CASES = [pytest.param(view, id=view.__name__) for view, *_ in SCREENS
+RELATED_CASES = [pytest.param(view, id=view.__name__) for view in CRUD_SCREENS
                  if view.related_views]
 
 
@@ -164,7 +164,7 @@ def assignable(dbx, w, model) -> set[int]:
 
 @pytest.mark.parametrize("model", [pytest.param(m, id=m.__name__) for m in OWNED_MODELS])
 def test_the_responsible_select_offers_assignable_users_only(app, dbx, client_as, model):
-    view = next(v for v, *_ in SCREENS if v.datamodel.obj is model)
+    view = next(v for v in CRUD_SCREENS if v.datamodel.obj is model)
     field = OWNER_COLUMN[model][:-3]
     for login in OWNERS:
         w = who(dbx, login)
@@ -314,7 +314,7 @@ def test_a_link_kept_as_it_was_needs_no_sight_of_the_linked_record(app, dbx, cli
     records = Records(dbx)
     linked = dbx.get(model, pk).client_id
     assert linked not in expected_visible(w, Client, records)
-    view = next(v for v, *_ in SCREENS if v.datamodel.obj is model)
+    view = next(v for v in CRUD_SCREENS if v.datamodel.obj is model)
     base = route_of(app, view)
     browser = client_as("manager")
 
@@ -340,7 +340,7 @@ def test_a_new_link_needs_sight_of_the_linked_record(app, dbx, client_as, api_as
     pk = company.own("manager", model, 0)
     hidden = company.own("manager_b", Client, 0)
     own_client = dbx.get(model, pk).client_id
-    view = next(v for v, *_ in SCREENS if v.datamodel.obj is model)
+    view = next(v for v in CRUD_SCREENS if v.datamodel.obj is model)
     base = route_of(app, view)
     browser = client_as("manager")
     before = dbx.get(model, pk)

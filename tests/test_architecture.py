@@ -96,3 +96,48 @@ def test_importing_the_configuration_writes_nothing(tmp_path):
     subprocess.run([sys.executable, "-c", "from app import create_app; create_app()"],
                    check=True, env=environment, cwd=APP.parent, capture_output=True)
     assert (instance / "secret_key").read_text().strip()
+
+
+# What the rules (app/services/) may build on: the schema, the seed data, the menu's plain
+# data and each other; never the screens, the API or the Flask-AppBuilder adapters.
+SERVICE_MAY_IMPORT = ("app.services", "app.models", "app.seed", "app.menu")
+
+
+def _app_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "app":
+                found += [(node.lineno, f"app.{alias.name}") for alias in node.names]
+            elif node.module.startswith("app."):
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names
+                      if alias.name.startswith("app.")]
+    return found
+
+
+def test_the_rules_never_import_screens_or_the_api():
+    offenders = []
+    for path in sorted((APP / "services").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for line, module in _app_imports(tree):
+            if module == "app.db" or module.startswith(SERVICE_MAY_IMPORT):
+                continue
+            offenders.append(f"app/services/{path.name}:{line} imports {module}")
+    assert not offenders, offenders
+
+
+def test_the_menu_is_declared_apart_from_the_crud_screens(app):
+    """app.menu orders the menu; app.views.CRUD_SCREENS are the screens the generic tests
+    walk. Every entry names a registered page, and FAB's menu follows the declaration."""
+    from app.menu import MENU
+    from app.views import CRUD_SCREENS
+
+    registered = {type(view).__name__ for view in app.appbuilder.baseviews}
+    assert {entry.view for entry in MENU} <= registered
+    assert {view.__name__ for view in CRUD_SCREENS} <= registered
+    shown = [(category.name, item.name) for category in app.appbuilder.menu.get_list()
+             for item in category.childs if item.name != "-"]
+    declared = [(entry.category, entry.name) for entry in MENU]
+    assert [pair for pair in shown if pair in declared] == declared

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from app.api import RESOURCES
 from app.models import TRACKED_MODELS, ChangeLog, Client, utcnow
-from app.views import SCREENS
+from app.views import CRUD_SCREENS
 from tests.factories import CLIENT, FACTORIES, dictionary_item, to_json
 from tests.helpers import api_base, form_errors, page_text, route_of, text_of
 
-VIEW_OF = {view.datamodel.obj: view for view, *_ in SCREENS}
+VIEW_OF = {view.datamodel.obj: view for view in CRUD_SCREENS}
 API_OF = {resource.datamodel.obj: resource for resource in RESOURCES}
 TRACKED = [pytest.param(model, id=model.__name__) for model in TRACKED_MODELS]
 

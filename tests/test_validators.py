@@ -15,13 +15,13 @@ from app.models import (
     Product,
 )
 from app.services import validation as v
-from app.views import SCREENS
+from app.views import CRUD_SCREENS
 from tests.factories import ACCOUNT, BIK, FACTORIES
 from tests.helpers import form_errors, route_of, text_of, tr
 
 API_NAME = {Client: "client", Contact: "contact", Inquiry: "inquiry", Interest: "interest",
             Product: "product", CompanyRequisites: "requisites"}
-VIEW_OF = {view.datamodel.obj: view for view, *_ in SCREENS}
+VIEW_OF = {view.datamodel.obj: view for view in CRUD_SCREENS}
 
 # (model, field, bad value, the message the user must see)
 BAD = [

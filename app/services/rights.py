@@ -15,6 +15,7 @@ from flask_babel import gettext
 from sqlalchemy import delete, select
 
 from app import db
+from app.menu import MENU
 from app.models import RoleRight
 from app.services.access import ACTIONS, ALL, ENTITIES, NONE, OWN, OWNED_ENTITIES, SCOPES, SUBTREE
 from app.services.records import DomainError
@@ -132,8 +133,6 @@ def save_matrix(role, matrix: Matrix, *, commit: bool = True) -> None:
 
 
 def _sync_fab_permissions(role, matrix: Matrix) -> None:
-    from app.views import SCREENS
-
     sm = current_app.appbuilder.sm
     wanted = []
 
@@ -151,10 +150,10 @@ def _sync_fab_permissions(role, matrix: Matrix) -> None:
     readable_views = {view for (entity, action), scope in matrix.items()
                       if action == "read" and scope != NONE
                       for view in ENTITY_VIEWS.get(entity, [])}
-    for view, name, _label, category, _icon in SCREENS:
-        if view.__name__ in readable_views:
-            add("menu_access", name)
-            add("menu_access", category)
+    for entry in MENU:
+        if entry.view in readable_views:
+            add("menu_access", entry.name)
+            add("menu_access", entry.category)
     for permission, view in PERSONAL_PERMISSIONS:
         add(permission, view)
     role.permissions = sorted(set(wanted), key=lambda pv: pv.id)
