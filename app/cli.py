@@ -62,7 +62,7 @@ def init_command(demo) -> None:
                    else " with the password from CRM_ADMIN_PASSWORD.")
     demo = config.get("CRM_DEMO", True) if demo is None else demo
     if demo:
-        from app.services.demo import create_demo_company
+        from app.sample_data.demo import create_demo_company
 
         if create_demo_company(config["CRM_DEMO_PASSWORD"]):
             click.echo("Demo company created: users supervisor, manager1, manager2, support1; "
@@ -75,7 +75,7 @@ def init_command(demo) -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 def generate_command(clients: int, seed: int) -> None:
     """Fill the database with realistic generated data, by bulk inserts."""
-    from app.services.generator import generate
+    from app.sample_data.generator import generate
 
     generate(clients=clients, seed=seed, echo=click.echo)
 

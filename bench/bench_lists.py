@@ -167,7 +167,7 @@ def prepare_database(app, clients: int, seed: int) -> Setup:
 
     from app import db
     from app.models import Client
-    from app.services.generator import generate
+    from app.sample_data.generator import generate
     from app.services.setup import ensure_reference_data, sync_roles
 
     with app.app_context():

@@ -5,7 +5,7 @@
 
 The app is started as the browser tests start it: waitress in a background thread on
 127.0.0.1 and a free port, a temporary SQLite database made by the migrations, CSRF on. The
-demo company is loaded when app.services.demo.create_demo_company exists (demo users'
+demo company is loaded when app.sample_data.demo.create_demo_company exists (demo users'
 password "Demo-Pass-123"); otherwise a small sample of records is made, so that lists and
 the client's history are not empty. Then the administrator logs in through the login form,
 changes the client with the most history through its edit form (so its page shows an update
@@ -107,15 +107,15 @@ def load_demo() -> bool:
     import importlib
 
     try:
-        demo = importlib.import_module("app.services.demo")
+        demo = importlib.import_module("app.sample_data.demo")
     except ModuleNotFoundError as error:
-        if error.name != "app.services.demo":
+        if error.name != "app.sample_data.demo":
             raise
-        print("app.services.demo is not there yet: making a small sample instead")
+        print("app.sample_data.demo is not there yet: making a small sample instead")
         return False
     create = getattr(demo, "create_demo_company", None)
     if create is None:
-        print("app.services.demo has no create_demo_company: making a small sample instead")
+        print("app.sample_data.demo has no create_demo_company: making a small sample instead")
         return False
     parameters = inspect.signature(create).parameters
     if "password" in parameters:

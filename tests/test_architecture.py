@@ -19,8 +19,8 @@ OWNED = {"Client", "Contact", "Inquiry", "Interest", "Interaction", "InterestPro
 ALLOWED = {
     "services/access.py": "the access filter itself",
     "datamodel.py": "the lists' data model: every query it makes carries the filter",
-    "services/demo.py": "the demo company, written by the system",
-    "services/generator.py": "bulk generated data, written by the system",
+    "sample_data/demo.py": "the demo company, written by the system",
+    "sample_data/generator.py": "bulk generated data, written by the system",
 }
 
 # Calls that read rows: select(...), session.query(...), .select_from(...), session.get(...)

@@ -92,9 +92,9 @@ def test_demo_company_is_complete_and_created_once(fresh_app):
         Product,
         Stage,
     )
+    from app.sample_data.demo import create_demo_company
     from app.services import records
     from app.services.clock import local_day_bounds_utc, to_local, utcnow
-    from app.services.demo import create_demo_company
     from app.services.setup import ensure_admin
     from app.services.validation import validate_inn, validate_ogrn
 
@@ -220,8 +220,8 @@ def test_demo_made_at_any_hour_has_calls_due_later_today(fresh_app, utc_clock):
 
     from app import db
     from app.models import Interaction
+    from app.sample_data.demo import create_demo_company
     from app.services.clock import local_day_bounds_utc, to_local, utcnow
-    from app.services.demo import create_demo_company
     from app.services.setup import ensure_admin
 
     moment = dt.datetime.fromisoformat(f"2026-12-03T{utc_clock}").replace(tzinfo=dt.timezone.utc)
@@ -240,7 +240,7 @@ def test_demo_made_at_any_hour_has_calls_due_later_today(fresh_app, utc_clock):
 def test_demo_is_the_same_every_time(tmp_path):
     from app import db
     from app.models import Client, Contact
-    from app.services.demo import create_demo_company
+    from app.sample_data.demo import create_demo_company
 
     snapshots = []
     for number in (1, 2):
@@ -340,7 +340,7 @@ def _check_generated(session, clients_before: int, clients_added: int,
 def test_generator_on_an_empty_database(fresh_app):
     from app import db
     from app.models import Client
-    from app.services.generator import generate
+    from app.sample_data.generator import generate
 
     lines = []
     with fresh_app.app_context():
@@ -359,8 +359,8 @@ def test_generator_on_an_empty_database(fresh_app):
 def test_generator_next_to_the_demo_and_again(fresh_app):
     from app import db
     from app.models import Client
-    from app.services.demo import create_demo_company
-    from app.services.generator import generate
+    from app.sample_data.demo import create_demo_company
+    from app.sample_data.generator import generate
 
     with fresh_app.app_context():
         assert create_demo_company(DEMO_PASSWORD)
@@ -388,8 +388,8 @@ def test_the_demo_lists_after_the_seed_data_and_never_again(app, dbx):
     """The system items and the default pipeline are defined once (app.seed); the demo's
     directory adds its own items after them, sorted after the system ones."""
     from app.models import DictionaryItem, Pipeline, Stage
+    from app.sample_data import demo
     from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
-    from app.services import demo
 
     for kind, items in SYSTEM_DIRECTORY.items():
         system_codes = {code for code, *_ in items}

@@ -28,7 +28,7 @@ MANAGER = "manager1"
 @pytest.fixture(scope="module")
 def demo_company(live_server):
     from app import db
-    from app.services.demo import create_demo_company
+    from app.sample_data.demo import create_demo_company
 
     with live_server.app.app_context():
         create_demo_company(PASSWORD)

@@ -53,7 +53,8 @@ from app.models import (
     Product,
     Stage,
 )
-from app.services import demo, positions
+from app.sample_data import demo
+from app.services import positions
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 from app.services.setup import ensure_reference_data
