@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from flask_appbuilder import AppBuilder, Model
-from flask_appbuilder.models.sqla.base import SQLA
+from flask_appbuilder import AppBuilder
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 import config
+from app.database import db  # noqa: F401 - app.db, as the extensions know it
 
-# Objects keep their values after a commit: the change log then knows the old value of a
-# field changed after an earlier commit in the same unit of work (jobs, commands).
-db = SQLA(model_class=Model, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
 appbuilder = None  # set by create_app; FAB views reach it through current_app.appbuilder

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import db
+from app.database import db
 from app.request_guard import InputRefused, too_large_message
 
 log = logging.getLogger(__name__)

@@ -51,7 +51,7 @@ MODELS_BY_NAME = {model.__name__: model for model in TRACKED_MODELS}
 
 
 def _session():
-    from app import db
+    from app.database import db
 
     return db.session
 

@@ -62,7 +62,7 @@ class LookupView(BaseView):
         if not self.appbuilder.sm.has_access("can_list", view_name):
             abort(403)
         term = (request.args.get("q") or "").strip()[:100]
-        from app import db
+        from app.database import db
 
         statement = access.readable(model).order_by(order, model.id).limit(LIMIT)
         if term:
@@ -111,7 +111,7 @@ class LookupField(Field):
         if not raw.strip():
             self.object = self.data = None
             return
-        from app import db
+        from app.database import db
 
         # A key the id column cannot hold names no record (the database would refuse it).
         pk = bounds.as_key(self.model.id, raw)

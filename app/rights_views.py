@@ -9,7 +9,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app import db
+from app.database import db
 from app.services import roles as role_names
 from app.services.access import ACTIONS, ENTITIES, NONE, SCOPES
 from app.services.records import DomainError

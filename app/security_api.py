@@ -42,7 +42,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from app import db
+from app.database import db
 from app.services import accounts
 from app.services.records import DomainError
 

@@ -31,7 +31,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, StopValidation
 from wtforms.validators import Optional as OptionalValue
 
-from app import db
+from app.database import db
 from app.services import accounts
 from app.services.records import DomainError
 from app.services.roles import (

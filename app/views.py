@@ -371,7 +371,7 @@ class HomeView(IndexView):
 
     @expose("/")
     def index(self):
-        from app import db
+        from app.database import db
 
         user = getattr(g, "user", None)
         if user is None or not user.is_authenticated:

@@ -197,7 +197,7 @@ def users_of(app, setup, count: int) -> list[tuple[str, str, list[int]]]:
     they may open."""
     from sqlalchemy import func, select
 
-    from app import db
+    from app.database import db
     from app.models import Client, CrmUser
     from app.services.access import subtree
 
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
     setup = bench_lists.prepare_database(app, args.clients, args.seed)
     users = users_of(app, setup, args.users)
     worker_counts = [int(n) for n in args.workers.split(",")]
-    from app import db
+    from app.database import db
 
     with app.app_context():
         dialect = db.engine.dialect.name

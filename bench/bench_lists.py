@@ -165,7 +165,7 @@ def prepare_database(app, clients: int, seed: int) -> Setup:
     import flask_migrate
     from sqlalchemy import func, select
 
-    from app import db
+    from app.database import db
     from app.models import Client
     from app.sample_data.generator import generate
     from app.services.setup import ensure_reference_data, sync_roles
@@ -203,7 +203,7 @@ def prepare_database(app, clients: int, seed: int) -> Setup:
 def clients_of_subtree(department_id: int) -> int:
     from sqlalchemy import func, select
 
-    from app import db
+    from app.database import db
     from app.models import Client, CrmUser
     from app.services.access import subtree
 
@@ -218,7 +218,7 @@ def department_reader_role(app):
     does. Made on the first run and left as it is."""
     from sqlalchemy import select
 
-    from app import db
+    from app.database import db
     from app.models import RoleRight
     from app.services.access import OWNED_ENTITIES, SUBTREE
 
@@ -243,7 +243,7 @@ def department_reader_role(app):
 def own_user(app, username: str, last_name: str, roles, department_id) -> str:
     """The bench's own user, made on the first run; a new password on every run. Returns
     the password."""
-    from app import db
+    from app.database import db
     from app.models import CrmUser
 
     sm = app.appbuilder.sm
@@ -332,7 +332,7 @@ def serve(url: str) -> None:
     """The bench's application (stock views included) served by gunicorn as run.py
     serves Voronka, one worker; prints the port once it listens."""
     import run
-    from app import db
+    from app.database import db
 
     quiet_logs()
     app = build_app(url)
@@ -511,7 +511,7 @@ class RawSql:
                "FROM crm_client LEFT JOIN ab_user u ON u.id = crm_client.responsible_id")
 
     def __init__(self, app):
-        from app import db
+        from app.database import db
 
         views = views_of(app)
         with app.app_context():
@@ -817,7 +817,7 @@ def pages_to_show(app, setup: Setup) -> tuple[int, Optional[int]]:
     page; one of the model manager's clients, for the bench manager's."""
     from sqlalchemy import func, select
 
-    from app import db
+    from app.database import db
     from app.models import Client, Interest
 
     with app.app_context():
@@ -859,7 +859,7 @@ def main(argv=None) -> int:
     errors = Errors()
     admin_pk, manager_pk = pages_to_show(app, setup)
 
-    from app import db
+    from app.database import db
 
     with app.app_context():
         engine = db.engine

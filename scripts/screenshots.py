@@ -133,7 +133,7 @@ def make_sample() -> None:
 
     from sqlalchemy import select
 
-    from app import db
+    from app.database import db
     from app.models import (
         Client,
         CompanyRequisites,
@@ -241,7 +241,7 @@ def client_with_history(app) -> int | None:
     """The client with the most recorded changes (its page shows the history table)."""
     from sqlalchemy import func, select
 
-    from app import db
+    from app.database import db
     from app.models import ChangeLog, Client
 
     with app.app_context():
@@ -388,7 +388,7 @@ def main(argv=None) -> int:
             lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user)
         finally:
             stop(server, thread)
-            from app import db
+            from app.database import db
 
             with app.app_context():
                 db.session.remove()

@@ -232,7 +232,7 @@ class SetupSnapshot:
 def reset_database(app) -> None:
     """Empty the CRM tables, put the reference data, roles, rights and baseline users back,
     drop users a test made."""
-    from app import db
+    from app.database import db
     from app.models import CrmUser, Department, ProductGroup
     from app.services.setup import ensure_reference_data
 
@@ -282,7 +282,7 @@ class Db:
 
     @contextmanager
     def session(self):
-        from app import db
+        from app.database import db
 
         with self.app.app_context():
             try:
@@ -490,7 +490,7 @@ class StatementCounter:
 @pytest.fixture
 def count_queries(app):
     """with count_queries() as counter: ... ; counter.count is the number of statements."""
-    from app import db
+    from app.database import db
 
     @contextmanager
     def counting():

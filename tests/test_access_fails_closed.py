@@ -25,7 +25,7 @@ class Board(_Undeclared):
 
 @pytest.fixture
 def board_rows(app):
-    from app import db
+    from app.database import db
 
     with app.app_context():
         Board.metadata.create_all(db.engine)
@@ -40,7 +40,7 @@ def board_rows(app):
 @pytest.mark.parametrize("username", ["manager", "supervisor", "readonly"])
 @pytest.mark.parametrize("action", ["read", "edit", "delete"])
 def test_a_model_nobody_declared_shows_nothing(app, dbx, board_rows, username, action):
-    from app import db
+    from app.database import db
     from app.services import access
 
     with app.app_context(), acting_as(dbx.user_id(username)):
@@ -53,7 +53,7 @@ def test_a_model_nobody_declared_shows_nothing(app, dbx, board_rows, username, a
 
 def test_the_administrator_still_reads_it_and_employees_read_the_employee_list(app, dbx,
                                                                               board_rows):
-    from app import db
+    from app.database import db
     from app.models import CrmUser
     from app.services import access
 

@@ -30,7 +30,7 @@ RESOURCE_OF = {resource.datamodel.obj: resource for resource in RESOURCES}
 
 
 def give_manager_delete(app) -> None:
-    from app import db
+    from app.database import db
     from app.services.rights import save_matrix
 
     matrix = dict(BUILTIN_ROLES["Manager"])

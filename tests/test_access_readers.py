@@ -85,7 +85,7 @@ def test_the_head_of_the_owners_department_reads_by_the_head_rule(app, dbx, clie
                                                                   model, base):
     """Manager B heads Regions; a new employee of Regions owns the record: B reads it as
     its head (B's role alone gives only their own records)."""
-    from app import db
+    from app.database import db
 
     with app.app_context():
         sm = app.appbuilder.sm
@@ -120,7 +120,7 @@ def test_the_head_of_the_owners_department_reads_by_the_head_rule(app, dbx, clie
 def add_employees(app, count: int, start: int = 0) -> None:
     """`count` more active employees: managers and supervisors of Sales, read-only users
     of Back office, managers of no department; some see the records, some do not."""
-    from app import db
+    from app.database import db
 
     kinds = [("Manager", "Sales"), ("Supervisor", "Sales"), ("Read-only", "Back office"),
              ("Manager", None)]
@@ -144,7 +144,7 @@ def test_who_can_see_it_takes_the_same_statements_whatever_the_number_of_users(
         app, dbx, client_as, count_queries, model, base):
     """The readers of a record are found with a fixed number of statements, with 5 extra
     employees as with 50, and they are exactly the users the access filter lets read it."""
-    from app import db
+    from app.database import db
     from app.services.access import allows, readers_of
 
     company = build_company(dbx)

@@ -37,7 +37,7 @@ from tests.volume import bulk_clients
 
 def give_department_role(app, admin_client, department: str, role: str) -> None:
     """The administrator adds a role to a department on the department's edit form."""
-    from app import db
+    from app.database import db
 
     with app.app_context():
         dep_id = db.session.execute(
@@ -226,7 +226,7 @@ def test_start_page_figures_count_records_in_scope(dbx, client_as):
 def test_start_page_figures_follow_the_matrix(app, dbx, client_as):
     """Without the right to read interactions and interests, the manager's figures of them
     are empty, even for their own."""
-    from app import db
+    from app.database import db
     from app.services.rights import save_matrix
 
     build_company(dbx)

@@ -13,7 +13,7 @@ from app.services.actor import acting_as, current, current_user_id
 
 
 def test_each_write_is_attributed_to_its_own_actor_across_threads(app, dbx, api_as):
-    from app import db
+    from app.database import db
     from app.services import records
 
     admin, manager = dbx.user_id("admin"), dbx.user_id("manager")
@@ -64,7 +64,7 @@ def test_blocks_nest_and_end_where_they_began(app, dbx):
 
 
 def test_reads_in_a_block_go_through_the_access_filter_as_its_user(app, dbx):
-    from app import db
+    from app.database import db
     from app.services import access
     from tests.volume import bulk_clients
 

@@ -68,7 +68,7 @@ def test_fab_uses_the_validator(app):
 
 
 def _user_form(app, password: str) -> dict:
-    from app import db
+    from app.database import db
 
     with app.app_context():
         role_id = app.appbuilder.sm.find_role("Manager").id
@@ -98,7 +98,7 @@ def test_the_user_form_accepts_a_strong_password(app, admin_client, dbx):
 
 
 def test_the_security_api_refuses_a_weak_password(app, api, dbx):
-    from app import db
+    from app.database import db
 
     with app.app_context():
         role_id = app.appbuilder.sm.find_role("Manager").id

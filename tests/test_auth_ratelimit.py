@@ -53,7 +53,7 @@ def _fresh_counters(limited_app):
 @pytest.fixture
 def users(app):
     """Two users of our own (deleted after the test with every user a test makes)."""
-    from app import db
+    from app.database import db
 
     names = ["alice", "bob"]
     with app.app_context():

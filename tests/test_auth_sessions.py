@@ -19,7 +19,7 @@ API_PROTECTED = "/api/v1/security/users/"
 @pytest.fixture
 def carol(app):
     """A user of our own, an administrator (to reach protected pages and the users API)."""
-    from app import db
+    from app.database import db
 
     with app.app_context():
         sm = app.appbuilder.sm
@@ -58,7 +58,7 @@ def epoch_of(dbx, user_id: int) -> int:
 
 
 def set_active(app, user_id: int, active: bool) -> None:
-    from app import db
+    from app.database import db
     from app.models import CrmUser
 
     with app.app_context():

@@ -17,7 +17,7 @@ NEW_PASSWORD = "New-Passw0rd-2026"
 @pytest.fixture
 def quinn(app):
     """A manager of our own: their tokens and sessions end in these tests."""
-    from app import db
+    from app.database import db
 
     with app.app_context():
         sm = app.appbuilder.sm

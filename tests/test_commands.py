@@ -18,7 +18,7 @@ from app.services.unit_of_work import in_unit_of_work, unit_of_work
 
 @pytest.fixture
 def as_admin(app, dbx):
-    from app import db
+    from app.database import db
 
     with app.test_request_context(), acting_as(dbx.user_id("admin")):
         yield db.session

@@ -340,7 +340,7 @@ def test_the_rights_check_of_a_save_does_not_write_it(app, dbx):
     """The rights check reads users and departments while the change waits in the session:
     it must not flush the change. Flushed there, a record changed meanwhile by someone else
     failed outside the save (a 500) instead of being refused as stale by it (a 409)."""
-    from app import db
+    from app.database import db
     from app.models import CrmUser
     from app.services import access, records
 

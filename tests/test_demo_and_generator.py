@@ -36,7 +36,7 @@ def _fresh_app(tmp_path):
 
 @pytest.fixture
 def fresh_app(tmp_path):
-    from app import db
+    from app.database import db
 
     app = _fresh_app(tmp_path)
     yield app
@@ -75,7 +75,7 @@ def _shadow_mismatches(session, model, limit=None) -> list:
 
 
 def test_demo_company_is_complete_and_created_once(fresh_app):
-    from app import db
+    from app.database import db
     from app.models import (
         DICTIONARY_KINDS,
         Client,
@@ -218,7 +218,7 @@ def test_demo_made_at_any_hour_has_calls_due_later_today(fresh_app, utc_clock):
     """A minute before the company's midnight (21:00 UTC in Moscow) too: a call is due today."""
     import time_machine
 
-    from app import db
+    from app.database import db
     from app.models import Interaction
     from app.sample_data.demo import create_demo_company
     from app.services.clock import local_day_bounds_utc, to_local, utcnow
@@ -238,7 +238,7 @@ def test_demo_made_at_any_hour_has_calls_due_later_today(fresh_app, utc_clock):
 
 
 def test_demo_is_the_same_every_time(tmp_path):
-    from app import db
+    from app.database import db
     from app.models import Client, Contact
     from app.sample_data.demo import create_demo_company
 
@@ -338,7 +338,7 @@ def _check_generated(session, clients_before: int, clients_added: int,
 
 
 def test_generator_on_an_empty_database(fresh_app):
-    from app import db
+    from app.database import db
     from app.models import Client
     from app.sample_data.generator import generate
 
@@ -357,7 +357,7 @@ def test_generator_on_an_empty_database(fresh_app):
 
 
 def test_generator_next_to_the_demo_and_again(fresh_app):
-    from app import db
+    from app.database import db
     from app.models import Client
     from app.sample_data.demo import create_demo_company
     from app.sample_data.generator import generate

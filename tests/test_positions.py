@@ -232,7 +232,7 @@ def test_lists_narrowed_to_some_owners_find_deep_pages_from_the_summary(
 
 
 def test_the_owners_of_a_narrowed_list_are_what_the_access_filter_keeps(app, dbx):
-    from app import db
+    from app.database import db
     from app.models import CrmUser
     from app.services import access
 
@@ -279,7 +279,7 @@ def test_a_busy_summary_is_left_for_later_and_the_page_still_served(app, admin_c
     """Folding the changes needs a lock; when another transaction holds it, the page is
     served from the summary as it is (changes included) and the fold waits for a later
     page."""
-    from app import db
+    from app.database import db
 
     bulk_clients(dbx, 40)
     listed(admin_client, 3)                                 # builds the summary

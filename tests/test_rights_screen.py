@@ -25,7 +25,7 @@ def stored_matrix(dbx, role: int) -> set[tuple[str, str, int]]:
 
 
 def fab_permissions(app, name: str) -> set[tuple[str, str]]:
-    from app import db
+    from app.database import db
 
     with app.app_context():
         role = app.appbuilder.sm.find_role(name)

@@ -34,7 +34,7 @@ WRITES = [("POST", USERS), ("PUT", USERS + "{user}"), ("POST", ROLES), ("PUT", R
 @pytest.fixture
 def ids(app, dbx):
     """A user and a role of the test's own (not the Administrator's)."""
-    from app import db
+    from app.database import db
 
     with app.app_context():
         sm = app.appbuilder.sm

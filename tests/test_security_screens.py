@@ -22,7 +22,7 @@ FAB_SCREENS = ["/permissions/list/", "/viewmenus/list/", "/permissionviews/list/
 
 
 def role_id(app, name: str) -> int:
-    from app import db
+    from app.database import db
 
     with app.app_context():
         pk = app.appbuilder.sm.find_role(name).id
@@ -45,7 +45,7 @@ def description(app, name: str) -> str:
 
 
 def new_user(app, username: str, role: str = "Manager", **extra) -> int:
-    from app import db
+    from app.database import db
 
     with app.app_context():
         sm = app.appbuilder.sm
@@ -98,7 +98,7 @@ def test_the_user_form_offers_no_raw_choices(app, admin_client):
 
 
 def login_id(app, username: str) -> int:
-    from app import db
+    from app.database import db
 
     with app.app_context():
         pk = app.appbuilder.sm.find_user(username=username).id
@@ -349,7 +349,7 @@ def test_everyone_sees_their_profile_and_changes_their_password(app, role):
 def test_the_personal_permissions_are_all_there_is(app):
     """The built-in roles other than the Administrator get FAB's profile permissions and no
     other permission of its security screens and API."""
-    from app import db
+    from app.database import db
 
     security_views = {"CrmUserDBModelView", "RoleModelView", "ResetPasswordView",
                       "UserInfoEditView", "ResetMyPasswordView", "User", "Role", "Permission",
@@ -384,7 +384,7 @@ def test_the_menu_has_the_crms_screens_not_fabs(app, admin_client, client_as):
 def test_the_removed_screens_left_no_permissions(app):
     from flask_appbuilder.security.sqla.models import ViewMenu
 
-    from app import db
+    from app.database import db
 
     with app.app_context():
         names = set(db.session.execute(select(ViewMenu.name)).scalars())

@@ -248,7 +248,7 @@ def i18n_app(tmp_path_factory):
         setup.ensure_admin("admin", "Admin-Pass-123")
     yield application
     with application.app_context():
-        from app import db
+        from app.database import db
 
         db.session.remove()
         db.engine.dispose()

@@ -24,7 +24,7 @@ from typing import Any, Optional
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import db
+from app.database import db
 from app.models import (
     Client,
     CompanyRequisites,

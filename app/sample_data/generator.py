@@ -38,7 +38,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
-from app import db
+from app.database import db
 from app.models import (
     AUDIT_STAMPS,
     SEARCH_SHADOWS,

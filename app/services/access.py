@@ -140,7 +140,7 @@ class Principal:
 
 
 def _session():
-    from app import db
+    from app.database import db
 
     return db.session
 

@@ -20,7 +20,7 @@ from flask_babel import gettext
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import db
+from app.database import db
 from app.models import CrmUser, RoleInfo, department_role
 from app.services import records
 from app.services.records import Conflict, Forbidden, RecordInvalid

@@ -61,7 +61,7 @@ def current_user() -> Any:
         return _request_user()
     if acting.user_id is None or not has_app_context():
         return None
-    from app import db
+    from app.database import db
     from app.models import CrmUser
 
     return db.session.get(CrmUser, acting.user_id)  # the session's identity map keeps it

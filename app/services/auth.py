@@ -203,7 +203,7 @@ class DatabaseLoginThrottle(LoginThrottle):
     storage_uri = "database"
 
     def __init__(self, app: Flask):
-        from app import db
+        from app.database import db
 
         super().__init__(app)
         with app.app_context():
@@ -292,7 +292,7 @@ def _user_key(username) -> Optional[str]:
         user = sm.find_user(username=name) or sm.find_user(email=name)
     except Exception:  # pragma: no cover - a lookup problem must not break the login
         log.exception("Looking up the user of a login attempt failed")
-        from app import db
+        from app.database import db
 
         db.session.rollback()
     ident = f"id:{user.id}" if user is not None else f"name:{name.casefold()}"
@@ -400,7 +400,7 @@ def end_sessions(user_id: int) -> int:
     Returns the new epoch."""
     from sqlalchemy import select, update
 
-    from app import db
+    from app.database import db
     from app.models import CrmUser
 
     db.session.execute(update(CrmUser.__table__).where(CrmUser.__table__.c.id == user_id)
@@ -420,7 +420,7 @@ def keep_current_session(user_id: int, epoch: int) -> None:
 def current_epoch(user_id) -> int:
     from sqlalchemy import select
 
-    from app import db
+    from app.database import db
     from app.models import CrmUser
 
     return db.session.execute(select(CrmUser.__table__.c.session_epoch)

@@ -227,7 +227,7 @@ def _column_errors(obj) -> dict[str, str]:
 
 
 def _session():
-    from app import db
+    from app.database import db
 
     return db.session
 

@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import delete, select
 
-from app import db
+from app.database import db
 from app.menu import MENU
 from app.models import RoleRight
 from app.services.access import ACTIONS, ALL, ENTITIES, NONE, OWN, OWNED_ENTITIES, SCOPES, SUBTREE

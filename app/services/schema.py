@@ -20,7 +20,7 @@ def head_revisions() -> set[str]:
 
 def schema_problem() -> Optional[str]:
     """None when the database is at the latest migration, else what to do about it."""
-    from app import db
+    from app.database import db
 
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import delete, select
 
-from app import db
+from app.database import db
 from app.models import DictionaryItem, Pipeline, Stage
 from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
 from app.services.actor import acting_as

@@ -30,7 +30,7 @@ _depth: ContextVar[int] = ContextVar("voronka_unit_of_work_depth", default=0)
 
 
 def _session():
-    from app import db
+    from app.database import db
 
     return db.session
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 def _pipelines(live_server):
     """{pipeline id: [its stage ids]} with a second pipeline made for this test."""
-    from app import db
+    from app.database import db
     from app.models import Pipeline, Stage
 
     with live_server.app.app_context():

@@ -27,7 +27,7 @@ MANAGER = "manager1"
 
 @pytest.fixture(scope="module")
 def demo_company(live_server):
-    from app import db
+    from app.database import db
     from app.sample_data.demo import create_demo_company
 
     with live_server.app.app_context():
@@ -46,7 +46,7 @@ def manager(page, demo_company, request):
 
 def _db(server, fn):
     """fn(session) run in the app, for checking what the screens stored."""
-    from app import db
+    from app.database import db
 
     with server.app.app_context():
         try:
