@@ -66,9 +66,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.models import SEARCH_SHADOWS
+from app.rules.validation import phone_search_prefix
 from app.services import access, bounds, positions
 from app.services.clock import parse_typed
-from app.services.validation import phone_search_prefix
 
 # How many pages past the current one the list looks ahead to bound its count.
 LOOKAHEAD_PAGES = 10

@@ -12,8 +12,8 @@ from wtforms import Field, ValidationError
 
 from app.datamodel import prefix_condition
 from app.models import Client, Contact, Interest
+from app.rules.validation import normalize_name, normalize_search, phone_search_prefix
 from app.services import access, bounds
-from app.services.validation import normalize_name, normalize_search, phone_search_prefix
 
 LIMIT = 20
 

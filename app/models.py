@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from app.services.validation import normalize_name, normalize_phone, normalize_search
+from app.rules.validation import normalize_name, normalize_phone, normalize_search
 
 
 def utcnow() -> dt.datetime:

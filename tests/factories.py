@@ -32,7 +32,7 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services.validation import (
+from app.rules.validation import (
     make_valid_account,
     make_valid_corr_account,
     make_valid_inn,

@@ -100,7 +100,8 @@ def test_importing_the_configuration_writes_nothing(tmp_path):
 
 # What the rules (app/services/) may build on: the schema, the seed data, the menu's plain
 # data and each other; never the screens, the API or the Flask-AppBuilder adapters.
-SERVICE_MAY_IMPORT = ("app.services", "app.models", "app.seed", "app.menu", "app.database")
+SERVICE_MAY_IMPORT = ("app.services", "app.rules", "app.models", "app.seed", "app.menu",
+                      "app.database")
 
 
 def _app_imports(tree: ast.AST) -> list[tuple[int, str]]:

@@ -92,11 +92,11 @@ def test_demo_company_is_complete_and_created_once(fresh_app):
         Product,
         Stage,
     )
+    from app.rules.validation import validate_inn, validate_ogrn
     from app.sample_data.demo import create_demo_company
     from app.services import records
     from app.services.clock import local_day_bounds_utc, to_local, utcnow
     from app.services.setup import ensure_admin
-    from app.services.validation import validate_inn, validate_ogrn
 
     with fresh_app.app_context():
         ensure_admin("admin", "Admin-Passw0rd!")
@@ -275,7 +275,7 @@ def _check_generated(session, clients_before: int, clients_added: int,
         Interest,
         Stage,
     )
-    from app.services.validation import validate_inn, validate_ogrn
+    from app.rules.validation import validate_inn, validate_ogrn
 
     def count(model, *where):
         return session.execute(select(func.count()).select_from(model).where(*where)).scalar()

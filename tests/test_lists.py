@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.models import Client, CrmUser, Interest, Stage
-from app.services.validation import normalize_search
+from app.rules.validation import normalize_search
 from tests.helpers import shown_ids, text_of
 from tests.volume import bulk_clients, bulk_interests
 

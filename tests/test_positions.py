@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from app.models import Client, ListPosition, ListPositionChange, ListPositionOwner
+from app.rules.validation import normalize_search
 from app.services import positions
-from app.services.validation import normalize_search
 from tests.helpers import shown_ids, text_of
 from tests.volume import bulk_clients
 

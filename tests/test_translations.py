@@ -308,10 +308,10 @@ def test_session_locale_switch(i18n_app, admin):
 
 
 def test_validation_messages_are_translated(i18n_app):
-    """Messages marked with N_ in app.services.validation come out in Russian via gettext."""
+    """Messages marked with N_ in app.rules.validation come out in Russian via gettext."""
     from flask_babel import force_locale, gettext
 
-    from app.services import validation
+    from app.rules import validation
 
     with i18n_app.test_request_context():
         with force_locale("ru"):

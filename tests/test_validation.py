@@ -1,4 +1,4 @@
-"""Tests for app.services.validation (pure Python, no app context needed)."""
+"""Tests for app.rules.validation (pure Python, no app context needed)."""
 
 import ast
 import random
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import validation
+from app.rules import validation
 
 v = validation
 ValidationError = v.ValidationError

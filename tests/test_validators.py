@@ -14,7 +14,7 @@ from app.models import (
     InterestProduct,
     Product,
 )
-from app.services import validation as v
+from app.rules import validation as v
 from app.views import CRUD_SCREENS
 from tests.factories import ACCOUNT, BIK, FACTORIES
 from tests.helpers import form_errors, route_of, text_of, tr

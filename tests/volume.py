@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.models import Client, Interest, Stage, client_tag, interest_tag, utcnow
-from app.services.validation import normalize_phone, normalize_search
+from app.rules.validation import normalize_phone, normalize_search
 from tests.factories import (
     INTEREST,
     default_pipeline,

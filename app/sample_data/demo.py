@@ -41,17 +41,17 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
-from app.services import records, setup
-from app.services.actor import acting_as
-from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
-from app.services.validation import (
+from app.rules.validation import (
     make_valid_account,
     make_valid_corr_account,
     make_valid_inn,
     make_valid_ogrn,
     make_valid_ogrnip,
 )
+from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
+from app.services import records, setup
+from app.services.actor import acting_as
+from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
 
 SEED = 20260401
 ACTIVITY_NORM = 48

@@ -53,12 +53,12 @@ from app.models import (
     Product,
     Stage,
 )
+from app.rules.validation import make_valid_inn, make_valid_ogrn, make_valid_ogrnip
 from app.sample_data import demo
 from app.services import positions
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 from app.services.setup import ensure_reference_data
-from app.services.validation import make_valid_inn, make_valid_ogrn, make_valid_ogrnip
 
 MANAGERS = 50
 MANAGERS_PER_DEPARTMENT = 10

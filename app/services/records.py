@@ -35,8 +35,8 @@ from app.models import (
     Product,
     Stage,
 )
+from app.rules import validation as v
 from app.services import bounds
-from app.services import validation as v
 from app.services.actor import current_user_id
 from app.services.clock import utcnow
 from app.services.errors import (  # noqa: F401 - the errors every caller of records knows
