@@ -16,6 +16,7 @@ from sqlalchemy import Date, DateTime, Numeric, select
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.routing import BuildError
 
+from app.entities import TRACKED_MODELS
 from app.labels import LABELS
 from app.models import (
     CLIENT_KINDS,
@@ -24,7 +25,6 @@ from app.models import (
     INTERACTION_STATUSES,
     REQUISITES_TEMPLATES,
     STAGE_KINDS,
-    TRACKED_MODELS,
     ChangeLog,
 )
 from app.services import access

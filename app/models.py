@@ -734,5 +734,3 @@ SEARCH_SHADOWS = {
     Interest: {"title": ("title_search", normalize_search)},
 }
 
-# Models whose every change is written to the change log.
-TRACKED_MODELS = (Client, Contact, Inquiry, Interest, Interaction)

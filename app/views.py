@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Optional
 
 from app import history
 from app.crud import CrmModelView, interface
+from app.entities import TRACKED_MODELS
 from app.labels import LABELS
 from app.lookup import LookupField, LookupView
 from app.menu import CATEGORY_LABELS, MENU
@@ -24,7 +25,6 @@ from app.models import (
     INTERACTION_STATUSES,
     REQUISITES_TEMPLATES,
     STAGE_KINDS,
-    TRACKED_MODELS,
     ChangeLog,
     Client,
     CompanyRequisites,

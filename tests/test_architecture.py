@@ -100,8 +100,8 @@ def test_importing_the_configuration_writes_nothing(tmp_path):
 
 # What the rules (app/services/) may build on: the schema, the seed data, the menu's plain
 # data and each other; never the screens, the API or the Flask-AppBuilder adapters.
-SERVICE_MAY_IMPORT = ("app.services", "app.rules", "app.models", "app.seed", "app.menu",
-                      "app.database")
+SERVICE_MAY_IMPORT = ("app.services", "app.rules", "app.models", "app.entities", "app.seed",
+                      "app.menu", "app.database")
 
 
 def _app_imports(tree: ast.AST) -> list[tuple[int, str]]:
@@ -142,3 +142,22 @@ def test_the_menu_is_declared_apart_from_the_crud_screens(app):
              for item in category.childs if item.name != "-"]
     declared = [(entry.category, entry.name) for entry in MENU]
     assert [pair for pair in shown if pair in declared] == declared
+
+
+def test_every_screen_and_resource_is_declared_and_every_declaration_is_served(app):
+    """app.entities is the one place an entity's facts live: every CRUD screen's model is
+    declared, every page a declaration names is registered, and an owned entity's
+    responsible is a relation to the users."""
+    from app.entities import BY_MODEL, ENTITIES
+    from app.models import CrmUser
+    from app.views import CRUD_SCREENS
+
+    assert {view.datamodel.obj for view in CRUD_SCREENS} <= set(BY_MODEL)
+    registered = {type(view).__name__ for view in app.appbuilder.baseviews}
+    for entity in ENTITIES:
+        assert set(entity.page_names) <= registered, entity.model.__name__
+        if entity.owner is not None:
+            column = entity.owner_column
+            assert column.property.columns[0].foreign_keys, entity.model.__name__
+            relation = getattr(entity.model, entity.owner).property
+            assert relation.mapper.class_ is CrmUser, entity.model.__name__

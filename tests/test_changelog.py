@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from app.api import RESOURCES
-from app.models import TRACKED_MODELS, ChangeLog, Client, utcnow
+from app.entities import TRACKED_MODELS
+from app.models import ChangeLog, Client, utcnow
 from app.views import CRUD_SCREENS
 from tests.factories import CLIENT, FACTORIES, dictionary_item, to_json
 from tests.helpers import api_base, form_errors, page_text, route_of, text_of

@@ -24,23 +24,18 @@ from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
+from app.entities import MODEL_ENTITY, OWNER_RELATION, TRACKED_MODELS, owner_column
 from app.models import (
     ChangeLog,
     Client,
-    CompanyRequisites,
     Contact,
     CrmUser,
     Department,
-    DictionaryItem,
     Inquiry,
     Interaction,
     Interest,
     InterestProduct,
-    Pipeline,
-    Product,
-    ProductGroup,
     RoleRight,
-    Stage,
     department_role,
 )
 from app.services import actor
@@ -81,39 +76,9 @@ ACTIONS = {
 # Entities whose records belong to someone: only they have meaningful own/department scopes.
 OWNED_ENTITIES = ("client", "contact", "inquiry", "interest", "interaction")
 
-# Which entity of the matrix governs a model.
-MODEL_ENTITY = {
-    Client: "client",
-    Contact: "contact",
-    Inquiry: "inquiry",
-    Interest: "interest",
-    InterestProduct: "interest",
-    Interaction: "interaction",
-    Product: "product",
-    ProductGroup: "product",
-    DictionaryItem: "directory",
-    Pipeline: "directory",
-    Stage: "directory",
-    Department: "settings",
-    CompanyRequisites: "settings",
-    ChangeLog: "settings",
-}
-
-
 # Outside the matrix, read by every employee: the people a record can be given to (select
 # boxes, names in lists). Changed only by the administrator.
 EMPLOYEE_LISTS = (CrmUser,)
-
-
-def owner_column(model):
-    """The column naming the user responsible for a record of `model`."""
-    return {
-        Client: Client.responsible_id,
-        Contact: Contact.responsible_id,
-        Inquiry: Inquiry.manager_id,
-        Interest: Interest.responsible_id,
-        Interaction: Interaction.responsible_id,
-    }.get(model)
 
 
 # --- The user's rights ---------------------------------------------------------------------
@@ -395,8 +360,6 @@ def _history_condition(user=None):
     """The change log of the records the user can read."""
     from sqlalchemy import or_
 
-    from app.models import TRACKED_MODELS
-
     return or_(*[
         (ChangeLog.entity == model.__name__)
         & ChangeLog.record_id.in_(select(model.id).where(condition(model, "read", user)))
@@ -415,11 +378,6 @@ def allows(obj, action: str, user=None) -> bool:
     return _session().execute(
         select(model.id).where(model.id == obj.id, condition(model, action, user))
     ).first() is not None
-
-
-# The relation that names a record's responsible user, per model.
-OWNER_RELATION = {Client: "responsible", Contact: "responsible", Inquiry: "manager",
-                  Interest: "responsible", Interaction: "responsible"}
 
 
 def owner_of(obj) -> Optional[int]:

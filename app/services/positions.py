@@ -23,6 +23,7 @@ from typing import Iterable, Optional
 
 from sqlalchemy import bindparam, text
 
+from app.entities import owner_column
 from app.models import Client
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,18 @@ REBUILD_OVER = 20 * BUCKET_ROWS  # a stretch this long is cut again
 
 @dataclass(frozen=True)
 class PositionedList:
-    """A list ordered by (key, id) whose rows belong to the user in `owner`. The triggers
-    of migration 0009 watch the same table and columns."""
+    """A list ordered by (key, id) whose rows belong to their entity's responsible user
+    (app.entities). The triggers of migration 0009 watch the same table and columns."""
 
     model: type
     key: str
-    owner: str
+
+    @property
+    def owner(self) -> str:
+        return owner_column(self.model).key
 
 
-LISTS = {"client": PositionedList(Client, "name_search", "responsible_id")}
+LISTS = {"client": PositionedList(Client, "name_search")}
 
 
 @dataclass

@@ -15,6 +15,7 @@ from flask_babel import gettext
 from sqlalchemy import delete, select
 
 from app.database import db
+from app.entities import pages_of
 from app.menu import MENU
 from app.models import RoleRight
 from app.services.access import ACTIONS, ALL, ENTITIES, NONE, OWN, OWNED_ENTITIES, SCOPES, SUBTREE
@@ -22,21 +23,6 @@ from app.services.records import DomainError
 from app.services.roles import admin_role_name
 
 Matrix = dict[tuple[str, str], int]
-
-# Entity -> the FAB view and API names whose permissions follow the entity's rights.
-ENTITY_VIEWS: dict[str, list[str]] = {
-    "client": ["ClientView", "ClientApi"],
-    "contact": ["ContactView", "ContactApi"],
-    "inquiry": ["InquiryView", "InquiryApi"],
-    "interest": ["InterestView", "InterestApi", "InterestProductView"],
-    "interaction": ["InteractionView", "InteractionApi"],
-    "product": ["ProductView", "ProductApi", "ProductGroupView", "ProductGroupApi"],
-    "directory": ["DictionaryItemView", "DictionaryItemApi", "PipelineView", "PipelineApi",
-                  "StageView", "StageApi"],
-    "settings": ["DepartmentView", "DepartmentApi", "CompanyRequisitesView",
-                 "CompanyRequisitesApi", "ChangeLogView", "ChangeLogApi"],
-    "report": [],
-}
 
 # Action -> FAB permission names on those views.
 ACTION_PERMISSIONS = {
@@ -144,12 +130,12 @@ def _sync_fab_permissions(role, matrix: Matrix) -> None:
     for (entity, action), scope in matrix.items():
         if scope == NONE:
             continue
-        for view in ENTITY_VIEWS.get(entity, []):
+        for view in pages_of(entity):
             for permission in ACTION_PERMISSIONS[action]:
                 add(permission, view)
     readable_views = {view for (entity, action), scope in matrix.items()
                       if action == "read" and scope != NONE
-                      for view in ENTITY_VIEWS.get(entity, [])}
+                      for view in pages_of(entity)}
     for entry in MENU:
         if entry.view in readable_views:
             add("menu_access", entry.name)

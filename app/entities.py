@@ -1,0 +1,100 @@
+"""What the application knows about each entity, declared once.
+
+An entity's declaration names its model, the entity of the rights matrix that governs it,
+the relation naming its responsible user (owned records: the access filter's scopes
+apply), whether every change of it is written to the history, and the screens and API
+resources the rights open. The access filter, the rights, the history, the audit and
+the lists' position summary read these declarations; adding an owned entity is its
+model, its declaration here and a migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import inspect
+
+from app.models import (
+    ChangeLog,
+    Client,
+    CompanyRequisites,
+    Contact,
+    Department,
+    DictionaryItem,
+    Inquiry,
+    Interaction,
+    Interest,
+    InterestProduct,
+    Pipeline,
+    Product,
+    ProductGroup,
+    Stage,
+)
+
+
+@dataclass(frozen=True)
+class Entity:
+    model: type
+    rights: str                    # the entity of the rights matrix (app.services.access)
+    owner: Optional[str] = None    # the relation naming the responsible user
+    tracked: bool = False          # every change is written to the history
+    pages: Optional[tuple[str, ...]] = None  # views and APIs; default <Model>View, <Model>Api
+
+    @property
+    def page_names(self) -> tuple[str, ...]:
+        if self.pages is not None:
+            return self.pages
+        name = self.model.__name__
+        return (f"{name}View", f"{name}Api")
+
+    @property
+    def owner_column(self):
+        """The column of the responsible user's id, or None."""
+        if self.owner is None:
+            return None
+        relation = inspect(self.model).relationships[self.owner]
+        (column,) = relation.local_columns
+        return getattr(self.model, column.key)
+
+
+ENTITIES = [
+    Entity(Client, "client", owner="responsible", tracked=True),
+    Entity(Contact, "contact", owner="responsible", tracked=True),
+    Entity(Inquiry, "inquiry", owner="manager", tracked=True),
+    Entity(Interest, "interest", owner="responsible", tracked=True),
+    # An interest's products go with their interest (app.services.access).
+    Entity(InterestProduct, "interest", pages=("InterestProductView",)),
+    Entity(Interaction, "interaction", owner="responsible", tracked=True),
+    Entity(Product, "product"),
+    Entity(ProductGroup, "product"),
+    Entity(DictionaryItem, "directory"),
+    Entity(Pipeline, "directory"),
+    Entity(Stage, "directory"),
+    Entity(Department, "settings"),
+    Entity(CompanyRequisites, "settings"),
+    Entity(ChangeLog, "settings"),
+]
+
+BY_MODEL = {entity.model: entity for entity in ENTITIES}
+
+# Which entity of the rights matrix governs a model.
+MODEL_ENTITY = {entity.model: entity.rights for entity in ENTITIES}
+
+# The relation that names a record's responsible user, per owned model.
+OWNER_RELATION = {entity.model: entity.owner for entity in ENTITIES if entity.owner}
+
+# Models whose every change is written to the change log.
+TRACKED_MODELS = tuple(entity.model for entity in ENTITIES if entity.tracked)
+
+
+def owner_column(model):
+    """The column naming the user responsible for a record of `model`, or None."""
+    entity = BY_MODEL.get(model)
+    return None if entity is None else entity.owner_column
+
+
+def pages_of(rights: str) -> list[str]:
+    """The views and APIs the rights of a matrix entity open."""
+    return [name for entity in ENTITIES if entity.rights == rights
+            for name in entity.page_names]
