@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
 from app.models import (
@@ -40,6 +41,8 @@ class Entity:
     owner: Optional[str] = None    # the relation naming the responsible user
     tracked: bool = False          # every change is written to the history
     pages: Optional[tuple[str, ...]] = None  # views and APIs; default <Model>View, <Model>Api
+    plural: object = None          # what a list of its records is called ("Clients")
+    label: object = None           # what one record is called in the history ("Client")
 
     @property
     def page_names(self) -> tuple[str, ...]:
@@ -59,20 +62,26 @@ class Entity:
 
 
 ENTITIES = [
-    Entity(Client, "client", owner="responsible", tracked=True),
-    Entity(Contact, "contact", owner="responsible", tracked=True),
-    Entity(Inquiry, "inquiry", owner="manager", tracked=True),
-    Entity(Interest, "interest", owner="responsible", tracked=True),
+    Entity(Client, "client", owner="responsible", tracked=True,
+           plural=_l("Clients"), label=_l("Client")),
+    Entity(Contact, "contact", owner="responsible", tracked=True,
+           plural=_l("Contacts"), label=_l("Contact")),
+    Entity(Inquiry, "inquiry", owner="manager", tracked=True,
+           plural=_l("Inquiries"), label=_l("Inquiry")),
+    Entity(Interest, "interest", owner="responsible", tracked=True,
+           plural=_l("Interests"), label=_l("Interest")),
     # An interest's products go with their interest (app.services.access).
-    Entity(InterestProduct, "interest", pages=("InterestProductView",)),
-    Entity(Interaction, "interaction", owner="responsible", tracked=True),
-    Entity(Product, "product"),
-    Entity(ProductGroup, "product"),
-    Entity(DictionaryItem, "directory"),
-    Entity(Pipeline, "directory"),
-    Entity(Stage, "directory"),
-    Entity(Department, "settings"),
-    Entity(CompanyRequisites, "settings"),
+    Entity(InterestProduct, "interest", pages=("InterestProductView",),
+           plural=_l("Interest products")),
+    Entity(Interaction, "interaction", owner="responsible", tracked=True,
+           plural=_l("Interactions"), label=_l("Interaction")),
+    Entity(Product, "product", plural=_l("Products")),
+    Entity(ProductGroup, "product", plural=_l("Product groups")),
+    Entity(DictionaryItem, "directory", plural=_l("Directory items")),
+    Entity(Pipeline, "directory", plural=_l("Pipelines")),
+    Entity(Stage, "directory", plural=_l("Stages")),
+    Entity(Department, "settings", plural=_l("Departments")),
+    Entity(CompanyRequisites, "settings", plural=_l("Requisites")),
     Entity(ChangeLog, "settings"),
 ]
 

@@ -16,7 +16,7 @@ from sqlalchemy import Date, DateTime, Numeric, select
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.routing import BuildError
 
-from app.entities import TRACKED_MODELS
+from app.entities import ENTITIES, TRACKED_MODELS
 from app.labels import LABELS
 from app.models import (
     CLIENT_KINDS,
@@ -30,13 +30,7 @@ from app.models import (
 from app.services import access
 from app.services.clock import format_local
 
-ENTITY_LABELS = {
-    "Client": _l("Client"),
-    "Contact": _l("Contact"),
-    "Inquiry": _l("Inquiry"),
-    "Interest": _l("Interest"),
-    "Interaction": _l("Interaction"),
-}
+ENTITY_LABELS = {entity.model.__name__: entity.label for entity in ENTITIES if entity.label}
 
 ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted")}
 

@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, Numeric, func, inspect, select
 
+from app.entities import ENTITIES
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
@@ -340,22 +341,9 @@ def delete(obj) -> None:
 
 # --- Messages ------------------------------------------------------------------------------
 
-_TABLE_LABELS = {
-    "Client": _l("Clients"),
-    "Contact": _l("Contacts"),
-    "Inquiry": _l("Inquiries"),
-    "Interest": _l("Interests"),
-    "Interaction": _l("Interactions"),
-    "Pipeline": _l("Pipelines"),
-    "Stage": _l("Stages"),
-    "Product": _l("Products"),
-    "ProductGroup": _l("Product groups"),
-    "InterestProduct": _l("Interest products"),
-    "Department": _l("Departments"),
-    "DictionaryItem": _l("Directory items"),
-    "CompanyRequisites": _l("Requisites"),
-    "CrmUser": _l("Users"),
-}
+# What the records of a table are called, when they stop a deletion.
+_TABLE_LABELS = {**{entity.model.__name__: entity.plural for entity in ENTITIES if entity.plural},
+                 "CrmUser": _l("Users")}
 
 
 def _table_label(cls) -> Optional[str]:
