@@ -16,7 +16,7 @@ What differs from FAB's own interface:
   stages, dictionary items); unknown columns are ignored instead of failing.
 - Every query is restricted by the one access filter (app.services.access): a record
   the user may not read is not listed, counted, ordered or returned by id.
-- "Starts with" on text uses the normalised shadow column (see models.SEARCH_SHADOWS) or
+- "Starts with" on text uses the normalised shadow column (see entities.SEARCH_SHADOWS) or
   an index range, never a table scan.
 """
 
@@ -65,7 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
-from app.models import SEARCH_SHADOWS
+from app.entities import SEARCH_SHADOWS
 from app.rules.validation import phone_search_prefix
 from app.services import access, bounds, positions
 from app.services.clock import parse_typed

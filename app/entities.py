@@ -32,6 +32,7 @@ from app.models import (
     ProductGroup,
     Stage,
 )
+from app.rules.validation import normalize_name, normalize_phone, normalize_search
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Entity:
     pages: Optional[tuple[str, ...]] = None  # views and APIs; default <Model>View, <Model>Api
     plural: object = None          # what a list of its records is called ("Clients")
     label: object = None           # what one record is called in the history ("Client")
+    # Normalised search columns: source attribute -> (shadow attribute, normaliser), kept
+    # up to date on every flush (app.services.audit), searched and sorted by the lists.
+    search_shadows: Optional[dict] = None
 
     @property
     def page_names(self) -> tuple[str, ...]:
@@ -63,13 +67,20 @@ class Entity:
 
 ENTITIES = [
     Entity(Client, "client", owner="responsible", tracked=True,
-           plural=_l("Clients"), label=_l("Client")),
+           plural=_l("Clients"), label=_l("Client"),
+           search_shadows={"name": ("name_search", normalize_name),
+                           "phone": ("phone_normalized", normalize_phone),
+                           "email": ("email_normalized", normalize_search)}),
     Entity(Contact, "contact", owner="responsible", tracked=True,
-           plural=_l("Contacts"), label=_l("Contact")),
+           plural=_l("Contacts"), label=_l("Contact"),
+           search_shadows={"name": ("name_search", normalize_search),
+                           "phone": ("phone_normalized", normalize_phone),
+                           "email": ("email_normalized", normalize_search)}),
     Entity(Inquiry, "inquiry", owner="manager", tracked=True,
            plural=_l("Inquiries"), label=_l("Inquiry")),
     Entity(Interest, "interest", owner="responsible", tracked=True,
-           plural=_l("Interests"), label=_l("Interest")),
+           plural=_l("Interests"), label=_l("Interest"),
+           search_shadows={"title": ("title_search", normalize_search)}),
     # An interest's products go with their interest (app.services.access).
     Entity(InterestProduct, "interest", pages=("InterestProductView",),
            plural=_l("Interest products")),
@@ -95,6 +106,10 @@ OWNER_RELATION = {entity.model: entity.owner for entity in ENTITIES if entity.ow
 
 # Models whose every change is written to the change log.
 TRACKED_MODELS = tuple(entity.model for entity in ENTITIES if entity.tracked)
+
+# model -> {source attribute: (shadow attribute, normaliser)}
+SEARCH_SHADOWS = {entity.model: entity.search_shadows for entity in ENTITIES
+                  if entity.search_shadows}
 
 
 def owner_column(model):

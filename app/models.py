@@ -33,8 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from app.rules.validation import normalize_name, normalize_phone, normalize_search
-
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -722,15 +720,4 @@ class ChangeLog(Model):
     def __str__(self) -> str:
         return f"{self.entity} #{self.record_id} {self.action}"
 
-
-# Normalised search columns: source attribute -> (shadow attribute, normaliser).
-SEARCH_SHADOWS = {
-    Client: {"name": ("name_search", normalize_name),
-             "phone": ("phone_normalized", normalize_phone),
-             "email": ("email_normalized", normalize_search)},
-    Contact: {"name": ("name_search", normalize_search),
-              "phone": ("phone_normalized", normalize_phone),
-              "email": ("email_normalized", normalize_search)},
-    Interest: {"title": ("title_search", normalize_search)},
-}
 

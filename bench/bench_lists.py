@@ -537,7 +537,8 @@ class RawSql:
 
     def name_starts(self, api: bool = False):
         from app.datamodel import _next_prefix
-        from app.models import SEARCH_SHADOWS, Client
+        from app.entities import SEARCH_SHADOWS
+        from app.models import Client
 
         name = SEARCH_SHADOWS[Client]["name"][1](NAME_PREFIX)
         return self._select("WHERE crm_client.name_search >= ? AND crm_client.name_search < ?",
@@ -550,7 +551,8 @@ class RawSql:
                             (INN_PREFIX, _next_prefix(INN_PREFIX)))
 
     def contains(self, column: str, typed: str):
-        from app.models import SEARCH_SHADOWS, Client
+        from app.entities import SEARCH_SHADOWS
+        from app.models import Client
 
         shadow, normalise = SEARCH_SHADOWS[Client][column]
         value = ("".join(ch for ch in typed if ch.isdigit()) if column == "phone"

@@ -55,7 +55,7 @@ def _row_counts(session) -> dict[str, int]:
 
 def _shadow_mismatches(session, model, limit=None) -> list:
     """Rows whose normalised search columns differ from what the session hooks compute."""
-    from app.models import SEARCH_SHADOWS
+    from app.entities import SEARCH_SHADOWS
 
     wrong = []
     query = select(model).order_by(model.id)

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from app.api import RESOURCES
-from app.models import SEARCH_SHADOWS, Client, Interest, Stage
+from app.entities import SEARCH_SHADOWS
+from app.models import Client, Interest, Stage
 from tests.access_rules import OWNED_MODELS, OWNER_COLUMN, build_company, deps_for
 from tests.factories import CLIENT, FACTORIES, INTEREST, STAGE
 from tests.helpers import form_errors, form_fields, text_of

@@ -5,7 +5,7 @@ tags and interest products, handled by about fifty generated managers. The rows 
 written in bulk, bypassing the ORM: COPY on PostgreSQL, `executemany` of plain tuples on
 SQLite, Core `insert()` elsewhere. Because the session hooks of app.services.audit do not
 run, this module fills what they would: the audit columns, `version` = 1 and the
-normalised search columns, with the same normalisers (models.SEARCH_SHADOWS). The change
+normalised search columns, with the same normalisers (entities.SEARCH_SHADOWS). The change
 log is not written: generated rows have no history.
 
 The data obeys the sales rules: every open interest has a planned interaction (some
@@ -39,9 +39,9 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from app.database import db
+from app.entities import SEARCH_SHADOWS
 from app.models import (
     AUDIT_STAMPS,
-    SEARCH_SHADOWS,
     Client,
     Contact,
     CrmUser,

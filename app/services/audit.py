@@ -16,10 +16,9 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import MANYTOONE, Session
 
-from app.entities import TRACKED_MODELS
+from app.entities import SEARCH_SHADOWS, TRACKED_MODELS
 from app.models import (
     AUDIT_STAMPS,
-    SEARCH_SHADOWS,
     AuditMixin,
     ChangeLog,
     utcnow,
