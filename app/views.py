@@ -40,7 +40,8 @@ from app.models import (
     ProductGroup,
     Stage,
 )
-from app.services import access, worklists
+from app.services import worklists
+from app.services.readers import readers_of
 from app.widgets import StageSelectWidget
 
 
@@ -75,7 +76,7 @@ class CrmView(CrmModelView):
         if self.datamodel.obj in TRACKED_MODELS:
             changes = history.change_history(self.datamodel.obj, int(pk))
         if self.show_readers:
-            readers = access.readers_of(self._get_item(pk))
+            readers = readers_of(self._get_item(pk))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=widgets, related_views=self._related_views,
                                     history=changes, readers=readers)

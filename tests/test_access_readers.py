@@ -145,7 +145,8 @@ def test_who_can_see_it_takes_the_same_statements_whatever_the_number_of_users(
     """The readers of a record are found with a fixed number of statements, with 5 extra
     employees as with 50, and they are exactly the users the access filter lets read it."""
     from app.database import db
-    from app.services.access import allows, readers_of
+    from app.services.access import allows
+    from app.services.readers import readers_of
 
     company = build_company(dbx)
     pk = company.own("manager", model)
