@@ -29,7 +29,8 @@ from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
 from app.api_fields import FittedSchemaConverter
-from app.datamodel import CrmInterface, add_api_filters, empty_filters, joined_filters
+from app.datamodel import CrmInterface
+from app.filters import add_api_filters, empty_filters, joined_filters
 from app.models import (
     AUDIT_STAMPS,
     ChangeLog,

@@ -31,7 +31,8 @@ from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
 
-from app.datamodel import CrmInterface, empty_filters, joined_filters
+from app.datamodel import CrmInterface
+from app.filters import empty_filters, joined_filters
 from app.forms import use_typed_fields
 from app.models import AUDIT_COLUMNS
 from app.services import access, bounds, commands, records, worklists
