@@ -161,7 +161,7 @@ class Config:
         "en": {"flag": "gb", "name": "English"},
     }
 
-    # Cookies: HttpOnly, SameSite=Lax, Secure over HTTPS (app.services.auth also marks the
+    # Cookies: HttpOnly, SameSite=Lax, Secure over HTTPS (app.web.auth also marks the
     # session cookie Secure whenever the request came over HTTPS). A session lasts
     # CRM_SESSION_HOURS after the login at most; logout voids it server-side.
     CRM_HTTPS = os.environ.get("CRM_HTTPS", "0") == "1"
@@ -171,14 +171,14 @@ class Config:
     SESSION_COOKIE_SECURE = CRM_HTTPS
     PERMANENT_SESSION_LIFETIME = timedelta(hours=float(os.environ.get("CRM_SESSION_HOURS", "12")))
     # Flask-Login's "remember me" cookie: FAB never sets it, and it cannot restore a session
-    # on its own (app.services.auth); bounded and locked down all the same.
+    # on its own (app.web.auth); bounded and locked down all the same.
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = CRM_HTTPS
     REMEMBER_COOKIE_DURATION = PERMANENT_SESSION_LIFETIME
 
     # Failed logins per user, per user and client address, and per client address, on the
-    # HTML and the API login alike (app.services.auth).
+    # HTML and the API login alike (app.web.auth).
     CRM_LOGIN_LIMIT = os.environ.get("CRM_LOGIN_LIMIT", "10 per 5 minutes")
     CRM_LOGIN_PAIR_LIMIT = os.environ.get("CRM_LOGIN_PAIR_LIMIT", "10 per 5 minutes")
     CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "100 per 5 minutes")
@@ -186,13 +186,13 @@ class Config:
     CRM_LOGIN_LIMIT_KEY_PREFIX = os.environ.get("CRM_LOGIN_LIMIT_KEY_PREFIX", "voronka-login")
 
     # API tokens: Flask-JWT-Extended's lifetimes. Both carry the user's session epoch, so
-    # logout, a new password and deactivation end them sooner (app.services.auth).
+    # logout, a new password and deactivation end them sooner (app.web.auth).
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(
         minutes=float(os.environ.get("CRM_API_TOKEN_MINUTES", "15")))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(
         days=float(os.environ.get("CRM_API_REFRESH_DAYS", "7")))
 
-    # New passwords: app.services.auth.password_complexity (set by create_app).
+    # New passwords: app.web.auth.password_complexity (set by create_app).
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     CRM_PASSWORD_MIN_LENGTH = int(os.environ.get("CRM_PASSWORD_MIN_LENGTH", "10"))
 

@@ -46,12 +46,11 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         cli,
         errors,
         openapi,
-        request_guard,
         rights_views,
         views,
         widgets,
     )
-    from app.services import auth
+    from app.web import auth, request_guard
 
     api_fields.install()
     with app.app_context():

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app.database import db
-from app.request_guard import InputRefused, too_large_message
+from app.web.request_guard import InputRefused, too_large_message
 
 log = logging.getLogger(__name__)
 

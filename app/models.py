@@ -162,7 +162,7 @@ class CrmUser(User):
     __tablename__ = "ab_user"
 
     # Bumped by logout, deactivation and a password change: every session cookie and API
-    # token issued before is void (app.services.auth).
+    # token issued before is void (app.web.auth).
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                server_default="0")
 
@@ -272,7 +272,7 @@ class RoleInfo(Model):
 
 
 class LoginFailure(Model):
-    """One failed login (app.services.auth): the login throttle counts these per user, per
+    """One failed login (app.web.auth): the login throttle counts these per user, per
     address and per user and address, in a moving window. Kept in the database so that
     every web process counts the same attempts; rows older than the longest window are
     deleted as new ones come. The user and the address are stored as hashes."""

@@ -1,6 +1,6 @@
 """Security manager: FAB's, with the CRM user model (department, position, phone), the
 CRM's users and roles screens and security API (app.security_views, app.security_api),
-and the authentication hardening of app.services.auth (login throttling, session and token
+and the authentication hardening of app.web.auth (login throttling, session and token
 epochs, safe redirects after login)."""
 
 from dataclasses import dataclass
@@ -25,7 +25,8 @@ from sqlalchemy.orm import joinedload
 
 from app import security_api, security_views
 from app.models import CrmUser, department_role
-from app.services import auth, stamp
+from app.services import stamp
+from app.web import auth
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class CrmSecurityManager(SecurityManager):
         return lm
 
     def create_jwt_manager(self, app):
-        """API tokens carry the user's session epoch (app.services.auth)."""
+        """API tokens carry the user's session epoch (app.web.auth)."""
         jwt_manager = super().create_jwt_manager(app)
         jwt_manager.additional_claims_loader(auth.token_claims)
         jwt_manager.user_lookup_error_loader(auth.token_refused)
@@ -134,7 +135,7 @@ class CrmSecurityManager(SecurityManager):
 
     def load_session_user(self, pk):
         # A request that brings a token is the token's: the cookie that comes with it
-        # neither authenticates it nor needs a CSRF token (app.services.auth).
+        # neither authenticates it nor needs a CSRF token (app.web.auth).
         if auth.request_has_token():
             return None
         user = self.load_user(pk)
@@ -169,7 +170,7 @@ class CrmSecurityManager(SecurityManager):
 
     def reset_password(self, userid, password):
         """A new password voids the user's other sessions and API tokens (the epoch rises
-        when the password is written, app.services.auth); the session that set it lives
+        when the password is written, app.web.auth); the session that set it lives
         on."""
         super().reset_password(userid, password)
         auth.keep_current_session(userid, auth.current_epoch(userid))

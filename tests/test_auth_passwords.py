@@ -29,7 +29,7 @@ def message(app) -> str:
 def test_weak_passwords_are_refused(app, password):
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
-    from app.services.auth import password_complexity
+    from app.web.auth import password_complexity
 
     with app.test_request_context("/"):
         with pytest.raises(PasswordComplexityValidationError) as error:
@@ -39,7 +39,7 @@ def test_weak_passwords_are_refused(app, password):
 
 @pytest.mark.parametrize("password", STRONG)
 def test_strong_passwords_pass(app, password):
-    from app.services.auth import password_complexity
+    from app.web.auth import password_complexity
 
     with app.test_request_context("/"):
         password_complexity(password)
@@ -58,7 +58,7 @@ def test_the_message_is_translated(app):
 
 
 def test_fab_uses_the_validator(app):
-    from app.services.auth import password_complexity
+    from app.web.auth import password_complexity
 
     assert app.config["FAB_PASSWORD_COMPLEXITY_ENABLED"] is True
     assert app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] is password_complexity
@@ -134,7 +134,7 @@ def test_the_password_reset_forms_refuse_a_weak_password(app, admin_client, dbx)
 
 
 def _complies(password: str) -> bool:
-    from app.services.auth import password_problem
+    from app.web.auth import password_problem
 
     return password_problem(password) is None
 

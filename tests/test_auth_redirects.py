@@ -104,7 +104,7 @@ def test_back_links_never_point_off_the_site(admin_client):
 
 @pytest.mark.parametrize("target", OFF_SITE + ["", None, 42, "/" + "a" * 3000])
 def test_is_safe_next_url_refuses(app, target):
-    from app.services.auth import is_safe_next_url
+    from app.web.auth import is_safe_next_url
 
     with app.test_request_context("/", base_url="http://localhost"):
         assert not is_safe_next_url(target)
@@ -112,7 +112,7 @@ def test_is_safe_next_url_refuses(app, target):
 
 @pytest.mark.parametrize("target", ON_SITE + ["/", "/a?next=/b#frag"])
 def test_is_safe_next_url_accepts(app, target):
-    from app.services.auth import is_safe_next_url
+    from app.web.auth import is_safe_next_url
 
     with app.test_request_context("/", base_url="http://localhost"):
         assert is_safe_next_url(target)

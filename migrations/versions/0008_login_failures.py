@@ -5,7 +5,7 @@ Revises: a371f8bb8876
 Create Date: 2026-12-03 09:30:00
 
 crm_login_failure: one row per failed login, which the login throttle of every web process
-counts per user, per user and address, and per address (app.services.auth).
+counts per user, per user and address, and per address (app.web.auth).
 """
 from alembic import op
 import sqlalchemy as sa
