@@ -161,3 +161,16 @@ def test_every_screen_and_resource_is_declared_and_every_declaration_is_served(a
             assert column.property.columns[0].foreign_keys, entity.model.__name__
             relation = getattr(entity.model, entity.owner).property
             assert relation.mapper.class_ is CrmUser, entity.model.__name__
+
+
+def test_the_rules_never_reach_into_flasks_request_globals():
+    """The request's user and its per-request store come through
+    app.services.request_scope, installed by the web layer."""
+    offenders = []
+    for path in sorted((APP / "services").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "flask" and any(
+                    alias.name in ("g", "request", "session") for alias in node.names):
+                offenders.append(f"app/services/{path.name}:{node.lineno}")
+    assert not offenders, offenders

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
@@ -38,7 +38,7 @@ from app.models import (
     RoleRight,
     department_role,
 )
-from app.services import actor
+from app.services import actor, request_scope
 from app.services.stamp import StampedCache
 
 NONE, OWN, DEPARTMENT, SUBTREE, ALL = range(5)
@@ -146,11 +146,8 @@ _KEPT = StampedCache()
 
 
 def _request_cache() -> dict:
-    if not has_request_context():
-        return {}
-    if "crm_access_cache" not in g:
-        g.crm_access_cache = {}
-    return g.crm_access_cache
+    store = request_scope.request_store()
+    return {} if store is None else store.setdefault("access", {})
 
 
 def principal(user=None) -> Principal:

@@ -15,7 +15,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
-from flask import g, has_app_context, has_request_context
+from flask import has_app_context
+
+from app.services import request_scope
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,7 @@ _acting: ContextVar[Optional[Actor]] = ContextVar("voronka_actor", default=None)
 
 
 def _request_user() -> Any:
-    if not has_request_context():
-        return None
-    user = getattr(g, "user", None)
+    user = request_scope.request_user()
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return user

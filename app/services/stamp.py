@@ -19,12 +19,12 @@ import re
 import threading
 from typing import Any, Callable, Hashable, Optional
 
-from flask import g, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import TextClause
 
 from app.models import CacheStamp
+from app.services import request_scope
 
 # The tables what the caches hold is read from: FAB's security tables, the rights matrix,
 # the departments, and the small tables that search forms offer in their select boxes.
@@ -48,14 +48,16 @@ def current_stamp_column():
 
 def remember(value: Optional[int]) -> None:
     """The stamp the request has read (with its user)."""
-    if has_request_context():
-        g.crm_stamp = value
+    store = request_scope.request_store()
+    if store is not None:
+        store["stamp"] = value
 
 
 def current() -> Optional[int]:
     """The stamp read by this request, or None when it has read none (no user yet, no
     stamp row): the caches are then bypassed."""
-    return g.get("crm_stamp") if has_request_context() else None
+    store = request_scope.request_store()
+    return None if store is None else store.get("stamp")
 
 
 # --- raising the stamp -----------------------------------------------------------------------

@@ -65,6 +65,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from app.services import request_scope
+
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "_crm_epoch"
@@ -630,6 +632,14 @@ def _security_headers(response):
 # --- wiring ----------------------------------------------------------------------------------
 
 
+def _request_user():
+    return getattr(g, "user", None) if has_request_context() else None
+
+
+def _request_store():
+    return g.setdefault("crm_request_store", {}) if has_request_context() else None
+
+
 def install(app: Flask) -> None:
     """Called by create_app after AppBuilder is initialised."""
     from flask_appbuilder.security.sqla.models import User
@@ -637,6 +647,7 @@ def install(app: Flask) -> None:
     from sqlalchemy import event
 
     configure_defaults(app)
+    request_scope.install(user=_request_user, store=_request_store)
     if app.config.get("CRM_HTTPS"):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
