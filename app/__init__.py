@@ -27,8 +27,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     # The schema is made by migrations only; permissions are synced by `flask crm init`.
     app.config["FAB_CREATE_DB"] = False
     app.config.setdefault("FAB_UPDATE_PERMS", False)
-    app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.CrmSecurityManager"
-    # The spec view is app.openapi's, which corrects what FAB's says.
+    app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.fab.security.CrmSecurityManager"
+    # The spec view is app.fab.openapi's, which corrects what FAB's says.
     app.config["FAB_ADD_OPENAPI_VIEWS"] = False
 
     from app import models  # noqa: F401  (registers the tables on Model.metadata)
@@ -40,16 +40,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
-    from app import (
-        api,
-        api_fields,
-        cli,
-        errors,
-        openapi,
-        rights_views,
-        views,
-        widgets,
-    )
+    from app import api, cli, errors, rights_views, views
+    from app.fab import api_fields, openapi, widgets
     from app.web import auth, request_guard
 
     api_fields.install()

@@ -28,9 +28,9 @@ from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy.exc import NoResultFound
 
-from app.api_fields import FittedSchemaConverter
-from app.datamodel import CrmInterface
-from app.filters import add_api_filters, empty_filters, joined_filters
+from app.fab.api_fields import FittedSchemaConverter
+from app.fab.datamodel import CrmInterface
+from app.fab.filters import add_api_filters, empty_filters, joined_filters
 from app.models import (
     AUDIT_STAMPS,
     ChangeLog,

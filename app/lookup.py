@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import or_
 from wtforms import Field, ValidationError
 
-from app.filters import prefix_condition
+from app.fab.filters import prefix_condition
 from app.models import Client, Contact, Interest
 from app.rules.validation import normalize_name, normalize_search, phone_search_prefix
 from app.services import access, bounds

@@ -11,8 +11,9 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import history
-from app.crud import CrmModelView, interface
 from app.entities import TRACKED_MODELS
+from app.fab.crud import CrmModelView, interface
+from app.fab.widgets import StageSelectWidget
 from app.labels import LABELS
 from app.lookup import LookupField, LookupView
 from app.menu import CATEGORY_LABELS, MENU
@@ -42,7 +43,6 @@ from app.models import (
 )
 from app.services import worklists
 from app.services.readers import readers_of
-from app.widgets import StageSelectWidget
 
 
 def choice(label_key: str, choices: dict, default=None) -> SelectField:

@@ -537,7 +537,7 @@ class RawSql:
 
     def name_starts(self, api: bool = False):
         from app.entities import SEARCH_SHADOWS
-        from app.filters import _next_prefix
+        from app.fab.filters import _next_prefix
         from app.models import Client
 
         name = SEARCH_SHADOWS[Client]["name"][1](NAME_PREFIX)
@@ -545,7 +545,7 @@ class RawSql:
                             (name, _next_prefix(name)), api=api)
 
     def inn_starts(self):
-        from app.filters import _next_prefix
+        from app.fab.filters import _next_prefix
 
         return self._select("WHERE crm_client.inn >= ? AND crm_client.inn < ?",
                             (INN_PREFIX, _next_prefix(INN_PREFIX)))

@@ -493,7 +493,7 @@ def test_the_spec_describes_error_bodies_and_times(api):
 
 
 def test_the_prefix_range_never_ends_on_a_character_no_database_stores():
-    from app.filters import _next_prefix
+    from app.fab.filters import _next_prefix
 
     assert _next_prefix("ab") == "ac"
     assert _next_prefix("\ud7ff") == "\ue000"

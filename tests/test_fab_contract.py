@@ -23,7 +23,7 @@ class Relied:
 
 
 CONTRACT = [
-    # Screens (app/crud.py, app/views.py, app/security_views.py)
+    # Screens (app/fab/crud.py, app/views.py, app/security_views.py)
     Relied("flask_appbuilder.baseviews:BaseCRUDView", "_list", ("self", "kwargs"),
            "CrmModelView._list: the list page from one query_page (worklists, record count)"),
     Relied("flask_appbuilder.baseviews:BaseCRUDView", "_show", ("self", "pk"),
@@ -55,14 +55,14 @@ CONTRACT = [
            "CrmModelView: the search form's parts cached per language and access"),
     Relied("flask_appbuilder.models.filters:Filters", "_add_filter",
            ("self", "filter_instance", "values"),
-           "app/filters.py: API filters added to a per-request copy of a view's filters"),
+           "app/fab/filters.py: API filters added to a per-request copy of a view's filters"),
     Relied("flask_appbuilder.models.filters:Filters", "clear_filters", ("self",),
-           "app/filters.py empty_filters: the copy starts without active filters"),
+           "app/fab/filters.py empty_filters: the copy starts without active filters"),
     Relied("flask_appbuilder.models.sqla.filters:SQLAFilterConverter", "conversion_table",
-           None, "app/filters.py: Voronka's filter set derived from FAB's by column type"),
+           None, "app/fab/filters.py: Voronka's filter set derived from FAB's by column type"),
     Relied("flask_appbuilder.fields:QuerySelectField", "_get_object_list", ("self",),
-           "app/widgets.py StageSelectWidget: each stage's pipeline for the stage list"),
-    # REST API (app/api.py, app/api_fields.py, app/openapi.py)
+           "app/fab/widgets.py StageSelectWidget: each stage's pipeline for the stage list"),
+    # REST API (app/api.py, app/fab/api_fields.py, app/fab/openapi.py)
     Relied("flask_appbuilder.api:ModelRestApi", "_merge_update_item",
            ("self", "model_item", "data"),
            "CrmApi.put: a PUT keeps the fields it does not name"),
@@ -92,7 +92,7 @@ CONTRACT = [
            "UtcDateTime: a time with an offset is stored in UTC"),
     Relied("flask_appbuilder.api.manager:OpenApi", "_create_api_spec", ("version",),
            "CrmOpenApi: the spec corrected where FAB's text says otherwise"),
-    # Security (app/security.py, app/services/setup.py, app/widgets.py)
+    # Security (app/fab/security.py, app/services/setup.py, app/fab/widgets.py)
     Relied("flask_appbuilder.security.views:AuthView", "_get_safe_next_url", ("self",),
            "CrmAuthDBView: a stricter check of `next` after login"),
     Relied("flask_appbuilder.security.manager:BaseSecurityManager", "create_db", ("self",),
@@ -136,7 +136,7 @@ def test_the_instance_attributes_voronka_reads_are_still_set(where, attribute):
         f"{where} no longer sets self.{attribute}")
 
 
-# CrmAuthDBView.login (app/security.py) is FAB's login of this version with a stricter
+# CrmAuthDBView.login (app/fab/security.py) is FAB's login of this version with a stricter
 # `next`; when FAB changes its own, the copy must be read again against it.
 FAB_LOGIN_SHA256 = "35aa7b27214f9bd4"
 
@@ -147,4 +147,4 @@ def test_the_login_voronka_copied_is_the_one_fab_still_has():
     digest = hashlib.sha256(inspect.getsource(AuthDBView.login).encode()).hexdigest()
     assert digest[:16] == FAB_LOGIN_SHA256, (
         "Flask-AppBuilder's AuthDBView.login changed: compare it with CrmAuthDBView.login "
-        "in app/security.py, carry the change over, then update FAB_LOGIN_SHA256")
+        "in app/fab/security.py, carry the change over, then update FAB_LOGIN_SHA256")

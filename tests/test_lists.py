@@ -82,7 +82,7 @@ def test_show_page_statement_count_is_bounded(admin_client, dbx, count_queries):
 
 
 def user_sort_key(user: CrmUser):
-    """How a list sorts by a user: first name, last name (app.datamodel.related_sort_columns)."""
+    """How a list sorts by a user: first name, last name (app.fab.datamodel.related_sort_columns)."""
     return (user.first_name or "", user.last_name or "")
 
 

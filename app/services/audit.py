@@ -54,7 +54,7 @@ def _stamp(session: Session, flush_context, instances) -> None:
             obj.changed_by_fk = user_id
         elif isinstance(obj, User):
             # FAB stamps a user's change only in its own views; cached search forms that
-            # list users (app.widgets) watch this column. Local time, as FAB writes it.
+            # list users (app.fab.widgets) watch this column. Local time, as FAB writes it.
             obj.changed_on = dt.datetime.now()
         _refresh_search_shadows(obj)
 

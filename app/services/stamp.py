@@ -4,7 +4,7 @@ Every page needs the same few things that hardly ever change: the permissions of
 user's roles, their rights matrix, the department tree, the rendered search form with its
 lists of users and directory items. Each process keeps them in a `StampedCache` under the
 number (the stamp) it read at the start of the request, together with the user, in the
-same statement (app.security). A transaction that writes to one of the tables they come
+same statement (app.fab.security). A transaction that writes to one of the tables they come
 from raises the stamp just before it commits, so the next request of every process, in
 every worker, reads the new stamp and reads the changed data again.
 

@@ -16,7 +16,7 @@ What differs from FAB's own interface:
   stages, dictionary items); unknown columns are ignored instead of failing.
 - Every query is restricted by the one access filter (app.services.access): a record
   the user may not read is not listed, counted, ordered or returned by id.
-- Filters: app.filters.
+- Filters: app.fab.filters.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinload
 
 from app.entities import SEARCH_SHADOWS
-from app.filters import CrmFilterConverter, FilterRelationEqual, FilterRelationNotEqual
+from app.fab.filters import CrmFilterConverter, FilterRelationEqual, FilterRelationNotEqual
 from app.services import access, bounds, positions
 
 # How many pages past the current one the list looks ahead to bound its count.

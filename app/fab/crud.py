@@ -1,6 +1,6 @@
 """The base of every CRM screen: FAB's ModelView with its traps closed.
 
-- Lists: bounded queries (see app.datamodel), page size capped, malformed page, size or
+- Lists: bounded queries (see app.fab.datamodel), page size capped, malformed page, size or
   sort arguments ignored instead of answering 500, per-request filter state.
 - Add/edit: every save goes through app.services.records (validation, one commit, clear
   messages); the edit form carries the record's version and a stale save is refused with
@@ -31,13 +31,18 @@ from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
 
-from app.datamodel import CrmInterface
-from app.filters import empty_filters, joined_filters
-from app.forms import use_typed_fields
+from app.fab.datamodel import CrmInterface
+from app.fab.filters import empty_filters, joined_filters
+from app.fab.forms import use_typed_fields
+from app.fab.widgets import (
+    CrmListWidget,
+    CrmSearchWidget,
+    SearchFormCache,
+    render_search_form_parts,
+)
 from app.models import AUDIT_COLUMNS
 from app.services import access, bounds, commands, records, worklists
 from app.services.clock import format_local, to_local, to_utc
-from app.widgets import CrmListWidget, CrmSearchWidget, SearchFormCache, render_search_form_parts
 
 
 def display_value(value) -> str:

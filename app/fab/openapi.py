@@ -13,7 +13,7 @@ API, from what each resource's model says:
 - a menu entry's children may be "-", a separator.
 
 Fields themselves (times with offsets, integer ranges, decimals as strings, empty
-relations as null) are described right where they are made: app.api_fields.
+relations as null) are described right where they are made: app.fab.api_fields.
 """
 
 from __future__ import annotations
