@@ -178,7 +178,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = PERMANENT_SESSION_LIFETIME
 
     # Failed logins per user, per user and client address, and per client address, on the
-    # HTML and the API login alike (app.web.auth).
+    # HTML and the API login alike (app.web.throttle).
     CRM_LOGIN_LIMIT = os.environ.get("CRM_LOGIN_LIMIT", "10 per 5 minutes")
     CRM_LOGIN_PAIR_LIMIT = os.environ.get("CRM_LOGIN_PAIR_LIMIT", "10 per 5 minutes")
     CRM_LOGIN_IP_LIMIT = os.environ.get("CRM_LOGIN_IP_LIMIT", "100 per 5 minutes")

@@ -272,7 +272,7 @@ class RoleInfo(Model):
 
 
 class LoginFailure(Model):
-    """One failed login (app.web.auth): the login throttle counts these per user, per
+    """One failed login (app.web.throttle): the login throttle counts these per user, per
     address and per user and address, in a moving window. Kept in the database so that
     every web process counts the same attempts; rows older than the longest window are
     deleted as new ones come. The user and the address are stored as hashes."""

@@ -43,7 +43,7 @@ def limited_app(app, database_url):
 
 @pytest.fixture(autouse=True)
 def _fresh_counters(limited_app):
-    from app.web.auth import throttle
+    from app.web.throttle import throttle
 
     throttle(limited_app).reset()
     yield
@@ -195,7 +195,7 @@ def test_retry_after_counts_down_from_the_window(limited_app, users):
 
 def test_the_limits_are_configuration(limited_app):
     import config
-    from app.web.auth import throttle
+    from app.web.throttle import throttle
 
     assert config.Config.CRM_LOGIN_LIMIT == "10 per 5 minutes"
     assert config.Config.CRM_LOGIN_PAIR_LIMIT == "10 per 5 minutes"
@@ -208,7 +208,7 @@ def test_the_limits_are_configuration(limited_app):
 
 
 def test_the_suites_application_is_not_limited_this_tightly(app):
-    from app.web.auth import throttle
+    from app.web.throttle import throttle
 
     assert throttle(app).user_limit.amount >= 1000
 
@@ -223,7 +223,7 @@ PRODUCTION = {"CRM_LOGIN_LIMIT": "10 per 5 minutes", "CRM_LOGIN_PAIR_LIMIT": "10
 def office_app(app, database_url):
     """The production defaults (config.Config), counters cleared."""
     import config
-    from app.web.auth import throttle
+    from app.web.throttle import throttle
 
     assert {key: getattr(config.Config, key) for key in PRODUCTION} == PRODUCTION
     with another_app(app, database_url, **PRODUCTION) as application:
@@ -255,7 +255,7 @@ def test_an_address_is_limited_at_a_much_higher_threshold(office_app, users):
 @pytest.fixture
 def pair_app(app, database_url):
     """A wider per-user limit: the pair limit then stops a user at one address first."""
-    from app.web.auth import throttle
+    from app.web.throttle import throttle
 
     with another_app(app, database_url, CRM_LOGIN_LIMIT="30 per 5 minutes",
                      CRM_LOGIN_PAIR_LIMIT="10 per 5 minutes",

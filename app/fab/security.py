@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from app import security_api, security_views
 from app.models import CrmUser, department_role
 from app.services import stamp
-from app.web import auth
+from app.web import auth, throttle
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class CrmSecurityManager(SecurityManager):
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)
         if user is None:
-            auth.login_failed()
+            throttle.login_failed()
         return user
 
     def on_user_logout(self, user) -> None:
