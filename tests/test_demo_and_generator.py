@@ -387,16 +387,17 @@ def test_generator_next_to_the_demo_and_again(fresh_app):
 def test_the_demo_lists_after_the_seed_data_and_never_again(app, dbx):
     """The system items and the default pipeline are defined once (app.seed); the demo's
     directory adds its own items after them, sorted after the system ones."""
+    from app.database import db
     from app.models import DictionaryItem, Pipeline, Stage
-    from app.sample_data import demo
+    from app.sample_data import catalogue
     from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
 
     for kind, items in SYSTEM_DIRECTORY.items():
         system_codes = {code for code, *_ in items}
-        assert not system_codes & {code for code, *_ in demo.DIRECTORY.get(kind, [])}, kind
+        assert not system_codes & {code for code, *_ in catalogue.DIRECTORY.get(kind, [])}, kind
     with app.app_context():
-        demo.ensure_catalogue()
-        db_session = demo.db.session
+        catalogue.ensure_catalogue()
+        db_session = db.session
         rows = db_session.execute(select(DictionaryItem.kind, DictionaryItem.code,
                                          DictionaryItem.sort, DictionaryItem.is_system)
                                   .where(DictionaryItem.kind == "interaction_type")

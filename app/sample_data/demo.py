@@ -10,8 +10,9 @@ Every record passes `records.validate()` and everything is written in one commit
 The data is the same on every run (a fixed random seed); only the dates follow the clock,
 so that there is always something overdue, something due today and something ahead.
 
-`ensure_catalogue()` (directory items, pipelines, price list) is shared with the data
-generator: it adds what is missing and leaves what exists alone.
+The catalogue (directory items, pipelines, price list) is app.sample_data.catalogue's, and
+the names, addresses and requisites app.sample_data.people's, both shared with the data
+generator.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Optional
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -38,7 +39,6 @@ from app.models import (
     InterestProduct,
     Pipeline,
     Product,
-    ProductGroup,
     Stage,
 )
 from app.rules.validation import (
@@ -46,577 +46,43 @@ from app.rules.validation import (
     make_valid_corr_account,
     make_valid_inn,
     make_valid_ogrn,
-    make_valid_ogrnip,
 )
-from app.seed import DEFAULT_PIPELINE, SYSTEM_DIRECTORY
-from app.services import records, setup
+from app.sample_data.catalogue import (
+    ACTIVITY_NORM,
+    DIRECTORY,
+    Builder,
+    DemoDataInvalid,
+    ensure_catalogue,
+)
+from app.sample_data.demo_records import (
+    DEMO_CLIENTS,
+    DEMO_INTERESTS,
+    DEMO_NEW_INQUIRIES,
+    DEMO_USERS,
+    DONE_RESULTS,
+    NEXT_STEPS,
+)
+from app.sample_data.people import (
+    POSITIONS,
+    address,
+    city_phone,
+    company_requisites,
+    mobile_phone,
+    person_name,
+    person_requisites,
+    translit,
+)
+from app.seed import SYSTEM_DIRECTORY
+from app.services import records
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
 
 SEED = 20260401
-ACTIVITY_NORM = 48
-
-# --- Reference data ------------------------------------------------------------------------
-
-SUPPORT_PIPELINE = ("Сопровождение", [
-    # name, kind, colour, requires a registered client
-    ("Получение запроса", "open", "#5bc0de", False),
-    ("Анализ проблемы", "open", "#337ab7", True),
-    ("Разработка решения", "open", "#f0ad4e", True),
-    ("Применение решения", "open", "#9b59b6", True),
-    ("Подтверждение удовлетворенности клиента", "open", "#1abc9c", True),
-    ("Решено", "won", "#5cb85c", True),
-    ("Не решено", "lost", "#d9534f", False),
-])
-
-# kind -> [(code, name, points, colour)], listed after the system items of app.seed;
-# items that exist (same kind and code) are kept.
-DIRECTORY = {
-    "source": [
-        ("incoming_call", "Входящий звонок", 0, None),
-        ("advertising", "Контекстная реклама", 0, None),
-        ("social", "Социальные сети", 0, None),
-        ("mailing", "E-mail рассылка", 0, None),
-        ("tender", "Тендерная площадка", 0, None),
-    ],
-    "contact_type": [
-        ("client", "Клиент", 0, None),
-        ("prospect", "Потенциальный клиент", 0, None),
-        ("partner", "Партнёр", 0, None),
-        ("supplier", "Поставщик", 0, None),
-        ("competitor", "Конкурент", 0, None),
-    ],
-    "industry": [
-        ("construction", "Строительство", 0, None),
-        ("manufacturing", "Производство", 0, None),
-        ("retail", "Розничная торговля", 0, None),
-        ("wholesale", "Оптовая торговля", 0, None),
-        ("it", "Информационные технологии", 0, None),
-        ("logistics", "Транспорт и логистика", 0, None),
-        ("agro", "Сельское хозяйство", 0, None),
-        ("healthcare", "Медицина и фармацевтика", 0, None),
-        ("education", "Образование", 0, None),
-        ("finance", "Финансы и страхование", 0, None),
-        ("horeca", "Гостиницы и рестораны", 0, None),
-        ("energy", "Энергетика", 0, None),
-    ],
-    "company_size": [
-        ("micro", "Микропредприятие (до 15 человек)", 0, None),
-        ("small", "Малое (16–100 человек)", 0, None),
-        ("medium", "Среднее (101–250 человек)", 0, None),
-        ("large", "Крупное (более 250 человек)", 0, None),
-    ],
-    "deal_type": [
-        ("new", "Новая продажа", 0, None),
-        ("repeat", "Повторная продажа", 0, None),
-        ("upsell", "Расширение", 0, None),
-        ("renewal", "Продление договора", 0, None),
-        ("service", "Сервисное обслуживание", 0, None),
-    ],
-    "inquiry_type": [
-        ("price", "Запрос цены", 0, None),
-        ("consultation", "Консультация", 0, None),
-        ("order", "Заказ", 0, None),
-        ("support", "Техническая поддержка", 0, None),
-        ("complaint", "Претензия", 0, None),
-        ("partnership", "Предложение о сотрудничестве", 0, None),
-    ],
-    "interaction_type": [
-        ("presentation", "Презентация", 6, None),
-    ],
-    "lost_reason": [
-        ("no_budget", "Нет бюджета", 0, None),
-        ("no_answer", "Клиент не выходит на связь", 0, None),
-    ],
-    "service_type": [
-        ("supply", "Поставка оборудования", 0, None),
-        ("software", "Поставка ПО", 0, None),
-        ("implementation", "Внедрение", 0, None),
-        ("maintenance", "Техническое обслуживание", 0, None),
-        ("consulting", "Консалтинг", 0, None),
-        ("training", "Обучение", 0, None),
-    ],
-    "tag": [
-        ("vip", "VIP", 0, "#d9534f"),
-        ("key", "Ключевой клиент", 0, "#f0ad4e"),
-        ("tender", "Тендер", 0, "#337ab7"),
-        ("urgent", "Срочно", 0, "#c9302c"),
-        ("partner", "Партнёр", 0, "#5cb85c"),
-        ("region", "Регион", 0, "#5bc0de"),
-    ],
-    "call_status": [
-        ("answered", "Дозвонились", 0, "#5cb85c"),
-        ("no_answer", "Не отвечает", 0, "#f0ad4e"),
-        ("busy", "Занято", 0, "#f0ad4e"),
-        ("callback", "Просили перезвонить", 0, "#5bc0de"),
-        ("wrong_number", "Неверный номер", 0, "#d9534f"),
-    ],
-}
-
-# group name, parent group name, sort
-PRODUCT_GROUPS = [
-    ("Оборудование", None, 10),
-    ("Серверы и СХД", "Оборудование", 11),
-    ("Сетевое оборудование", "Оборудование", 12),
-    ("Рабочие места", "Оборудование", 13),
-    ("Программное обеспечение", None, 20),
-    ("Услуги", None, 30),
-]
-
-# sku, name, group, unit, price
-PRODUCTS = [
-    ("SRV-R250", "Сервер стоечный 1U, 2×Xeon, 128 ГБ", "Серверы и СХД", "шт", "684500.00"),
-    ("SRV-T150", "Сервер башенный для малого офиса", "Серверы и СХД", "шт", "248900.00"),
-    ("STO-NAS8", "Сетевое хранилище на 8 дисков", "Серверы и СХД", "шт", "189000.00"),
-    ("STO-HDD16", "Жёсткий диск 16 ТБ для СХД", "Серверы и СХД", "шт", "38400.00"),
-    ("NET-SW48", "Коммутатор управляемый 48 портов", "Сетевое оборудование", "шт", "96700.00"),
-    ("NET-SW24", "Коммутатор управляемый 24 порта", "Сетевое оборудование", "шт", "54300.00"),
-    ("NET-AP6", "Точка доступа Wi-Fi 6", "Сетевое оборудование", "шт", "18900.00"),
-    ("NET-FW200", "Межсетевой экран для филиала", "Сетевое оборудование", "шт", "142000.00"),
-    ("WS-LAPTOP", "Ноутбук 15,6\" для офиса", "Рабочие места", "шт", "78900.00"),
-    ("WS-PC", "Системный блок офисный", "Рабочие места", "шт", "52400.00"),
-    ("WS-MON27", "Монитор 27\"", "Рабочие места", "шт", "24600.00"),
-    ("WS-TSD", "Терминал сбора данных", "Рабочие места", "шт", "46800.00"),
-    ("SW-1C-5", "1С:Предприятие, лицензия на 5 рабочих мест", "Программное обеспечение",
-     "шт", "28700.00"),
-    ("SW-AV-1Y", "Антивирус, лицензия на 1 год", "Программное обеспечение", "лиц.", "2350.00"),
-    ("SW-BACKUP", "Система резервного копирования, лицензия", "Программное обеспечение",
-     "лиц.", "64000.00"),
-    ("SW-VMS", "Видеоаналитика, лицензия на 16 камер", "Программное обеспечение", "лиц.",
-     "112000.00"),
-    ("SVC-INSTALL", "Монтаж и пусконаладка", "Услуги", "час", "3500.00"),
-    ("SVC-SCS", "Монтаж СКС, за порт", "Услуги", "порт", "2800.00"),
-    ("SVC-TRAIN", "Обучение пользователей, группа до 10 человек", "Услуги", "день",
-     "45000.00"),
-    ("SVC-SLA", "Абонентское обслуживание, месяц", "Услуги", "мес.", "85000.00"),
-    ("SVC-AUDIT", "ИТ-аудит инфраструктуры", "Услуги", "шт", "120000.00"),
-]
-
-# --- People --------------------------------------------------------------------------------
-
-MALE_FIRST_NAMES = ["Александр", "Алексей", "Андрей", "Антон", "Артём", "Борис", "Вадим",
-                    "Валерий", "Виктор", "Владимир", "Вячеслав", "Григорий", "Денис",
-                    "Дмитрий", "Евгений", "Егор", "Иван", "Игорь", "Илья", "Кирилл",
-                    "Константин", "Леонид", "Максим", "Михаил", "Никита", "Николай", "Олег",
-                    "Павел", "Роман", "Руслан", "Сергей", "Станислав", "Степан", "Тимур",
-                    "Фёдор", "Юрий", "Ярослав"]
-FEMALE_FIRST_NAMES = ["Алина", "Анастасия", "Анна", "Валентина", "Валерия", "Вера",
-                      "Виктория", "Галина", "Дарья", "Екатерина", "Елена", "Елизавета",
-                      "Ирина", "Карина", "Кристина", "Ксения", "Лариса", "Любовь",
-                      "Людмила", "Марина", "Мария", "Надежда", "Наталья", "Нина", "Оксана",
-                      "Ольга", "Полина", "Светлана", "Софья", "Татьяна", "Юлия"]
-# Male forms; female forms are derived by `female_surname`.
-SURNAMES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов",
-            "Михайлов", "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев",
-            "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев", "Орлов",
-            "Андреев", "Макаров", "Никитин", "Захаров", "Зайцев", "Соловьёв", "Борисов",
-            "Яковлев", "Григорьев", "Романов", "Воробьёв", "Сергеев", "Кузьмин", "Фролов",
-            "Александров", "Дмитриев", "Королёв", "Гусев", "Киселёв", "Ильин", "Максимов",
-            "Поляков", "Сорокин", "Виноградов", "Ковалёв", "Белов", "Медведев", "Антонов",
-            "Тарасов", "Жуков", "Баранов", "Филиппов", "Комаров", "Давыдов", "Беляев",
-            "Герасимов", "Богданов", "Осипов", "Сидоров", "Матвеев", "Титов", "Марков",
-            "Миронов", "Крылов", "Куликов", "Карпов", "Власов", "Мельников", "Денисов",
-            "Гаврилов", "Тихонов", "Казаков", "Афанасьев", "Данилов", "Савельев", "Тимофеев",
-            "Фомин", "Чернов", "Абрамов", "Мартынов", "Ефимов", "Федотов", "Щербаков",
-            "Назаров", "Калинин", "Исаев", "Чернышёв", "Быков", "Маслов", "Родионов",
-            "Коновалов", "Лазарев", "Воронин", "Климов", "Филатов", "Пономарёв", "Голубев",
-            "Кудрявцев", "Прохоров", "Наумов", "Потапов", "Журавлёв", "Овчинников", "Трофимов",
-            "Леонов", "Соболев", "Ермаков", "Колесников", "Гончаров", "Емельянов", "Никифоров",
-            "Грачёв", "Котов", "Гришин", "Ефремов", "Архипов", "Громов", "Кириллов", "Малышев",
-            "Панов", "Моисеев", "Румянцев", "Акимов", "Кондратьев", "Бирюков", "Горбунов",
-            "Анисимов", "Ерёмин", "Тихомиров", "Галкин", "Лукьянов", "Михеев", "Скворцов",
-            "Юдин", "Белоусов", "Нестеров", "Симонов", "Прокофьев", "Харитонов", "Князев",
-            "Цветков", "Левин", "Митрофанов", "Воронов", "Аксёнов", "Софронов", "Мальцев",
-            "Логинов", "Горшков", "Савин", "Краснов", "Майоров", "Демидов", "Елисеев",
-            "Рыбаков", "Сафонов", "Плотников", "Демин", "Хохлов", "Жданов", "Островский",
-            "Вишневский", "Покровский", "Добровольский", "Горский", "Луговой", "Толстой"]
-PATRONYMIC_BASES = ["Александров", "Алексеев", "Андреев", "Борисов", "Вадимов", "Викторов",
-                    "Владимиров", "Геннадьев", "Григорьев", "Дмитриев", "Евгеньев", "Иванов",
-                    "Игорев", "Константинов", "Максимов", "Михайлов", "Николаев", "Олегов",
-                    "Павлов", "Петров", "Романов", "Сергеев", "Станиславов", "Фёдоров",
-                    "Юрьев", "Ильич", "Кузьмич"]
-
-POSITIONS = ["Генеральный директор", "Коммерческий директор", "Финансовый директор",
-             "Главный бухгалтер", "Бухгалтер", "Руководитель ИТ-отдела", "Системный администратор",
-             "Менеджер по закупкам", "Начальник отдела закупок", "Офис-менеджер",
-             "Главный инженер", "Заместитель директора", "Начальник производства",
-             "Руководитель отдела продаж", "Юрист", "Специалист по тендерам",
-             "Начальник склада", "Директор по развитию"]
-
-_TRANSLIT = {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-             "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-             "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-             "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
-             "я": "ya"}
-
-
-def translit(text: str) -> str:
-    """Latin letters for an e-mail address or a domain: 'Фёдоров' -> 'fedorov'."""
-    out = []
-    for ch in text.lower():
-        if ch in _TRANSLIT:
-            out.append(_TRANSLIT[ch])
-        elif ch.isascii() and (ch.isalnum() or ch in "-."):
-            out.append(ch)
-        elif ch in " _":
-            out.append("-")
-    return "".join(out).strip("-")
-
-
-def female_surname(surname: str) -> str:
-    if surname.endswith(("ов", "ев", "ёв", "ин", "ын")):
-        return surname + "а"
-    if surname.endswith("ский"):
-        return surname[:-4] + "ская"
-    if surname.endswith("ой"):
-        return surname[:-2] + "ая"
-    return surname
-
-
-def patronymic(base: str, female: bool) -> str:
-    if base.endswith("ич"):
-        return base[:-2] + "ична" if female else base
-    return base + ("на" if female else "ич")
-
-
-def person_name(rng: random.Random) -> tuple[str, str, str, bool]:
-    """(first name, surname, patronymic, female) of a random Russian person."""
-    female = rng.random() < 0.45
-    first = rng.choice(FEMALE_FIRST_NAMES if female else MALE_FIRST_NAMES)
-    surname = rng.choice(SURNAMES)
-    if female:
-        surname = female_surname(surname)
-    return first, surname, patronymic(rng.choice(PATRONYMIC_BASES), female), female
-
-
-# city -> (INN region code, phone area code, postcode prefix)
-CITIES = {
-    "Москва": ("77", "495", "1"),
-    "Санкт-Петербург": ("78", "812", "19"),
-    "Екатеринбург": ("66", "343", "620"),
-    "Новосибирск": ("54", "383", "630"),
-    "Казань": ("16", "843", "420"),
-    "Нижний Новгород": ("52", "831", "603"),
-    "Краснодар": ("23", "861", "350"),
-    "Ростов-на-Дону": ("61", "863", "344"),
-    "Самара": ("63", "846", "443"),
-    "Челябинск": ("74", "351", "454"),
-    "Воронеж": ("36", "473", "394"),
-    "Пермь": ("59", "342", "614"),
-    "Красноярск": ("24", "391", "660"),
-    "Иркутск": ("38", "3952", "664"),
-    "Мурманск": ("51", "8152", "183"),
-    "Калининград": ("39", "4012", "236"),
-}
-
-STREETS = ["Ленина", "Мира", "Советская", "Гагарина", "Пушкина", "Садовая", "Лесная",
-           "Московская", "Заводская", "Набережная", "Промышленная", "Кирова", "Победы",
-           "Октябрьская", "Строителей", "Центральная", "Молодёжная", "Комсомольская"]
-
-
-def digits(rng: random.Random, count: int) -> str:
-    return "".join(rng.choice("0123456789") for _ in range(count))
-
-
-def city_phone(rng: random.Random, city: str) -> str:
-    """A landline number of the city, formatted the way people write it."""
-    area = CITIES[city][1]
-    rest = rng.choice("2345679") + digits(rng, 9 - len(area))
-    if len(rest) == 7:
-        return f"+7 ({area}) {rest[:3]}-{rest[3:5]}-{rest[5:]}"
-    return f"+7 ({area}) {rest[:2]}-{rest[2:4]}-{rest[4:]}"
-
-
-def mobile_phone(rng: random.Random) -> str:
-    code = rng.choice(["900", "903", "905", "909", "910", "915", "916", "921", "925", "926",
-                       "950", "960", "977", "985", "999"])
-    rest = rng.choice("123456789") + digits(rng, 6)
-    return f"+7 {code} {rest[:3]}-{rest[3:5]}-{rest[5:]}"
-
-
-def address(rng: random.Random, city: str) -> str:
-    postcode = (CITIES[city][2] + digits(rng, 6))[:6]
-    office = f", офис {rng.randint(1, 12)}{rng.randint(0, 9)}{rng.randint(1, 9)}" \
-        if rng.random() < 0.6 else ""
-    return f"{postcode}, г. {city}, ул. {rng.choice(STREETS)}, д. {rng.randint(1, 120)}{office}"
-
-
-def company_requisites(rng: random.Random, city: str) -> tuple[str, str, str]:
-    """(INN, KPP, OGRN) of a company registered in the city."""
-    region = CITIES[city][0]
-    inspection = f"{rng.randint(1, 35):02d}"
-    inn = make_valid_inn(region + inspection + digits(rng, 5))
-    kpp = inn[:4] + "01001"
-    ogrn = make_valid_ogrn("1" + f"{rng.randint(2, 23):02d}" + region + inspection
-                           + digits(rng, 5))
-    return inn, kpp, ogrn
-
-
-def person_requisites(rng: random.Random, city: str, sole_proprietor: bool
-                      ) -> tuple[str, Optional[str]]:
-    """(12-digit INN, OGRNIP or None) of a person."""
-    region = CITIES[city][0]
-    inn = make_valid_inn(region + f"{rng.randint(1, 35):02d}" + digits(rng, 6), 12)
-    ogrnip = None
-    if sole_proprietor:
-        ogrnip = make_valid_ogrnip("3" + f"{rng.randint(4, 23):02d}" + region + digits(rng, 9))
-    return inn, ogrnip
-
-
-# --- The demo company ----------------------------------------------------------------------
-
-DEMO_USERS = [
-    # login, role, first name, last name, position, phone, department
-    ("supervisor", "Supervisor", "Ольга", "Смирнова", "Руководитель отдела продаж",
-     "+7 (495) 120-45-01", "Продажи"),
-    ("manager1", "Manager", "Алексей", "Кузнецов", "Менеджер по продажам",
-     "+7 (495) 120-45-02", "Продажи"),
-    ("manager2", "Manager", "Марина", "Волкова", "Менеджер по продажам",
-     "+7 (495) 120-45-03", "Продажи"),
-    ("support1", "Manager", "Дмитрий", "Орлов", "Специалист по сопровождению",
-     "+7 (495) 120-45-04", "Сопровождение"),
-]
-
-# key, kind, name, city, industry, size, domain, responsible, tags, ABC, XYZ, sole proprietor
-DEMO_CLIENTS = [
-    ("stroyinvest", "company", "ООО «СтройИнвест»", "Москва", "construction", "medium",
-     "stroyinvest.ru", "manager1", ["key"], "A", "X", False),
-    ("utz", "company", "АО «Уральский трубный завод»", "Екатеринбург", "manufacturing",
-     "large", "utz-ural.ru", "supervisor", ["vip", "key"], "A", "X", False),
-    ("technomarket", "company", "ООО «ТехноМаркет»", "Санкт-Петербург", "retail", "small",
-     "technomarket-spb.ru", "manager2", [], "B", "Y", False),
-    ("zarya", "company", "ООО «Агрохолдинг Заря»", "Краснодар", "agro", "large",
-     "agro-zarya.ru", "manager1", ["region"], "A", "Y", False),
-    ("medline", "company", "ООО «МедЛайн»", "Новосибирск", "healthcare", "medium",
-     "medline-nsk.ru", "manager2", ["region"], "B", "X", False),
-    ("logisticpro", "company", "ООО «ЛогистикПро»", "Москва", "logistics", "medium",
-     "logisticpro.ru", "manager1", [], "B", "X", False),
-    ("sevenergo", "company", "ПАО «Северная энергетическая компания»", "Мурманск", "energy",
-     "large", "sevenergo.ru", "supervisor", ["vip", "tender"], "A", "Y", False),
-    ("grandvolga", "company", "ООО «Гранд Отель Волга»", "Нижний Новгород", "horeca", "small",
-     "grandhotel-volga.ru", "manager2", [], "C", "Z", False),
-    ("alfasoft", "company", "ООО «Альфа-Софт»", "Казань", "it", "small", "alfa-soft.ru",
-     "manager1", ["partner"], "B", "Y", False),
-    ("meridian", "company", "ООО «Торговый дом Меридиан»", "Ростов-на-Дону", "wholesale",
-     "medium", "td-meridian.ru", "manager2", ["key"], "A", "X", False),
-    ("finalliance", "company", "АО «Финансовый альянс»", "Москва", "finance", "medium",
-     "finalliance.ru", "manager1", ["tender"], "C", "Z", False),
-    ("kodschool", "company", "ООО «Школа программирования Код»", "Самара", "education",
-     "micro", "kod-school.ru", "manager2", [], "C", "Z", False),
-    ("promavto", "company", "ООО «ПромАвтоматика»", "Челябинск", "manufacturing", "medium",
-     "promavtomatika.ru", "manager1", ["region"], "B", "Y", False),
-    ("baikaltrans", "company", "ООО «Байкал-Транс»", "Иркутск", "logistics", "small",
-     "baikal-trans.ru", "manager2", ["region"], "C", "Y", False),
-    ("ecoferma", "company", "ООО «ЭкоФерма»", "Воронеж", "agro", "micro", "ecoferma36.ru",
-     "manager1", [], "C", "Z", False),
-    ("digital", "company", "ООО «Цифровые решения»", "Москва", "it", "medium",
-     "digital-solutions.ru", "manager2", ["partner"], "B", "X", False),
-    ("sibstroy", "company", "ООО «СибСтройМонтаж»", "Красноярск", "construction", "medium",
-     "sibstroymontazh.ru", "manager1", [], "B", "Y", False),
-    ("zdorovie", "company", "ООО «Аптечная сеть Здоровье»", "Пермь", "healthcare", "large",
-     "apteka-zdorovie.ru", "supervisor", ["key", "urgent"], "A", "Y", False),
-    ("vkusno", "company", "АО «Ресторанная группа Вкусно»", "Санкт-Петербург", "horeca",
-     "medium", "vkusno-group.ru", "manager2", [], "B", "Z", False),
-    ("baltic", "company", "АО «Балтик Шиппинг»", "Калининград", "logistics", "large",
-     "baltic-shipping.ru", "manager1", ["tender"], "A", "Y", False),
-    ("ivanov", "person", "ИП Иванов Сергей Петрович", "Москва", "retail", "micro", None,
-     "manager1", [], "C", "Y", True),
-    ("petrova", "person", "ИП Петрова Анна Викторовна", "Самара", "education", "micro", None,
-     "manager2", [], "C", "Z", True),
-    ("sidorov", "person", "Сидоров Михаил Андреевич", "Воронеж", "it", None, None,
-     "manager1", [], "C", "Z", False),
-    ("nikolaeva", "person", "ИП Николаева Елена Игоревна", "Казань", "horeca", "micro", None,
-     "manager2", ["urgent"], "C", "Y", True),
-    ("fedorov", "person", "Фёдоров Павел Олегович", "Екатеринбург", None, None, None,
-     "manager1", [], "C", "Z", False),
-]
-
-# pipeline, stage, title, client key or potential client, amount, service type, deal type,
-# source, responsible, products [(sku, quantity, discount %)], flagged, tags, lost reason
-DEMO_INTERESTS = [
-    ("Продажи", "Первый контакт", "Поставка серверов для нового ЦОД", "stroyinvest",
-     "2400000", "supply", "new", "exhibition", "manager1",
-     [("SRV-R250", 3, 5), ("STO-NAS8", 1, 0)], True, ["key"], None),
-    ("Продажи", "Первый контакт", "Лицензии 1С на 50 рабочих мест",
-     {"name": "Григорий Лебедев", "company": "ООО «Вектор Плюс»",
-      "email": "g.lebedev@vector-plus.ru", "phone": "+7 (812) 334-21-90"},
-     "287000", "software", "new", "website", "manager2", [("SW-1C-5", 10, 0)], False, [], None),
-    ("Продажи", "Первый контакт", "Внедрение CRM для отдела продаж", "technomarket",
-     "650000", "implementation", "new", "advertising", "manager2", [], False, [], None),
-    ("Продажи", "Обсуждение условий", "Оснащение офиса сетевым оборудованием",
-     {"name": "Ирина Ковалёва", "company": "Архитектурное бюро «Линия»",
-      "email": "kovaleva@liniya-arch.ru", "phone": "+7 916 204-77-31"},
-     "410000", "supply", "new", "referral", "manager1",
-     [("NET-SW24", 2, 0), ("NET-AP6", 8, 3)], False, [], None),
-    ("Продажи", "Обсуждение условий", "Модернизация АСУ ТП цеха № 3", "utz", "5800000",
-     "implementation", "repeat", "referral", "supervisor", [], True, ["vip"], None),
-    ("Продажи", "Обсуждение условий", "Автоматизация кассовой зоны", "ivanov", "185000",
-     "supply", "new", "incoming_call", "manager1", [("WS-PC", 2, 0), ("WS-MON27", 2, 0)],
-     False, [], None),
-    ("Продажи", "Обсуждение условий", "ИТ-аутсорсинг для сети аптек", "zdorovie", "1020000",
-     "maintenance", "new", "tender", "supervisor", [("SVC-SLA", 12, 10)], False,
-     ["tender"], None),
-    ("Продажи", "Заключение договора", "Видеонаблюдение на складах", "zarya", "1350000",
-     "supply", "new", "exhibition", "manager1", [("SW-VMS", 4, 0), ("SVC-INSTALL", 60, 0)],
-     False, [], None),
-    ("Продажи", "Заключение договора", "Медицинская информационная система", "medline",
-     "2900000", "implementation", "new", "tender", "manager2", [], False, ["tender"], None),
-    ("Продажи", "Заключение договора", "Монтаж СКС в новом корпусе", "promavto", "560000",
-     "implementation", "repeat", "cold_call", "manager1", [("SVC-SCS", 200, 0)], False, [],
-     None),
-    ("Продажи", "Ожидание оплаты", "Терминалы сбора данных для склада", "logisticpro",
-     "468000", "supply", "repeat", "incoming_call", "manager1", [("WS-TSD", 10, 0)], False,
-     [], None),
-    ("Продажи", "Ожидание оплаты", "Резервное копирование и СХД", "sevenergo", "1740000",
-     "supply", "upsell", "referral", "supervisor",
-     [("STO-NAS8", 2, 0), ("STO-HDD16", 16, 5), ("SW-BACKUP", 4, 0)], True, ["vip"], None),
-    ("Продажи", "Завершение сделки", "Wi-Fi для гостиницы", "grandvolga", "212000", "supply",
-     "new", "website", "manager2", [("NET-AP6", 10, 0), ("SVC-INSTALL", 6, 0)], False, [],
-     None),
-    ("Продажи", "Завершение сделки", "Обучение сотрудников работе с 1С", "petrova", "90000",
-     "training", "new", "social", "manager2", [("SVC-TRAIN", 2, 0)], False, [], None),
-    ("Продажи", "Успешно реализовано", "Ноутбуки для отдела разработки", "alfasoft",
-     "789000", "supply", "repeat", "referral", "manager1", [("WS-LAPTOP", 10, 0)], False, [],
-     None),
-    ("Продажи", "Успешно реализовано", "Складская система WMS", "meridian", "1260000",
-     "implementation", "new", "exhibition", "manager2", [], False, ["key"], None),
-    ("Продажи", "Успешно реализовано", "Продление лицензий антивируса", "digital", "117500",
-     "software", "renewal", "mailing", "manager2", [("SW-AV-1Y", 50, 0)], False, [], None),
-    ("Продажи", "Провалено", "Защищённый удалённый доступ", "finalliance", "640000",
-     "supply", "new", "tender", "manager1", [("NET-FW200", 3, 0)], False, ["tender"],
-     "competitor"),
-    ("Продажи", "Провалено", "Компьютерный класс", "kodschool", "830000", "supply", "new",
-     "website", "manager2", [], False, [], "price"),
-    ("Продажи", "Провалено", "IP-телефония для офиса",
-     {"name": "Оксана Белова", "company": "", "email": "o.belova@mail.ru",
-      "phone": "+7 903 418-52-66"},
-     "95000", "supply", "new", "social", "manager2", [], False, [], "no_need"),
-    ("Сопровождение", "Получение запроса", "Не печатают сетевые принтеры", "stroyinvest",
-     "0", "maintenance", "service", "incoming_call", "support1", [], False, ["urgent"], None),
-    ("Сопровождение", "Получение запроса", "Ошибки синхронизации склада", "sibstroy", "0",
-     "maintenance", "service", "incoming_call", "support1", [], False, [], None),
-    ("Сопровождение", "Анализ проблемы", "Медленная работа 1С после обновления", "meridian",
-     "0", "maintenance", "service", "incoming_call", "support1", [], False, ["key"], None),
-    ("Сопровождение", "Анализ проблемы", "Замена вышедшего из строя коммутатора", "baltic",
-     "54300", "maintenance", "service", "incoming_call", "support1", [("NET-SW24", 1, 0)],
-     True, ["urgent"], None),
-    ("Сопровождение", "Разработка решения", "Сбой резервного копирования", "sevenergo", "0",
-     "maintenance", "service", "incoming_call", "support1", [], False, ["vip"], None),
-    ("Сопровождение", "Разработка решения", "Рабочее место бухгалтера", "sidorov", "15000",
-     "consulting", "service", "incoming_call", "support1", [], False, [], None),
-    ("Сопровождение", "Применение решения", "Настройка VPN для филиала", "baikaltrans",
-     "24000", "maintenance", "service", "incoming_call", "support1", [], False, [], None),
-    ("Сопровождение", "Подтверждение удовлетворенности клиента",
-     "Обновление прошивки терминалов", "logisticpro", "0", "maintenance", "service",
-     "incoming_call", "support1", [], False, [], None),
-    ("Сопровождение", "Решено", "Восстановление доступа к почте", "vkusno", "0",
-     "maintenance", "service", "incoming_call", "support1", [], False, [], None),
-    ("Сопровождение", "Решено", "Перенос базы данных на новый сервер", "alfasoft", "42000",
-     "maintenance", "service", "incoming_call", "support1", [], False, [], None),
-    ("Сопровождение", "Не решено", "Интеграция кассы с сайтом", "nikolaeva", "0",
-     "consulting", "service", "incoming_call", "support1", [], False, [], "no_answer"),
-]
-
-# What a planned interaction of an interest in an open stage is about, by stage position.
-NEXT_STEPS = {
-    "Продажи": [
-        ("call", "Звонок: выяснить потребность и бюджет"),
-        ("presentation", "Презентация решения и коммерческое предложение"),
-        ("task", "Подготовить и согласовать договор"),
-        ("call", "Звонок: напомнить об оплате счёта"),
-        ("meeting", "Встреча: подписание актов, передача оборудования"),
-    ],
-    "Сопровождение": [
-        ("call", "Звонок: уточнить детали обращения"),
-        ("task", "Диагностика на стороне клиента"),
-        ("task", "Подготовить план работ и согласовать окно"),
-        ("meeting", "Выезд инженера: применение решения"),
-        ("call", "Звонок: подтвердить, что проблема решена"),
-    ],
-}
-
-DONE_RESULTS = [
-    "Клиент подтвердил интерес, запросил коммерческое предложение.",
-    "Обсудили сроки и бюджет, договорились о следующем шаге.",
-    "Отправили КП, клиент взял время на согласование.",
-    "Провели встречу с ЛПР, требования зафиксированы.",
-    "Клиент прислал реквизиты, готовим договор.",
-    "Согласовали спецификацию, есть замечания по срокам поставки.",
-    "Уточнили техническое задание, ответ передан инженерам.",
-]
-
-# channel, inquiry type, sender name, company, phone, e-mail, text, hours ago, manager
-DEMO_NEW_INQUIRIES = [
-    ("call", "price", "Виктор Астахов", "ООО «Сервис-Плюс»", "+7 (495) 781-20-11", None,
-     "Нужна цена на 20 ноутбуков для офиса, поставка в течение месяца.", 1, "manager1"),
-    ("email", "consultation", "Елена Маркова", "Городская клиника № 5", None,
-     "markova@gkb5.ru", "Просим проконсультировать по защите персональных данных пациентов.",
-     3, "manager2"),
-    ("web", "order", "Андрей Гуров", "", "+7 926 550-14-32", "gurov.a@yandex.ru",
-     "Заявка с сайта: сервер для 1С на 30 пользователей.", 5, None),
-    ("messenger", "support", "Павел Рябов", "ООО «Байкал-Транс»", "+7 950 118-40-72", None,
-     "Не работает VPN в филиале в Ангарске со вчерашнего вечера.", 2, "support1"),
-    ("visit", "partnership", "Светлана Ершова", "ООО «ИнтерСофт»", "+7 (843) 290-33-15",
-     "ershova@intersoft.ru", "Предлагают партнёрство по внедрению систем видеонаблюдения.",
-     26, None),
-    ("call", "complaint", "Николай Зуев", "ООО «ЛогистикПро»", "+7 (495) 640-72-18", None,
-     "Два терминала сбора данных не включаются после обновления.", 7, "support1"),
-    ("web", "price", "Юлия Широкова", "Кафе «Уют»", "+7 (861) 245-09-87", "uyut.cafe@mail.ru",
-     "Сколько стоит Wi-Fi для кафе на 40 посадочных мест?", 30, None),
-    ("email", "order", "Тимур Хасанов", "ООО «ТатАгроСнаб»", None, "hasanov@tatagrosnab.ru",
-     "Просим выставить счёт на 5 коммутаторов на 24 порта.", 44, "manager1"),
-]
-
-
-class DemoDataInvalid(RuntimeError):
-    """A demo record did not pass validation: the demo data itself is wrong."""
-
-
-class _Builder:
-    """Adds validated records to the session and remembers them."""
-
-    def __init__(self, session):
-        self.session = session
-        self.created: list[Any] = []
-
-    def add(self, obj):
-        try:
-            records.validate(obj)
-        except records.RecordInvalid as error:
-            raise DemoDataInvalid(f"{type(obj).__name__} {obj!s}: {error.errors}") from error
-        self.session.add(obj)
-        self.created.append(obj)
-        return obj
-
 
 def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     """Naive UTC of a local wall-clock time of the company's time zone."""
     return to_utc(dt.datetime.combine(day, dt.time(hour, minute)))
 
-
-# --- The catalogue (shared with the data generator) ---------------------------------------
-
-
-def ensure_catalogue(builder: Optional[_Builder] = None) -> None:
-    """Add the directory items, pipelines and price list that are missing. No commit."""
-    builder = builder or _Builder(db.session)
-    session = builder.session
-    setup.ensure_directory(SYSTEM_DIRECTORY, builder.add, is_system=True)
-    setup.ensure_directory(DIRECTORY, builder.add)
-    for sort, (name, stages) in ((10, DEFAULT_PIPELINE), (20, SUPPORT_PIPELINE)):
-        setup.ensure_pipeline(name, stages, builder.add, sort=sort, is_default=sort == 10)
-
-    groups = {g.name: g for g in session.execute(select(ProductGroup)).scalars()}
-    for name, parent, sort in PRODUCT_GROUPS:
-        if name not in groups:
-            groups[name] = builder.add(ProductGroup(name=name, parent=groups.get(parent),
-                                                    sort=sort))
-    skus = set(session.execute(select(Product.sku)).scalars())
-    for sku, name, group, unit, price in PRODUCTS:
-        if sku not in skus:
-            builder.add(Product(sku=sku, name=name, group=groups[group], unit=unit,
-                                price=Decimal(price), currency="RUB", is_active=True))
-    session.flush()
 
 
 # --- The demo company ---------------------------------------------------------------------
@@ -652,7 +118,7 @@ def create_demo_company(password: str) -> bool:
     session = db.session
     try:
         with acting_as(_admin_user_id()):
-            _DemoCompany(_Builder(session), password).build()
+            _DemoCompany(Builder(session), password).build()
         session.commit()
     except Exception:
         session.rollback()
@@ -661,7 +127,7 @@ def create_demo_company(password: str) -> bool:
 
 
 class _DemoCompany:
-    def __init__(self, builder: _Builder, password: str):
+    def __init__(self, builder: Builder, password: str):
         self.builder = builder
         self.session = builder.session
         self.password = password
