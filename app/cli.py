@@ -9,13 +9,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.services.schema import schema_problem
+from app.services.setup import ensure_admin, ensure_reference_data, sync_roles
+
 crm = AppGroup("crm", help="Voronka CRM administration.")
 
 
 @crm.command("check-schema")
 def check_schema_command() -> None:
     """Exit non-zero unless the database is at the latest migration."""
-    from app.services.schema import schema_problem
 
     problem = schema_problem()
     if problem:
@@ -42,8 +44,6 @@ def init_command(demo) -> None:
     Safe to run again: nothing that exists is changed, except permissions that new
     screens need.
     """
-    from app.services.schema import schema_problem
-    from app.services.setup import ensure_admin, ensure_reference_data, sync_roles
 
     problem = schema_problem()
     if problem:

@@ -17,6 +17,8 @@ from typing import Any, Iterator, Optional
 
 from flask import has_app_context
 
+from app.database import db
+from app.models import CrmUser
 from app.services import request_scope
 
 
@@ -61,8 +63,6 @@ def current_user() -> Any:
         return _request_user()
     if acting.user_id is None or not has_app_context():
         return None
-    from app.database import db
-    from app.models import CrmUser
 
     return db.session.get(CrmUser, acting.user_id)  # the session's identity map keeps it
 

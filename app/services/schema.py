@@ -9,6 +9,8 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from app.database import db
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -20,7 +22,6 @@ def head_revisions() -> set[str]:
 
 def schema_problem() -> Optional[str]:
     """None when the database is at the latest migration, else what to do about it."""
-    from app.database import db
 
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())

@@ -22,6 +22,7 @@ from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.database import db
 from app.services.errors import CONFLICT_MESSAGE, Conflict, DomainError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ _depth: ContextVar[int] = ContextVar("voronka_unit_of_work_depth", default=0)
 
 
 def _session():
-    from app.database import db
 
     return db.session
 

@@ -46,6 +46,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from app.database import db
+from app.models import CrmUser
 from app.services import request_scope
 from app.web import throttle
 
@@ -132,8 +134,6 @@ def end_sessions(user_id: int) -> int:
     Returns the new epoch."""
     from sqlalchemy import select, update
 
-    from app.database import db
-    from app.models import CrmUser
 
     db.session.execute(update(CrmUser.__table__).where(CrmUser.__table__.c.id == user_id)
                        .values(session_epoch=CrmUser.__table__.c.session_epoch + 1))
@@ -152,8 +152,6 @@ def keep_current_session(user_id: int, epoch: int) -> None:
 def current_epoch(user_id) -> int:
     from sqlalchemy import select
 
-    from app.database import db
-    from app.models import CrmUser
 
     return db.session.execute(select(CrmUser.__table__.c.session_epoch)
                               .where(CrmUser.__table__.c.id == int(user_id))).scalar_one()
@@ -183,7 +181,6 @@ def _after_user_update(mapper, connection, target) -> None:
     from sqlalchemy import select, update
     from sqlalchemy.orm.attributes import set_committed_value
 
-    from app.models import CrmUser
 
     if not target.__dict__.pop("_crm_end_sessions", False):
         return

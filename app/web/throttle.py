@@ -36,6 +36,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from app.database import db
+from app.models import LoginFailure
+
 log = logging.getLogger(__name__)
 
 EXTENSION = "crm_login_throttle"
@@ -130,7 +133,6 @@ class DatabaseLoginThrottle(LoginThrottle):
     storage_uri = "database"
 
     def __init__(self, app: Flask):
-        from app.database import db
 
         super().__init__(app)
         with app.app_context():
@@ -150,7 +152,6 @@ class DatabaseLoginThrottle(LoginThrottle):
     def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
         from sqlalchemy import select
 
-        from app.models import LoginFailure
 
         now = self._now()
         address_key = self._address_key(ip)
@@ -175,7 +176,6 @@ class DatabaseLoginThrottle(LoginThrottle):
     def failed(self, ip: str, user_key: Optional[str]) -> None:
         from sqlalchemy import delete, insert
 
-        from app.models import LoginFailure
 
         now = self._now()
         with self.engine.begin() as connection:
@@ -187,7 +187,6 @@ class DatabaseLoginThrottle(LoginThrottle):
     def reset(self) -> None:
         from sqlalchemy import delete
 
-        from app.models import LoginFailure
 
         with self.engine.begin() as connection:
             connection.execute(delete(LoginFailure))
@@ -219,7 +218,6 @@ def _user_key(username) -> Optional[str]:
         user = sm.find_user(username=name) or sm.find_user(email=name)
     except Exception:  # pragma: no cover - a lookup problem must not break the login
         log.exception("Looking up the user of a login attempt failed")
-        from app.database import db
 
         db.session.rollback()
     ident = f"id:{user.id}" if user is not None else f"name:{name.casefold()}"
