@@ -137,7 +137,7 @@ class Config:
     APP_NAME = "Voronka CRM"
     APP_THEME = ""
     FAB_BASE_TEMPLATE = "crm_base.html"
-    FAB_INDEX_VIEW = "app.views.HomeView"
+    FAB_INDEX_VIEW = "app.screens.home.HomeView"
 
     AUTH_TYPE = AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"

@@ -40,7 +40,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
-    from app import api, cli, errors, rights_views, views
+    from app import api, cli, errors, views
     from app.fab import api_fields, openapi, widgets
     from app.web import auth, request_guard
 
@@ -53,7 +53,6 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         views.register(builder)
         api.register(builder)
         openapi.register(builder)
-        rights_views.register(builder)
         errors.register(app)
         auth.install(app)
         cli.register(app)

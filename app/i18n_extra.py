@@ -174,5 +174,5 @@ GENERIC = (
 # such calls with the ast module. Better: move the call out of the f-string, then drop the
 # line here.
 APP_UNEXTRACTED = (
-    _l("Start typing to search"),  # app/lookup.py, LookupWidget
+    _l("Start typing to search"),  # app/screens/lookup.py, LookupWidget
 )

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from app.entities import ENTITIES
+
 
 @dataclass(frozen=True)
 class MenuEntry:
@@ -23,26 +25,10 @@ class MenuEntry:
     icon: str
 
 
-MENU = [
-    MenuEntry("ClientView", "Clients", _l("Clients"), "CRM", "fa-building"),
-    MenuEntry("ContactView", "Contacts", _l("Contacts"), "CRM", "fa-address-book"),
-    MenuEntry("InquiryView", "Inquiries", _l("Inquiries"), "CRM", "fa-inbox"),
-    MenuEntry("InterestView", "Interests", _l("Interests"), "Sales", "fa-handshake-o"),
-    MenuEntry("InteractionView", "Interactions", _l("Interactions"), "Sales", "fa-phone"),
-    MenuEntry("InterestProductView", "Interest products", _l("Interest products"), "Sales",
-              "fa-cart-plus"),
-    MenuEntry("ProductView", "Price list", _l("Price list"), "Directories", "fa-tags"),
-    MenuEntry("ProductGroupView", "Product groups", _l("Product groups"), "Directories",
-              "fa-folder"),
-    MenuEntry("DictionaryItemView", "Directories", _l("Directories"), "Directories",
-              "fa-list"),
-    MenuEntry("PipelineView", "Pipelines", _l("Pipelines"), "Settings", "fa-filter"),
-    MenuEntry("StageView", "Stages", _l("Stages"), "Settings", "fa-columns"),
-    MenuEntry("DepartmentView", "Departments", _l("Departments"), "Settings", "fa-sitemap"),
-    MenuEntry("CompanyRequisitesView", "My requisites", _l("My requisites"), "Settings",
-              "fa-id-card"),
-    MenuEntry("ChangeLogView", "History", _l("History"), "Settings", "fa-history"),
-]
+# The entities' lists, where and in the order their declarations place them (app.entities).
+MENU = [MenuEntry(entity.view_name, entity.menu.name, entity.titles["list_title"],
+                  entity.menu.category, entity.menu.icon)
+        for entity in ENTITIES if entity.menu is not None]
 
 CATEGORY_LABELS = {
     "CRM": _l("CRM"),

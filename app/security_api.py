@@ -19,10 +19,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Optional
 
-import prison
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask_appbuilder.api import expose, safe
-from flask_appbuilder.const import API_RESULT_RES_KEY, API_URI_RIS_KEY
+from flask_appbuilder.const import API_RESULT_RES_KEY
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_appbuilder.security.sqla.apis import (
@@ -43,6 +42,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from app.database import db
+from app.fab.rest import refuse_malformed_rison
 from app.services import accounts
 from app.services.records import DomainError
 
@@ -59,24 +59,12 @@ def _same_doc(original: Callable) -> Callable:
     return decorate
 
 
-def _refuse_malformed_rison():
-    """Flask-AppBuilder answers 500 when the `q` argument makes its parser recurse."""
-    value = request.args.get(API_URI_RIS_KEY)
-    if not value:
-        return None
-    try:
-        prison.loads(value)
-    except Exception:  # prison's ParserException, and RecursionError on "((("
-        return jsonify(message=gettext("The request is malformed.")), 400
-    return None
-
-
 class SecurityResource:
     """What the users and roles resources share: the body check and the answers."""
 
     def create_blueprint(self, appbuilder, *args, **kwargs):
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
-        blueprint.before_request(_refuse_malformed_rison)
+        blueprint.before_request(refuse_malformed_rison)
         return blueprint
 
     @staticmethod

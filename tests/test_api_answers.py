@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import inspect, update
 
 from app.api import API_LABELS, RESOURCES
+from app.labels import LABELS
 from app.models import CrmUser, Department, Interest, Model
-from app.views import LABELS
 from tests.conftest import ROLE_USERS
 from tests.factories import FACTORIES, INTEREST
 from tests.helpers import api_base, tr

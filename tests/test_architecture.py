@@ -13,12 +13,21 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app"
 
-OWNED = {"Client", "Contact", "Inquiry", "Interest", "Interaction", "InterestProduct"}
+def _owned_models() -> set[str]:
+    """The models whose records belong to someone: the declared entities the matrix scopes
+    (an interest's products go with their interest)."""
+    from app.entities import ENTITIES
+    from app.services.principals import OWNED_ENTITIES
+
+    return {entity.model.__name__ for entity in ENTITIES if entity.rights in OWNED_ENTITIES}
+
+
+OWNED = _owned_models()
 
 # Modules that may select owned rows directly, and why.
 ALLOWED = {
     "services/access.py": "the access filter itself",
-    "datamodel.py": "the lists' data model: every query it makes carries the filter",
+    "fab/datamodel.py": "the lists' data model: every query it makes carries the filter",
     "sample_data/demo.py": "the demo company, written by the system",
     "sample_data/generator.py": "bulk generated data, written by the system",
 }
@@ -174,3 +183,50 @@ def test_the_rules_never_reach_into_flasks_request_globals():
                     alias.name in ("g", "request", "session") for alias in node.names):
                 offenders.append(f"app/services/{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_screens_and_resources_read_and_write_what_their_declarations_say():
+    """The columns of every CRUD screen and API resource come from the entity's declaration
+    (app.entities): nothing restates them."""
+    from app.api import RESOURCES
+    from app.entities import BY_API, BY_MODEL
+    from app.views import CRUD_SCREENS
+
+    for view in CRUD_SCREENS:
+        entity = BY_MODEL[view.datamodel.obj]
+        assert view.entity is entity
+        assert view.list_columns == list(entity.list), view.__name__
+        assert view.show_columns[:len(entity.show)] == list(entity.show), view.__name__
+        assert view.add_columns == list(entity.form), view.__name__
+        assert view.edit_columns == list(entity.edit), view.__name__
+        assert view.search_columns == list(entity.search), view.__name__
+        assert view.order_columns == list(entity.order), view.__name__
+        assert view.list_title == entity.titles["list_title"], view.__name__
+        assert [related.datamodel.obj for related in view.related_views] == \
+            list(entity.related), view.__name__
+    assert [resource.resource_name for resource in RESOURCES] == list(BY_API)
+    for resource in RESOURCES:
+        entity = BY_API[resource.resource_name]
+        written = [] if entity.read_only else list(entity.api_columns)
+        assert resource.add_columns == resource.edit_columns == written
+        assert set(resource.show_columns) >= {"id", *written, *entity.api_read}
+
+
+def test_an_entity_without_a_screen_of_its_own_gets_the_declared_one():
+    """What a newly declared entity gets without writing a screen or a resource: the screen
+    and the resource its declaration describes, with select boxes for its coded values and
+    look-ups for its links into large tables."""
+    from wtforms import SelectField
+
+    from app.api import resource
+    from app.entities.crm import INQUIRY
+    from app.screens.base import generic_screen
+    from app.screens.lookup import LookupField
+
+    screen = generic_screen(INQUIRY)
+    assert screen.__name__ == "InquiryView" and screen.entity is INQUIRY
+    assert screen.add_columns == list(INQUIRY.form)
+    assert screen.add_form_extra_fields["channel"].field_class is SelectField
+    assert screen.add_form_extra_fields["client"].field_class is LookupField
+    api = resource(INQUIRY)
+    assert api.resource_name == "inquiry" and api.add_columns == list(INQUIRY.form)

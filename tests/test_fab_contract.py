@@ -23,7 +23,7 @@ class Relied:
 
 
 CONTRACT = [
-    # Screens (app/fab/crud.py, app/views.py, app/security_views.py)
+    # Screens (app/fab/crud.py, app/views.py, app/screens/)
     Relied("flask_appbuilder.baseviews:BaseCRUDView", "_list", ("self", "kwargs"),
            "CrmModelView._list: the list page from one query_page (worklists, record count)"),
     Relied("flask_appbuilder.baseviews:BaseCRUDView", "_show", ("self", "pk"),
@@ -62,7 +62,7 @@ CONTRACT = [
            None, "app/fab/filters.py: Voronka's filter set derived from FAB's by column type"),
     Relied("flask_appbuilder.fields:QuerySelectField", "_get_object_list", ("self",),
            "app/fab/widgets.py StageSelectWidget: each stage's pipeline for the stage list"),
-    # REST API (app/api.py, app/fab/api_fields.py, app/fab/openapi.py)
+    # REST API (app/fab/rest.py, app/fab/api_fields.py, app/fab/openapi.py)
     Relied("flask_appbuilder.api:ModelRestApi", "_merge_update_item",
            ("self", "model_item", "data"),
            "CrmApi.put: a PUT keeps the fields it does not name"),
@@ -70,7 +70,7 @@ CONTRACT = [
            ("self", "rison_args"),
            "CrmApi: API filters applied on a copy, with the view's base filters joined"),
     Relied("flask_appbuilder.api", "jsonschema", None,
-           "app/api.py: the module FAB's `rison` decorator validates with, replaced by one "
+           "app/fab/rest.py: the module FAB's `rison` decorator validates with, replaced by one "
            "that prepares each schema once"),
     Relied("flask_appbuilder.api.convert:Model2SchemaConverter", "_column2relation",
            ("self", "datamodel", "column", "nested", "parent_schema_name"),

@@ -370,7 +370,7 @@ class CrmModelView(ModelView):
             form = self._posted_form(self.edit_form)
             form._id = pk
             for field in form:
-                # A record already linked stays a valid choice, seen or not (app.lookup).
+                # A record already linked stays a valid choice, seen or not (app.screens.lookup).
                 keep = getattr(field, "keep_current", None)
                 if keep is not None:
                     keep(getattr(item, field.name, None))

@@ -1,5 +1,5 @@
 """Security manager: FAB's, with the CRM user model (department, position, phone), the
-CRM's users and roles screens and security API (app.security_views, app.security_api),
+CRM's users and roles screens and security API (app.screens.users, app.security_api),
 and the authentication hardening of app.web.auth (login throttling, session and token
 epochs, safe redirects after login)."""
 
@@ -23,8 +23,9 @@ from flask_login import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import security_api, security_views
+from app import security_api
 from app.models import CrmUser, department_role
+from app.screens import users
 from app.services import stamp
 from app.web import auth, throttle
 
@@ -77,9 +78,9 @@ class CrmAuthDBView(AuthDBView):
 
 class CrmSecurityManager(SecurityManager):
     user_model = CrmUser
-    userdbmodelview = security_views.CrmUserDBModelView
-    rolemodelview = security_views.CrmRoleView
-    resetpasswordview = security_views.CrmResetPasswordView
+    userdbmodelview = users.CrmUserDBModelView
+    rolemodelview = users.CrmRoleView
+    resetpasswordview = users.CrmResetPasswordView
     authdbview = CrmAuthDBView
     user_api = security_api.CrmUserApi
     role_api = security_api.CrmRoleApi
@@ -88,9 +89,9 @@ class CrmSecurityManager(SecurityManager):
 
     def register_views(self) -> None:
         """The login, the profile, the password forms, Settings → Users and Settings →
-        Roles (their menu entries: app.rights_views) and the security API. Not FAB's
+        Roles (their menu entries: app.screens.rights) and the security API. Not FAB's
         permission, view-menu, statistics and group screens: the rights of roles
-        (app.rights_views) make the permissions, departments group users."""
+        (app.screens.rights) make the permissions, departments group users."""
         if not current_app.config.get("FAB_ADD_SECURITY_VIEWS", True):
             return
         builder = self.appbuilder

@@ -16,17 +16,10 @@ from sqlalchemy import Date, DateTime, Numeric, select
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.routing import BuildError
 
-from app.entities import ENTITIES, TRACKED_MODELS
+from app.database import db
+from app.entities import BY_MODEL, ENTITIES, TRACKED_MODELS
 from app.labels import LABELS
-from app.models import (
-    CLIENT_KINDS,
-    INQUIRY_CHANNELS,
-    INQUIRY_STATUSES,
-    INTERACTION_STATUSES,
-    REQUISITES_TEMPLATES,
-    STAGE_KINDS,
-    ChangeLog,
-)
+from app.models import ChangeLog
 from app.services import access
 from app.services.clock import format_local
 
@@ -34,18 +27,10 @@ ENTITY_LABELS = {entity.model.__name__: entity.label for entity in ENTITIES if e
 
 ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted")}
 
-CHOICES_BY_FIELD = {
-    "kind": {**CLIENT_KINDS, **STAGE_KINDS},
-    "channel": INQUIRY_CHANNELS,
-    "status": {**INQUIRY_STATUSES, **INTERACTION_STATUSES},
-    "template": REQUISITES_TEMPLATES,
-}
-
 MODELS_BY_NAME = {model.__name__: model for model in TRACKED_MODELS}
 
 
 def _session():
-    from app.database import db
 
     return db.session
 
@@ -127,6 +112,10 @@ class HistoryValues:
                 for column in relation.local_columns:
                     self.relations[column.key] = relation
         self.types = {column.key: column.type for column in mapper.columns}
+        entity = BY_MODEL.get(model)
+        # Coded values in the words of the model's declaration (app.entities).
+        self.choices = {name: choices for name, (choices, _default) in
+                        (entity.choices.items() if entity is not None else ())}
         self._cache: dict[tuple, str] = {}
 
     def label(self, field: str) -> str:
@@ -144,7 +133,7 @@ class HistoryValues:
             return self._linked_name(relation.mapper.class_, value)
         if isinstance(value, bool):
             return gettext("Yes") if value else gettext("No")
-        choices = CHOICES_BY_FIELD.get(field)
+        choices = self.choices.get(field)
         if choices and value in choices:
             return str(choices[value])
         return self._typed(self.types.get(field), value)

@@ -1,5 +1,6 @@
 """Pick a related record from a large table by typing: select boxes for clients, contacts
-and interests ask the server for the first matches instead of listing a million rows."""
+and interests ask the server for the first matches instead of listing a million rows.
+Where a term is looked for, and how a match reads, is each entity's declaration's."""
 
 from __future__ import annotations
 
@@ -7,44 +8,30 @@ from flask import abort, g, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import or_
+from sqlalchemy import false, or_
 from wtforms import Field, ValidationError
 
+from app.database import db
+from app.entities import BY_MODEL, LOOKUPS
 from app.fab.filters import prefix_condition
-from app.models import Client, Contact, Interest
-from app.rules.validation import normalize_name, normalize_search, phone_search_prefix
 from app.services import access, bounds
 
 LIMIT = 20
 
 
-def _client_matches(term: str):
-    digits = "".join(ch for ch in term if ch.isdigit())
-    conditions = [prefix_condition(Client.name_search, normalize_name(term))]
-    if digits and len(digits) >= 3:
-        conditions.append(prefix_condition(Client.inn, digits))
-        conditions.append(prefix_condition(Client.phone_normalized, phone_search_prefix(term)))
-    return or_(*conditions)
-
-
-# entity -> (model, the view whose read right it needs, condition for a typed term, order)
-LOOKUPS = {
-    "client": (Client, "ClientView", _client_matches, Client.name_search),
-    "contact": (Contact, "ContactView",
-                lambda term: prefix_condition(Contact.name_search, normalize_search(term)),
-                Contact.name_search),
-    "interest": (Interest, "InterestView",
-                 lambda term: prefix_condition(Interest.title_search, normalize_search(term)),
-                 Interest.title_search),
-}
+def _matches(entity, term: str):
+    """The records whose declared look-up columns start with the term (app.entities)."""
+    conditions = []
+    for match in entity.lookup.matches:
+        prefix = match.prepare(term)
+        if prefix or not match.optional:
+            conditions.append(prefix_condition(getattr(entity.model, match.column), prefix))
+    return or_(*conditions) if conditions else false()
 
 
 def lookup_text(item) -> str:
-    if isinstance(item, Client) and item.inn:
-        return f"{item.name} ({item.inn})"
-    if isinstance(item, Contact) and item.client is not None:
-        return f"{item.name} — {item.client.name}"
-    return str(item)
+    entity = BY_MODEL.get(type(item))
+    return entity.lookup.text(item) if entity is not None and entity.lookup else str(item)
 
 
 class LookupView(BaseView):
@@ -53,20 +40,21 @@ class LookupView(BaseView):
 
     @expose("/<entity>")
     def search(self, entity):
-        if entity not in LOOKUPS:
+        declared = LOOKUPS.get(entity)
+        if declared is None:
             abort(404)
-        model, view_name, condition, order = LOOKUPS[entity]
+        model = declared.model
+        order = getattr(model, declared.lookup.order)
         user = getattr(g, "user", None)
         if user is None or not user.is_authenticated:
             abort(401)
-        if not self.appbuilder.sm.has_access("can_list", view_name):
+        if not self.appbuilder.sm.has_access("can_list", declared.view_name):
             abort(403)
         term = (request.args.get("q") or "").strip()[:100]
-        from app.database import db
 
         statement = access.readable(model).order_by(order, model.id).limit(LIMIT)
         if term:
-            statement = statement.where(condition(term))
+            statement = statement.where(_matches(declared, term))
         items = db.session.execute(statement).scalars().all()
         return jsonify(results=[{"id": item.id, "text": lookup_text(item)} for item in items],
                        pagination={"more": False})
@@ -100,7 +88,7 @@ class LookupField(Field):
 
     @property
     def model(self):
-        return LOOKUPS[self.entity][0]
+        return LOOKUPS[self.entity].model
 
     def process_data(self, value):
         self.object = value
@@ -111,7 +99,6 @@ class LookupField(Field):
         if not raw.strip():
             self.object = self.data = None
             return
-        from app.database import db
 
         # A key the id column cannot hold names no record (the database would refuse it).
         pk = bounds.as_key(self.model.id, raw)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.database import db
 from app.services import roles as role_names
-from app.services.access import ACTIONS, ENTITIES, NONE, SCOPES
+from app.services.access import ACTIONS, MATRIX_ENTITIES, NONE, SCOPES
 from app.services.records import DomainError
 from app.services.rights import SCOPED_ENTITIES, read_matrix, save_matrix
 from app.services.roles import admin_role_name, role_label
@@ -48,7 +48,7 @@ class RightsView(BaseView):
         errors = []
         if request.method == "POST" and not read_only:
             matrix = {}
-            for entity in ENTITIES:
+            for entity in MATRIX_ENTITIES:
                 for action in ACTIONS:
                     raw = request.form.get(f"{entity}.{action}", str(NONE))
                     try:
@@ -67,13 +67,13 @@ class RightsView(BaseView):
         current = read_matrix(role.id)
         return self.render_template(
             "crm/rights_matrix.html", role=role, read_only=read_only, errors=errors,
-            entities=ENTITIES, actions=ACTIONS, scopes=SCOPES, matrix=current,
+            entities=MATRIX_ENTITIES, actions=ACTIONS, scopes=SCOPES, matrix=current,
             scoped_entities=SCOPED_ENTITIES, title=gettext("Rights of %(role)s", role=role_label(role.name)))
 
 
 def register(appbuilder) -> None:
     """The rights screen, and the Settings menu's entries for the users and roles screens
-    (app.security_views, registered by the security manager without a menu)."""
+    (app.screens.users, registered by the security manager without a menu)."""
     role_names.install(current_app)
     appbuilder.add_separator("Settings")
     appbuilder.add_link("Users", href="CrmUserDBModelView.list", label=_l("Users"),

@@ -3,7 +3,7 @@ read like the rest of the CRM and to follow app.services.accounts.
 
 - Values read as words: yes/no, the roles' translated names, the department, no "None".
 - Roles show what they are for, how many users have them and a link to their rights
-  matrix (app.rights_views), not Flask-AppBuilder's permission names.
+  matrix (app.screens.rights), not Flask-AppBuilder's permission names.
 - Bulk and single actions with an unknown name, and ids that do not exist, answer 404
   (Flask-AppBuilder answers 500); without the right, the login page or 403.
 - Saving and deleting go through app.services.accounts: the Administrator role stays as it

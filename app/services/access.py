@@ -10,233 +10,73 @@ the subtree they head (the 1C:CRM rule). `condition(user, model, action)` turns 
 a SQL restriction that every path applies: lists, show/edit/delete by id, bulk actions,
 the API, lookups, related lists, the start page, and later exports, the kanban, reports.
 
-The rights and the department tree are read from the database when the cache stamp
-(app.services.stamp) has changed since they were last read, so a change of the matrix takes
-effect on the next request of every user in every process.
+A user's rights and the department tree (app.services.principals) are read from the
+database when the cache stamp (app.services.stamp) has changed since they were last read,
+so a change of the matrix takes effect on the next request of every user in every process.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
+from app.database import db
 from app.entities import MODEL_ENTITY, OWNER_RELATION, TRACKED_MODELS, owner_column
 from app.models import (
     ChangeLog,
     Client,
     Contact,
     CrmUser,
-    Department,
     Inquiry,
     Interaction,
     Interest,
     InterestProduct,
-    RoleRight,
-    department_role,
 )
-from app.services import actor, request_scope
-from app.services.stamp import StampedCache
-
-NONE, OWN, DEPARTMENT, SUBTREE, ALL = range(5)
-
-SCOPES = {
-    NONE: _l("None"),
-    OWN: _l("Own"),
-    DEPARTMENT: _l("Own department"),
-    SUBTREE: _l("Department and sub-departments"),
-    ALL: _l("All"),
-}
-
-ENTITIES = {
-    "client": _l("Clients"),
-    "contact": _l("Contacts"),
-    "inquiry": _l("Inquiries"),
-    "interest": _l("Interests"),
-    "interaction": _l("Interactions"),
-    "product": _l("Products"),
-    "report": _l("Reports"),
-    "directory": _l("Directories"),
-    "settings": _l("Settings"),
-}
-
-ACTIONS = {
-    "read": _l("Reading"),
-    "add": _l("Adding"),
-    "edit": _l("Editing"),
-    "delete": _l("Deleting"),
-    "export": _l("Export"),
-    "import": _l("Import"),
-    "reassign": _l("Reassigning the responsible"),
-}
-
-# Entities whose records belong to someone: only they have meaningful own/department scopes.
-OWNED_ENTITIES = ("client", "contact", "inquiry", "interest", "interaction")
-
-# Outside the matrix, read by every employee: the people a record can be given to (select
-# boxes, names in lists). Changed only by the administrator.
-EMPLOYEE_LISTS = (CrmUser,)
-
-
-# --- The user's rights ---------------------------------------------------------------------
-
-
-@dataclass
-class Principal:
-    """What one user may do (kept between requests while the cache stamp holds)."""
-
-    user_id: Optional[int]
-    department_id: Optional[int]
-    is_admin: bool
-    role_ids: set[int]
-    scopes: dict[tuple[str, str], int] = field(default_factory=dict)
-    headed_subtree: set[int] = field(default_factory=set)
-
-    def scope(self, entity: str, action: str) -> int:
-        if self.is_admin:
-            return ALL
-        scope = self.scopes.get((entity, action), NONE)
-        if action == "read" and entity in OWNED_ENTITIES and self.headed_subtree:
-            scope = max(scope, SUBTREE)
-        return scope
-
-
-def _session():
-    from app.database import db
-
-    return db.session
-
-
-def _departments() -> dict[int, tuple[Optional[int], Optional[int]]]:
-    """Department id -> (parent id, head id)."""
-
-    def read():
-        rows = _session().execute(
-            select(Department.id, Department.parent_id, Department.head_id)).all()
-        return {row.id: (row.parent_id, row.head_id) for row in rows}
-
-    cache = _request_cache()
-    if "departments" not in cache:
-        cache["departments"] = _KEPT.get("departments", read)
-    return cache["departments"]
-
-
-def subtree(department_id: Optional[int]) -> set[int]:
-    """A department and every department below it."""
-    if department_id is None:
-        return set()
-    children: dict[Optional[int], list[int]] = {}
-    for dep_id, (parent_id, _head) in _departments().items():
-        children.setdefault(parent_id, []).append(dep_id)
-    found, stack = set(), [department_id]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return found
-
-
-# The rights of users and the department tree, kept between requests (app.services.stamp).
-_KEPT = StampedCache()
-
-
-def _request_cache() -> dict:
-    store = request_scope.request_store()
-    return {} if store is None else store.setdefault("access", {})
-
-
-def principal(user=None) -> Principal:
-    """The rights of `user` (default: who acts now, app.services.actor)."""
-    if user is None:
-        user = actor.current_user()
-    if user is None or not getattr(user, "is_authenticated", False):
-        return Principal(None, None, False, set())
-    cache = _request_cache()
-    department_id = getattr(user, "department_id", None)
-    own_roles = tuple(sorted((role.id, role.name) for role in user.roles))
-    key = ("principal", user.id, department_id, own_roles)
-    if key not in cache:
-        cache[key] = _KEPT.get(key, lambda: _read_principal(user.id, department_id, own_roles))
-    return cache[key]
-
-
-def _read_principal(user_id: int, department_id: Optional[int],
-                    own_roles: tuple[tuple[int, str], ...]) -> Principal:
-    person = (user_id, department_id, own_roles)
-    return _principal_of(person, _read_roles([person]))
-
-
-@dataclass
-class _Roles:
-    """The roles that several users hold, read in one statement: names, rights, and which
-    roles each department gives its employees."""
-
-    names: dict[int, str] = field(default_factory=dict)
-    rights: dict[int, dict[tuple[str, str], int]] = field(default_factory=dict)
-    of_department: dict[int, set[int]] = field(default_factory=dict)
-
-
-def _own_admin(own_roles: tuple[tuple[int, str], ...]) -> bool:
-    admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
-    return any(name == admin_name for _id, name in own_roles)
-
-
-def _read_roles(people: list[tuple[int, Optional[int], tuple[tuple[int, str], ...]]]) -> _Roles:
-    """The roles of `people` ((user id, department id, own roles) each): their own and
-    their departments', with their rights. Administrators by their own role need none."""
-    from flask_appbuilder.security.sqla.models import Role
-
-    roles = _Roles()
-    people = [person for person in people if not _own_admin(person[2])]
-    if not people:
-        return roles
-    own_ids = sorted({role_id for _user, _dep, own in people for role_id, _name in own})
-    departments = sorted({dep for _user, dep, _own in people if dep is not None})
-    link = department_role.c
-    rows = _session().execute(
-        select(Role.id, Role.name, RoleRight.entity, RoleRight.action, RoleRight.scope,
-               link.department_id)
-        .outerjoin(RoleRight, RoleRight.role_id == Role.id)
-        .outerjoin(department_role,
-                   (link.role_id == Role.id) & link.department_id.in_(departments))
-        .where(Role.id.in_(own_ids) | link.department_id.is_not(None))
-    ).all()
-    for row in rows:
-        roles.names[row.id] = row.name
-        rights = roles.rights.setdefault(row.id, {})
-        if row.entity is not None:
-            cell = (row.entity, row.action)
-            rights[cell] = max(rights.get(cell, NONE), row.scope)
-        if row.department_id is not None:
-            roles.of_department.setdefault(row.department_id, set()).add(row.id)
-    return roles
-
-
-def _principal_of(person: tuple[int, Optional[int], tuple[tuple[int, str], ...]],
-                  roles: _Roles) -> Principal:
-    user_id, department_id, own_roles = person
-    admin_name = current_app.config.get("AUTH_ROLE_ADMIN", "Admin")
-    role_ids = {role_id for role_id, _name in own_roles}
-    if _own_admin(own_roles):
-        return Principal(user_id, department_id, True, role_ids)
-    role_ids |= roles.of_department.get(department_id, set())
-    is_admin = any(roles.names.get(role_id) == admin_name for role_id in role_ids)
-    scopes: dict[tuple[str, str], int] = {}
-    headed_subtree: set[int] = set()
-    if not is_admin:
-        for role_id in role_ids:
-            for cell, scope in roles.rights.get(role_id, {}).items():
-                scopes[cell] = max(scopes.get(cell, NONE), scope)
-        for dep_id, (_parent, head_id) in _departments().items():
-            if head_id == user_id:
-                headed_subtree |= subtree(dep_id)
-    return Principal(user_id, department_id, is_admin, role_ids, scopes, headed_subtree)
-
+from app.services import actor
+from app.services.errors import Forbidden, RecordInvalid
+from app.services.principals import (  # the matrix's vocabulary, as the filter's callers know it
+    ACTIONS as ACTIONS,
+)
+from app.services.principals import (
+    ALL as ALL,
+)
+from app.services.principals import (
+    DEPARTMENT as DEPARTMENT,
+)
+from app.services.principals import (
+    EMPLOYEE_LISTS as EMPLOYEE_LISTS,
+)
+from app.services.principals import (
+    MATRIX_ENTITIES as MATRIX_ENTITIES,
+)
+from app.services.principals import (
+    NONE as NONE,
+)
+from app.services.principals import (
+    OWN as OWN,
+)
+from app.services.principals import (
+    OWNED_ENTITIES as OWNED_ENTITIES,
+)
+from app.services.principals import (
+    SCOPES as SCOPES,
+)
+from app.services.principals import (
+    SUBTREE as SUBTREE,
+)
+from app.services.principals import (
+    Principal as Principal,
+)
+from app.services.principals import (
+    principal as principal,
+)
+from app.services.principals import (
+    scope_departments,
+)
+from app.services.principals import (
+    subtree as subtree,
+)
 
 # --- The filter ----------------------------------------------------------------------------
 
@@ -245,21 +85,8 @@ def _users_in(departments: Iterable[int]):
     return select(CrmUser.id).where(CrmUser.department_id.in_(sorted(departments)))
 
 
-def _scope_departments(p: Principal, scope: int, action: str) -> set[int]:
-    """The departments whose employees' records a scope short of all gives the user, on
-    top of the user's own records."""
-    departments: set[int] = set()
-    if scope >= SUBTREE:
-        departments = subtree(p.department_id)
-    elif scope == DEPARTMENT and p.department_id is not None:
-        departments = {p.department_id}
-    if action == "read" and p.headed_subtree:
-        departments |= p.headed_subtree
-    return departments
-
-
 def _owner_condition(p: Principal, column, scope: int, action: str):
-    departments = _scope_departments(p, scope, action)
+    departments = scope_departments(p, scope, action)
     if departments:
         return (column == p.user_id) | column.in_(_users_in(departments))
     return column == p.user_id
@@ -319,10 +146,10 @@ def readable_owners(model, user=None):
         return EVERY_OWNER
     if scope == NONE:
         return None
-    departments = _scope_departments(p, scope, "read")
+    departments = scope_departments(p, scope, "read")
     owners = {p.user_id}
     if departments:
-        owners |= set(_session().execute(_users_in(departments)).scalars())
+        owners |= set(db.session.execute(_users_in(departments)).scalars())
     return frozenset(owners)
 
 
@@ -372,7 +199,7 @@ def can(entity: str, action: str, user=None) -> bool:
 def allows(obj, action: str, user=None) -> bool:
     """May the user `action` this saved record? One query by primary key."""
     model = type(obj)
-    return _session().execute(
+    return db.session.execute(
         select(model.id).where(model.id == obj.id, condition(model, action, user))
     ).first() is not None
 
@@ -395,7 +222,7 @@ def assign_default_owner(obj, user=None) -> None:
     if user is None:
         user = actor.current_user()
     if user is not None and getattr(user, "is_authenticated", False):
-        setattr(obj, relation, _session().get(CrmUser, user.id))
+        setattr(obj, relation, db.session.get(CrmUser, user.id))
 
 
 def user_within_scope(user_id: Optional[int], scope: int, p: Principal) -> bool:
@@ -407,7 +234,7 @@ def user_within_scope(user_id: Optional[int], scope: int, p: Principal) -> bool:
         return True
     if scope == OWN:
         return False
-    department_id = _session().execute(
+    department_id = db.session.execute(
         select(CrmUser.department_id).where(CrmUser.id == user_id)).scalar()
     if department_id is None:
         return False
@@ -452,7 +279,7 @@ def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
     to the database, which only the save does (there a version conflict is a 409; flushed
     from here it was a crash).
     """
-    with _session().no_autoflush:
+    with db.session.no_autoflush:
         _authorize_save(obj, is_new=is_new, previous_owner=previous_owner,
                         previous_links=previous_links, user=user)
 
@@ -461,7 +288,6 @@ def _authorize_save(obj, *, is_new: bool, previous_owner: Optional[int],
                     previous_links: Optional[dict[str, Optional[int]]], user) -> None:
     from flask_babel import gettext
 
-    from app.services.records import Forbidden
 
     p = principal(user)
     if p.is_admin:
@@ -523,7 +349,6 @@ def _authorize_links(obj, previous: dict[str, Optional[int]], user=None) -> None
     see. A link kept as it was stays, even to a record given to someone else since."""
     from flask_babel import gettext
 
-    from app.services.records import RecordInvalid
 
     for relation, _column in _links(type(obj)):
         target = getattr(obj, relation.key, None)

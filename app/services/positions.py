@@ -23,8 +23,7 @@ from typing import Iterable, Optional
 
 from sqlalchemy import bindparam, text
 
-from app.entities import owner_column
-from app.models import Client
+from app.entities import POSITIONED, owner_column
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,9 @@ class PositionedList:
         return owner_column(self.model).key
 
 
-LISTS = {"client": PositionedList(Client, "name_search")}
+# The lists whose declarations ask for a position summary (app.entities).
+LISTS = {name: PositionedList(entity.model, entity.positioned_by)
+         for name, entity in POSITIONED.items()}
 
 
 @dataclass

@@ -12,19 +12,20 @@ from typing import Any, Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.database import db
 from app.entities import MODEL_ENTITY, owner_column
 from app.models import ChangeLog, Client, Contact, CrmUser, Interest, InterestProduct
-from app.services.access import (
+from app.services.principals import (
     ALL,
     EMPLOYEE_LISTS,
     NONE,
     SCOPES,
     Principal,
-    _principal_of,
-    _read_roles,
-    _scope_departments,
-    _session,
+    principal_of,
+    read_roles,
+    scope_departments,
 )
+from app.services.roles import admin_role_name, role_label
 
 
 def readers_of(obj) -> list[dict[str, Any]]:
@@ -36,23 +37,22 @@ def readers_of(obj) -> list[dict[str, Any]]:
     record's owner is the user or an employee of the departments that scope covers."""
     from sqlalchemy.orm import selectinload
 
-    from app.services.roles import admin_role_name, role_label
 
     model = type(obj)
     if model is ChangeLog:
         raise ValueError("who reads a change-log entry follows its record: ask for that")
     entity = MODEL_ENTITY.get(model)
-    users = _session().execute(
+    users = db.session.execute(
         select(CrmUser).where(CrmUser.active.is_(True)).options(selectinload(CrmUser.roles))
         .order_by(CrmUser.first_name, CrmUser.last_name, CrmUser.id)).scalars().all()
     people = {user.id: (user.id, user.department_id,
                         tuple(sorted((role.id, role.name) for role in user.roles)))
               for user in users}
-    roles = _read_roles(list(people.values()))
+    roles = read_roles(list(people.values()))
     owners = _record_owners(obj)
     result = []
     for candidate in users:
-        p = _principal_of(people[candidate.id], roles)
+        p = principal_of(people[candidate.id], roles)
         if not _reads(p, entity, owners, model in EMPLOYEE_LISTS):
             continue
         if p.is_admin:
@@ -90,7 +90,7 @@ def _record_owners(obj) -> Optional[list[tuple[Optional[int], Optional[int]]]]:
         query = (query.add_columns(client.responsible_id, client_owner.department_id)
                  .outerjoin(client, client.id == Contact.client_id)
                  .outerjoin(client_owner, client_owner.id == client.responsible_id))
-    row = _session().execute(query).first()
+    row = db.session.execute(query).first()
     if row is None:
         return []
     return [(row[index], row[index + 1]) for index in range(0, len(row), 2)]
@@ -110,6 +110,6 @@ def _reads(p: Principal, entity: Optional[str],
         return False
     if scope == ALL or owners is None:
         return True
-    departments = _scope_departments(p, scope, "read")
+    departments = scope_departments(p, scope, "read")
     return any(owner is not None and (owner == p.user_id or department in departments)
                for owner, department in owners)

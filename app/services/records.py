@@ -14,28 +14,9 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, Numeric, func, inspect, select
 
-from app.entities import ENTITIES
-from app.models import (
-    CLIENT_KINDS,
-    CURRENCIES,
-    DICTIONARY_KINDS,
-    INQUIRY_CHANNELS,
-    INQUIRY_STATUSES,
-    INTERACTION_STATUSES,
-    REQUISITES_TEMPLATES,
-    STAGE_KINDS,
-    Client,
-    CompanyRequisites,
-    Contact,
-    DictionaryItem,
-    Inquiry,
-    Interaction,
-    Interest,
-    InterestProduct,
-    Model,
-    Product,
-    Stage,
-)
+from app.database import db
+from app.entities import BY_MODEL, ENTITIES, checks
+from app.models import Interaction, Interest, Model
 from app.rules import validation as v
 from app.services import bounds
 from app.services.actor import current_user_id
@@ -50,101 +31,25 @@ from app.services.errors import (  # noqa: F401 - the errors every caller of rec
 )
 from app.services.unit_of_work import unit_of_work
 
-# --- Field rules ---------------------------------------------------------------------------
+# --- Validation ----------------------------------------------------------------------------
 
 
-def _ogrn_kind(obj) -> Optional[str]:
-    kind = getattr(obj, "kind", None) or getattr(obj, "template", None)
-    return {"company": "company", "person": "ip", "ip": "ip"}.get(kind)
-
-
-def _inn_kind(obj) -> Optional[str]:
-    kind = getattr(obj, "kind", None) or getattr(obj, "template", None)
-    return {"company": "company", "person": "person", "ip": "person"}.get(kind)
-
-
-def _percent(value) -> None:
-    v.validate_non_negative(value)
-    if Decimal(str(value)) > 100:
-        raise v.ValidationError(v.N_("Discount must be between 0 and 100 percent"))
-
-
-def _choice(choices: dict) -> Callable:
-    def check(value) -> None:
-        if value is not None and value not in choices:
-            raise v.ValidationError(v.N_("Choose one of the offered values"))
-    return check
-
-
-# model -> field -> rule(obj, value); a rule raises validation.ValidationError.
-FIELD_RULES: dict[type, dict[str, Callable[[Any, Any], None]]] = {
-    Client: {
-        "kind": lambda o, x: _choice(CLIENT_KINDS)(x),
-        "inn": lambda o, x: v.validate_inn(x, _inn_kind(o)),
-        "kpp": lambda o, x: v.validate_kpp(x),
-        "ogrn": lambda o, x: v.validate_ogrn(x, _ogrn_kind(o)),
-        "email": lambda o, x: v.validate_email(x),
-        "phone": lambda o, x: v.validate_phone(x),
-    },
-    Contact: {
-        "email": lambda o, x: v.validate_email(x),
-        "phone": lambda o, x: v.validate_phone(x),
-    },
-    Inquiry: {
-        "channel": lambda o, x: _choice(INQUIRY_CHANNELS)(x),
-        "status": lambda o, x: _choice(INQUIRY_STATUSES)(x),
-        "sender_email": lambda o, x: v.validate_email(x),
-        "sender_phone": lambda o, x: v.validate_phone(x),
-    },
-    Interest: {
-        "amount": lambda o, x: v.validate_non_negative(x),
-        "currency": lambda o, x: _choice(CURRENCIES)(x),
-        "potential_email": lambda o, x: v.validate_email(x),
-        "potential_phone": lambda o, x: v.validate_phone(x),
-    },
-    Interaction: {"status": lambda o, x: _choice(INTERACTION_STATUSES)(x)},
-    Product: {
-        "price": lambda o, x: v.validate_non_negative(x),
-        "currency": lambda o, x: _choice(CURRENCIES)(x),
-    },
-    InterestProduct: {
-        "quantity": lambda o, x: v.validate_non_negative(x),
-        "price": lambda o, x: v.validate_non_negative(x),
-        "discount": lambda o, x: _percent(x),
-    },
-    Stage: {"kind": lambda o, x: _choice(STAGE_KINDS)(x)},
-    DictionaryItem: {"kind": lambda o, x: _choice(DICTIONARY_KINDS)(x)},
-    CompanyRequisites: {
-        "template": lambda o, x: _choice(REQUISITES_TEMPLATES)(x),
-        "inn": lambda o, x: v.validate_inn(x, _inn_kind(o)),
-        "kpp": lambda o, x: v.validate_kpp(x),
-        "ogrn": lambda o, x: v.validate_ogrn(x, _ogrn_kind(o)),
-        "bik": lambda o, x: v.validate_bik(x),
-        "account": lambda o, x: v.validate_account(x, o.bik),
-        "corr_account": lambda o, x: v.validate_corr_account(x, o.bik),
-    },
-}
+def _field_rules(obj) -> dict[str, Callable[[Any, Any], None]]:
+    """The declared rules of the record's fields (app.entities): each field with choices
+    holds one of them, then the field's own rule."""
+    entity = BY_MODEL.get(type(obj))
+    if entity is None:
+        return {}
+    rules = {name: checks.one_of(choices) for name, (choices, _default) in
+             entity.choices.items()}
+    rules.update(entity.rules)
+    return rules
 
 
 def _record_rules(obj) -> dict[str, str]:
     """Rules that involve more than one field."""
-    errors: dict[str, str] = {}
-    if isinstance(obj, Interest):
-        if obj.client_id is None and obj.client is None and not (
-            (obj.potential_name or "").strip() or (obj.potential_company or "").strip()
-        ):
-            errors["client"] = gettext(
-                "Choose a client or fill in the potential client's name or company")
-        stage = obj.stage
-        if stage is not None and obj.pipeline is not None and stage.pipeline_id != obj.pipeline.id:
-            errors["stage"] = gettext("The stage belongs to another pipeline")
-    if isinstance(obj, Contact) and obj.client_id is None and obj.client is None:
-        errors["client"] = gettext("This field is required.")
-    if isinstance(obj, Interaction) and obj.status == "done" and not (obj.result or "").strip():
-        errors["result"] = gettext("Describe the result of a done interaction")
-    if isinstance(obj, CompanyRequisites) and obj.template == "company" and not obj.kpp:
-        errors["kpp"] = gettext("A company needs a KPP")
-    return errors
+    entity = BY_MODEL.get(type(obj))
+    return entity.check(obj) if entity is not None and entity.check else {}
 
 
 def _required_errors(obj) -> dict[str, str]:
@@ -175,7 +80,7 @@ def validate(obj) -> None:
     errors: dict[str, list[str]] = {}
     for field, message in _required_errors(obj).items():
         errors.setdefault(field, []).append(message)
-    for field, rule in FIELD_RULES.get(type(obj), {}).items():
+    for field, rule in _field_rules(obj).items():
         if field in errors:
             continue
         value = getattr(obj, field, None)
@@ -228,7 +133,6 @@ def _column_errors(obj) -> dict[str, str]:
 
 
 def _session():
-    from app.database import db
 
     return db.session
 
@@ -307,14 +211,10 @@ def references_to(obj) -> list[tuple[str, int]]:
 
 def _deletion_rules(obj) -> None:
     """R9: the default pipeline, system stages and system directory items stay."""
-    from app.models import Pipeline
-
-    if isinstance(obj, Pipeline) and obj.is_default:
-        raise Conflict(gettext("The default pipeline cannot be deleted."))
-    if isinstance(obj, Stage) and obj.is_system:
-        raise Conflict(gettext("System stages cannot be deleted."))
-    if isinstance(obj, DictionaryItem) and obj.is_system:
-        raise Conflict(gettext("System directory items cannot be deleted."))
+    entity = BY_MODEL.get(type(obj))
+    refusal = entity.keep(obj) if entity is not None and entity.keep else None
+    if refusal:
+        raise Conflict(refusal)
 
 
 def stage_delete(obj) -> None:

@@ -18,7 +18,16 @@ from app.database import db
 from app.entities import pages_of
 from app.menu import MENU
 from app.models import RoleRight
-from app.services.access import ACTIONS, ALL, ENTITIES, NONE, OWN, OWNED_ENTITIES, SCOPES, SUBTREE
+from app.services.access import (
+    ACTIONS,
+    ALL,
+    MATRIX_ENTITIES,
+    NONE,
+    OWN,
+    OWNED_ENTITIES,
+    SCOPES,
+    SUBTREE,
+)
 from app.services.records import DomainError
 from app.services.roles import admin_role_name
 
@@ -38,7 +47,7 @@ ACTION_PERMISSIONS = {
 # What every logged-in user may do with their own profile: see it (the user screen's
 # `userinfo`, with its two buttons), change their name and their own password. Nothing else
 # of Flask-AppBuilder's security screens: not the users list, nor anybody else's password.
-PROFILE_VIEW = "CrmUserDBModelView"  # app.security_views.CrmUserDBModelView
+PROFILE_VIEW = "CrmUserDBModelView"  # app.screens.users.CrmUserDBModelView
 PERSONAL_PERMISSIONS = [
     ("can_userinfo", PROFILE_VIEW),
     ("userinfoedit", PROFILE_VIEW),
@@ -77,7 +86,7 @@ BUILTIN_ROLES: dict[str, Matrix] = {
         "directory": {"read": ALL},
         "report": {"read": OWN},
     }),
-    "Read-only": _matrix({entity: {"read": ALL} for entity in ENTITIES}),
+    "Read-only": _matrix({entity: {"read": ALL} for entity in MATRIX_ENTITIES}),
 }
 
 
@@ -92,13 +101,13 @@ def validate_matrix(matrix: Matrix) -> Matrix:
     """Only known cells and scopes; own/department scopes only where records have owners."""
     clean: Matrix = {}
     for (entity, action), scope in matrix.items():
-        if entity not in ENTITIES or action not in ACTIONS or scope not in SCOPES:
+        if entity not in MATRIX_ENTITIES or action not in ACTIONS or scope not in SCOPES:
             raise DomainError(gettext("Unknown right: %(entity)s / %(action)s / %(scope)s",
                                       entity=entity, action=action, scope=scope))
         if entity not in SCOPED_ENTITIES and scope not in (NONE, ALL):
             raise DomainError(gettext(
                 "%(entity)s have no responsible person: choose None or All.",
-                entity=ENTITIES[entity]))
+                entity=MATRIX_ENTITIES[entity]))
         if scope != NONE:
             clean[(entity, action)] = scope
     return clean

@@ -1,0 +1,108 @@
+"""A CRUD screen built from its entity's declaration (app.entities): titles, columns,
+filters, order, select boxes for coded values, look-ups for links into large tables and
+the lists shown under a record. A screen of its own (app.screens.crm, …) adds behaviour
+only."""
+
+from __future__ import annotations
+
+from flask_appbuilder import expose
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import inspect
+from wtforms import SelectField
+from wtforms.validators import DataRequired, Optional
+
+from app.entities import TRACKED_MODELS
+from app.fab.crud import CrmModelView, interface
+from app.labels import LABELS
+from app.screens import history
+from app.screens.lookup import LookupField
+from app.services.readers import readers_of
+
+AUDIT_SHOW = ["created_on", "created_by", "changed_on", "changed_by"]
+
+
+def _choice_field(name: str, choices: dict, default) -> SelectField:
+    return SelectField(LABELS[name], choices=list(choices.items()), default=default,
+                       widget=Select2Widget())
+
+
+def _lookup_field(model, name: str, entity: str) -> LookupField:
+    """A link looked up by typing; required when the record cannot be without it."""
+    relation = inspect(model).relationships[name]
+    required = not any(column.nullable for column in relation.local_columns)
+    return LookupField(LABELS[name], [DataRequired() if required else Optional()],
+                       entity=entity)
+
+
+def _choice_formatter(choices: dict):
+    return lambda value: choices.get(value, value or "")
+
+
+def _form_fields(entity, columns) -> dict:
+    fields = {name: _choice_field(name, choices, default)
+              for name, (choices, default) in entity.choices.items() if name in columns}
+    fields.update({name: _lookup_field(entity.model, name, looked_up)
+                   for name, looked_up in entity.lookups.items() if name in columns})
+    return fields
+
+
+def screen_attributes(entity) -> dict:
+    """What a CRUD screen of `entity` is, as Flask-AppBuilder's ModelView attributes."""
+    audited = hasattr(entity.model, "created_on")
+    attributes = {
+        "entity": entity,
+        "datamodel": interface(entity.model),
+        **entity.titles,
+        "list_columns": list(entity.list),
+        "show_columns": [*entity.show, *(AUDIT_SHOW if audited else [])],
+        "add_columns": list(entity.form),
+        "edit_columns": list(entity.edit),
+        "search_columns": list(entity.search),
+        "order_columns": list(entity.order),
+        "base_order": entity.base_order,
+        "formatters_columns": {name: _choice_formatter(choices)
+                               for name, (choices, _default) in entity.choices.items()},
+        "add_form_extra_fields": _form_fields(entity, entity.form),
+        "edit_form_extra_fields": _form_fields(entity, entity.edit),
+    }
+    if entity.read_only:
+        attributes["base_permissions"] = ["can_list", "can_show"]
+        attributes["muldelete"] = None  # read-only: no bulk delete either
+    return attributes
+
+
+class CrmView(CrmModelView):
+    """A CRUD screen. A subclass names its entity (`class ClientView(CrmView,
+    entity=CLIENT)`) and takes everything else from the declaration."""
+
+    entity = None
+    label_columns = LABELS
+    show_template = "crm/show.html"
+    # Show "who can see this record" under the record.
+    show_readers = False
+
+    def __init_subclass__(cls, entity=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if entity is not None:
+            for name, value in screen_attributes(entity).items():
+                if name not in cls.__dict__:
+                    setattr(cls, name, value)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)
+        changes = readers = None
+        if self.datamodel.obj in TRACKED_MODELS:
+            changes = history.change_history(self.datamodel.obj, int(pk))
+        if self.show_readers:
+            readers = readers_of(self._get_item(pk))
+        return self.render_template(self.show_template, pk=pk, title=self.show_title,
+                                    widgets=widgets, related_views=self._related_views,
+                                    history=changes, readers=readers)
+
+
+def generic_screen(entity) -> type:
+    """The screen of an entity that needs no behaviour of its own."""
+    return type(entity.view_name, (CrmView,), {}, entity=entity)
