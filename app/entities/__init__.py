@@ -18,7 +18,7 @@ from app.entities import catalogue, crm, settings
 from app.entities.declaration import Entity, Lookup, Match, MenuPlace
 
 __all__ = ["Entity", "Lookup", "Match", "MenuPlace", "ENTITIES", "BY_MODEL", "BY_API",
-           "MATRIX_ENTITIES", "OWNED_ENTITIES", "MODEL_ENTITY", "OWNER_RELATION", "TRACKED_MODELS", "SEARCH_SHADOWS",
+           "MATRIX_ENTITIES", "OWNED_ENTITIES", "MODEL_ENTITY", "OWNER_RELATION", "PARENTS", "TRACKED_MODELS", "SEARCH_SHADOWS",
            "LOOKUPS", "POSITIONED", "owner_column", "pages_of"]
 
 # In the menu's order.
@@ -54,6 +54,9 @@ MODEL_ENTITY = {entity.model: entity.rights for entity in ENTITIES}
 
 # The relation that names a record's responsible user, per owned model.
 OWNER_RELATION = {entity.model: entity.owner for entity in ENTITIES if entity.owner}
+
+# The record each model's records go with, where they go with one: model -> Entity.
+PARENTS = {entity.model: entity for entity in ENTITIES if entity.parent}
 
 # Models whose every change is written to the change log.
 TRACKED_MODELS = tuple(entity.model for entity in ENTITIES if entity.tracked)

@@ -206,9 +206,8 @@ INTERACTION = Entity(
     check=_interaction_check,
 )
 
-# An interest's products go with their interest (app.services.access).
 INTEREST_PRODUCT = Entity(
-    InterestProduct, "interest", pages=("InterestProductView",),
+    InterestProduct, "interest", parent="interest", pages=("InterestProductView",),
     plural=_l("Interest products"), label=_l("Interest products"),
     menu=MenuPlace("Interest products", "Sales", "fa-cart-plus"),
     list=("interest", "product", "quantity", "price", "discount", "total"),

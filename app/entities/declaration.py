@@ -47,6 +47,9 @@ class Entity:
     model: type
     rights: str                    # the entity of the rights matrix (app.services.access)
     owner: Optional[str] = None    # the relation naming the responsible user
+    # The relation to the record it goes with (an interest's products go with their
+    # interest): whoever may read or change that record may read or change this one.
+    parent: Optional[str] = None
     tracked: bool = False          # every change is written to the history
     pages: Optional[tuple[str, ...]] = None  # views and APIs; default <Model>View, <Model>Api
     plural: object = None          # what a list of its records is called ("Clients")
@@ -108,6 +111,15 @@ class Entity:
         relation = inspect(self.model).relationships[self.owner]
         (column,) = relation.local_columns
         return getattr(self.model, column.key)
+
+    @property
+    def parent_relation(self):
+        """(the column linking to the parent record, the parent's model), or None."""
+        if self.parent is None:
+            return None
+        relation = inspect(self.model).relationships[self.parent]
+        (column,) = relation.local_columns
+        return getattr(self.model, column.key), relation.mapper.class_
 
     @property
     def titles(self) -> dict:

@@ -31,7 +31,6 @@ MODELS_BY_NAME = {model.__name__: model for model in TRACKED_MODELS}
 
 
 def _session():
-
     return db.session
 
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from flask_babel import gettext
 from sqlalchemy import false, select, true
 
 from app.database import db
-from app.entities import MODEL_ENTITY, OWNER_RELATION, TRACKED_MODELS, owner_column
+from app.entities import MODEL_ENTITY, OWNER_RELATION, PARENTS, TRACKED_MODELS, owner_column
 from app.models import (
     ChangeLog,
     Client,
@@ -31,7 +32,6 @@ from app.models import (
     Inquiry,
     Interaction,
     Interest,
-    InterestProduct,
 )
 from app.services import actor
 from app.services.errors import Forbidden, RecordInvalid
@@ -114,9 +114,10 @@ def condition(model, action: str = "read", user=None):
         return false()
     if scope == ALL:
         return true()
-    if model is InterestProduct:
-        return InterestProduct.interest_id.in_(
-            select(Interest.id).where(condition(Interest, action, user)))
+    if model in PARENTS:
+        # Goes with its parent record (an interest's products with their interest).
+        link, parent = PARENTS[model].parent_relation
+        return link.in_(select(parent.id).where(condition(parent, action, user)))
     column = owner_column(model)
     if column is None:
         return true()  # products, directories, settings: no owner, any scope is all
@@ -286,18 +287,15 @@ def authorize_save(obj, *, is_new: bool, previous_owner: Optional[int] = None,
 
 def _authorize_save(obj, *, is_new: bool, previous_owner: Optional[int],
                     previous_links: Optional[dict[str, Optional[int]]], user) -> None:
-    from flask_babel import gettext
-
-
     p = principal(user)
     if p.is_admin:
         return
     model = type(obj)
     _authorize_links(obj, previous_links or {}, user)
-    if model is InterestProduct:
-        interest = obj.interest
-        if interest is None or (interest.id is not None and not allows(interest, "edit", user)):
-            raise Forbidden(gettext("You may not change this interest."))
+    if model in PARENTS:
+        parent = getattr(obj, PARENTS[model].parent)
+        if parent is None or (parent.id is not None and not allows(parent, "edit", user)):
+            raise Forbidden(gettext("You may not change the record this one belongs to."))
         return
     entity = MODEL_ENTITY.get(model)
     action = "add" if is_new else "edit"
@@ -347,9 +345,6 @@ def links_of(obj) -> dict[str, Optional[int]]:
 def _authorize_links(obj, previous: dict[str, Optional[int]], user=None) -> None:
     """A record may only be newly linked to clients, contacts and interests the user can
     see. A link kept as it was stays, even to a record given to someone else since."""
-    from flask_babel import gettext
-
-
     for relation, _column in _links(type(obj)):
         target = getattr(obj, relation.key, None)
         if target is None or target.id is None or previous.get(relation.key) == target.id:

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.database import db
-from app.entities import MODEL_ENTITY, owner_column
-from app.models import ChangeLog, Client, Contact, CrmUser, Interest, InterestProduct
+from app.entities import MODEL_ENTITY, PARENTS, owner_column
+from app.models import ChangeLog, Client, Contact, CrmUser
 from app.services.principals import (
     ALL,
     EMPLOYEE_LISTS,
@@ -73,12 +73,14 @@ def readers_of(obj) -> list[dict[str, Any]]:
 def _record_owners(obj) -> Optional[list[tuple[Optional[int], Optional[int]]]]:
     """The users whose records condition() counts this record among, each with their
     department: its responsible, and for a contact also its client's responsible; an
-    interest's product goes with its interest. None for a record without an owner."""
+    record that goes with a parent (an interest's product) with that one. None for a
+    record without an owner."""
     from sqlalchemy.orm import aliased
 
     model, pk = type(obj), obj.id
-    if model is InterestProduct:
-        model, pk = Interest, obj.interest_id
+    if model in PARENTS:
+        link, parent = PARENTS[model].parent_relation
+        model, pk = parent, getattr(obj, link.key)
     column = owner_column(model)
     if column is None:
         return None

@@ -133,7 +133,6 @@ def _column_errors(obj) -> dict[str, str]:
 
 
 def _session():
-
     return db.session
 
 

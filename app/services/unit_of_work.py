@@ -31,7 +31,6 @@ _depth: ContextVar[int] = ContextVar("voronka_unit_of_work_depth", default=0)
 
 
 def _session():
-
     return db.session
 
 

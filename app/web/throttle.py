@@ -133,7 +133,6 @@ class DatabaseLoginThrottle(LoginThrottle):
     storage_uri = "database"
 
     def __init__(self, app: Flask):
-
         super().__init__(app)
         with app.app_context():
             self.engine = db.engine
