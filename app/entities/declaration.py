@@ -103,23 +103,21 @@ class Entity:
     def view_name(self) -> str:
         return f"{self.model.__name__}View"
 
+    def _link(self, relation_name: str):
+        """(the column a many-to-one relation is kept in, the related model)."""
+        relation = inspect(self.model).relationships[relation_name]
+        (column,) = relation.local_columns
+        return getattr(self.model, column.key), relation.mapper.class_
+
     @property
     def owner_column(self):
         """The column of the responsible user's id, or None."""
-        if self.owner is None:
-            return None
-        relation = inspect(self.model).relationships[self.owner]
-        (column,) = relation.local_columns
-        return getattr(self.model, column.key)
+        return None if self.owner is None else self._link(self.owner)[0]
 
     @property
     def parent_relation(self):
         """(the column linking to the parent record, the parent's model), or None."""
-        if self.parent is None:
-            return None
-        relation = inspect(self.model).relationships[self.parent]
-        (column,) = relation.local_columns
-        return getattr(self.model, column.key), relation.mapper.class_
+        return None if self.parent is None else self._link(self.parent)
 
     @property
     def titles(self) -> dict:

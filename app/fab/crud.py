@@ -45,6 +45,19 @@ from app.services import access, bounds, commands, records, worklists
 from app.services.clock import format_local, to_local, to_utc
 
 
+def refuse_action_without_right(view, name: str):
+    """None when the user may run the view's action `name`; otherwise what @has_access
+    answers: the anonymous go to the login page, others get 403."""
+    permission_name = view.get_action_permission_name(name)
+    if view.appbuilder.sm.has_access(permission_name, view.class_permission_name):
+        return None
+    user = getattr(g, "user", None)
+    if user is not None and user.is_authenticated:
+        abort(403)
+    login = f"{view.appbuilder.sm.auth_view.__class__.__name__}.login"
+    return redirect(url_for(login, next=request.url))
+
+
 def display_value(value) -> str:
     """How a value reads on a list or a show page: no "None", "True" or Python reprs."""
     if value is None:
@@ -485,15 +498,7 @@ class CrmModelView(ModelView):
         return redirect(self.get_redirect())
 
     def _refuse_action(self, name: str):
-        """Like @has_access: the anonymous go to the login page, others get 403."""
-        permission_name = self.get_action_permission_name(name)
-        if self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
-            return None
-        user = getattr(g, "user", None)
-        if user is not None and user.is_authenticated:
-            abort(403)
-        sm = self.appbuilder.sm
-        return redirect(url_for(f"{sm.auth_view.__class__.__name__}.login", next=request.url))
+        return refuse_action_without_right(self, name)
 
     @staticmethod
     def _action_right(name: str) -> str:

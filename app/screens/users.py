@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -32,6 +32,7 @@ from wtforms.validators import Length, StopValidation
 from wtforms.validators import Optional as OptionalValue
 
 from app.database import db
+from app.fab.crud import refuse_action_without_right
 from app.services import accounts
 from app.services.records import DomainError
 from app.services.roles import (
@@ -65,14 +66,7 @@ class SafeActions:
     404, and so is a record that does not exist."""
 
     def _refuse(self, name: str):
-        permission = self.get_action_permission_name(name)
-        if self.appbuilder.sm.has_access(permission, self.class_permission_name):
-            return None
-        user = getattr(g, "user", None)
-        if user is not None and user.is_authenticated:
-            abort(403)
-        return redirect(url_for(f"{self.appbuilder.sm.auth_view.__class__.__name__}.login",
-                                next=request.url))
+        return refuse_action_without_right(self, name)
 
     def _item_or_404(self, pk):
         item = self.datamodel.get(_int_pk(pk), self._base_filters)
