@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import aliased, selectinload
 
 from app.database import db
 from app.entities import MODEL_ENTITY, PARENTS, owner_column
@@ -35,8 +36,6 @@ def readers_of(obj) -> list[dict[str, Any]]:
     roles, the rights of those roles, the record's owners with their departments. Each
     user is then judged as condition() judges them: by their scope and whether the
     record's owner is the user or an employee of the departments that scope covers."""
-    from sqlalchemy.orm import selectinload
-
 
     model = type(obj)
     if model is ChangeLog:
@@ -72,10 +71,9 @@ def readers_of(obj) -> list[dict[str, Any]]:
 
 def _record_owners(obj) -> Optional[list[tuple[Optional[int], Optional[int]]]]:
     """The users whose records condition() counts this record among, each with their
-    department: its responsible, and for a contact also its client's responsible; an
+    department: its responsible, and for a contact also its client's responsible; a
     record that goes with a parent (an interest's product) with that one. None for a
     record without an owner."""
-    from sqlalchemy.orm import aliased
 
     model, pk = type(obj), obj.id
     if model in PARENTS:

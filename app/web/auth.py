@@ -44,6 +44,9 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.base import NO_VALUE
 from werkzeug.datastructures import MultiDict
 
 from app.database import db
@@ -132,8 +135,6 @@ def session_is_current(user) -> bool:
 def end_sessions(user_id: int) -> int:
     """Void every session of a user (all browsers, all copies of the cookie); commits.
     Returns the new epoch."""
-    from sqlalchemy import select, update
-
 
     db.session.execute(update(CrmUser.__table__).where(CrmUser.__table__.c.id == user_id)
                        .values(session_epoch=CrmUser.__table__.c.session_epoch + 1))
@@ -150,9 +151,6 @@ def keep_current_session(user_id: int, epoch: int) -> None:
 
 
 def current_epoch(user_id) -> int:
-    from sqlalchemy import select
-
-
     return db.session.execute(select(CrmUser.__table__.c.session_epoch)
                               .where(CrmUser.__table__.c.id == int(user_id))).scalar_one()
 
@@ -162,7 +160,6 @@ def _on_active_set(target, value, oldvalue, _initiator):
     reactivated later. FAB's user form and security API may load FAB's own User class,
     which does not map session_epoch: the epoch is raised in SQL when the row is written
     (_after_user_update)."""
-    from sqlalchemy.orm.base import NO_VALUE
 
     if oldvalue is not NO_VALUE and oldvalue and not value:
         target.__dict__["_crm_end_sessions"] = True
@@ -171,17 +168,12 @@ def _on_active_set(target, value, oldvalue, _initiator):
 def _on_password_set(target, value, oldvalue, _initiator):
     """A new password voids the user's sessions and API tokens (the session that set it
     is carried over by the security manager's reset_password)."""
-    from sqlalchemy.orm.base import NO_VALUE
 
     if oldvalue is not NO_VALUE and oldvalue is not None and value != oldvalue:
         target.__dict__["_crm_end_sessions"] = True
 
 
 def _after_user_update(mapper, connection, target) -> None:
-    from sqlalchemy import select, update
-    from sqlalchemy.orm.attributes import set_committed_value
-
-
     if not target.__dict__.pop("_crm_end_sessions", False):
         return
     table = CrmUser.__table__

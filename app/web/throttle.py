@@ -35,6 +35,7 @@ from flask import (
     request,
 )
 from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select
 
 from app.database import db
 from app.models import LoginFailure
@@ -149,9 +150,6 @@ class DatabaseLoginThrottle(LoginThrottle):
         return datetime.now(timezone.utc).replace(tzinfo=None)
 
     def retry_after(self, ip: str, user_key: Optional[str]) -> Optional[int]:
-        from sqlalchemy import select
-
-
         now = self._now()
         address_key = self._address_key(ip)
         waits = []
@@ -173,9 +171,6 @@ class DatabaseLoginThrottle(LoginThrottle):
         return max(waits) if waits else None
 
     def failed(self, ip: str, user_key: Optional[str]) -> None:
-        from sqlalchemy import delete, insert
-
-
         now = self._now()
         with self.engine.begin() as connection:
             connection.execute(insert(LoginFailure).values(
@@ -184,9 +179,6 @@ class DatabaseLoginThrottle(LoginThrottle):
                 LoginFailure.failed_at < now - timedelta(seconds=self.longest_window)))
 
     def reset(self) -> None:
-        from sqlalchemy import delete
-
-
         with self.engine.begin() as connection:
             connection.execute(delete(LoginFailure))
 
