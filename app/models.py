@@ -499,6 +499,11 @@ class Stage(AuditMixin, Model):
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
     is_system: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     requires_client: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The chance, in %, that an interest in this stage is won: the board's weighted sums.
+    probability: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                             server_default="0")
+    # How many days an interest should stay in this stage at most; the board marks longer.
+    days_limit: Mapped[Optional[int]] = mapped_column(Integer)
 
     pipeline = relationship("Pipeline", back_populates="stages")
 
@@ -557,9 +562,15 @@ class Interest(VersionedMixin, Model):
     tags = dictionary_list(interest_tag, "tag")
     products = relationship("InterestProduct", back_populates="interest", passive_deletes=True)
     interactions = relationship("Interaction", back_populates="interest", passive_deletes=True)
+    stage_changes = relationship("StageChange", back_populates="interest", passive_deletes=True,
+                                 order_by="StageChange.id")
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None and (self.stage is None or self.stage.kind == "open")
 
     @property
     def client_display(self) -> str:
@@ -670,6 +681,49 @@ class Interaction(VersionedMixin, Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+STAGE_ACTIONS = {
+    "create": _l("Created"),
+    "move": _l("Moved"),
+    "close": _l("Closed"),
+    "reopen": _l("Reopened"),
+}
+
+
+class StageChange(Model):
+    """An interest entering a stage (app.services.sales): created in it, moved, closed or
+    reopened. Time in a stage is read from these rows. The stages' names are kept as they
+    were, so that a stage deleted later still reads in the history."""
+
+    __tablename__ = "crm_stage_change"
+    __table_args__ = (Index("ix_stage_change_interest", "interest_id", "changed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interest_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_interest.id", ondelete="CASCADE"), nullable=False
+    )
+    action: Mapped[str] = mapped_column(String(10), nullable=False)
+    from_stage_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_stage.id", ondelete="SET NULL"), index=True
+    )
+    to_stage_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_stage.id", ondelete="SET NULL"), index=True
+    )
+    from_stage_name: Mapped[Optional[str]] = mapped_column(String(150))
+    to_stage_name: Mapped[str] = mapped_column(String(150), nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    changed_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
+
+    interest = relationship("Interest", back_populates="stage_changes")
+    from_stage = relationship("Stage", foreign_keys=[from_stage_id])
+    to_stage = relationship("Stage", foreign_keys=[to_stage_id])
+    changed_by = relationship("CrmUser")
+
+    def __str__(self) -> str:
+        return f"{self.from_stage_name or ''} → {self.to_stage_name}"
 
 
 # --- Settings ----------------------------------------------------------------------------

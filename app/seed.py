@@ -31,11 +31,12 @@ SYSTEM_DIRECTORY: dict[str, list[tuple[str, str, int, str | None]]] = {
 # (pipeline name, [(stage name, kind, colour, requires a registered client)]); the won and
 # lost stages are the system's own.
 DEFAULT_PIPELINE = ("Продажи", [
-    ("Первый контакт", "open", "#5bc0de", False),
-    ("Обсуждение условий", "open", "#337ab7", False),
-    ("Заключение договора", "open", "#f0ad4e", True),
-    ("Ожидание оплаты", "open", "#9b59b6", True),
-    ("Завершение сделки", "open", "#1abc9c", True),
-    ("Успешно реализовано", "won", "#5cb85c", True),
-    ("Провалено", "lost", "#d9534f", False),
+    # name, kind, colour, requires a registered client, probability %, days in the stage
+    ("Первый контакт", "open", "#5bc0de", False, 10, 7),
+    ("Обсуждение условий", "open", "#337ab7", False, 30, 14),
+    ("Заключение договора", "open", "#f0ad4e", True, 60, 14),
+    ("Ожидание оплаты", "open", "#9b59b6", True, 80, 10),
+    ("Завершение сделки", "open", "#1abc9c", True, 90, 7),
+    ("Успешно реализовано", "won", "#5cb85c", True, 100, None),
+    ("Провалено", "lost", "#d9534f", False, 0, None),
 ])

@@ -49,6 +49,16 @@ def percent(record, value) -> None:
         raise v.ValidationError(v.N_("Discount must be between 0 and 100 percent"))
 
 
+def probability(record, value) -> None:
+    if value is not None and not 0 <= int(value) <= 100:
+        raise v.ValidationError(v.N_("The probability must be from 0 to 100 %"))
+
+
+def positive(record, value) -> None:
+    if value is not None and int(value) < 1:
+        raise v.ValidationError(v.N_("The number must be 1 or more"))
+
+
 def bik(record, value) -> None:
     v.validate_bik(value)
 

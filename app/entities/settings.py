@@ -47,9 +47,12 @@ def _keep_system_stage(stage):
 STAGE = Entity(
     Stage, "directory", plural=_l("Stages"), label=_l("Stage"),
     menu=MenuPlace("Stages", "Settings", "fa-columns"),
-    list=("pipeline", "sort", "name", "kind", "color", "requires_client", "is_system"),
-    show=("pipeline", "sort", "name", "kind", "color", "requires_client", "is_system"),
-    form=("pipeline", "sort", "name", "kind", "color", "requires_client"),
+    list=("pipeline", "sort", "name", "kind", "color", "probability", "days_limit",
+          "requires_client", "is_system"),
+    show=("pipeline", "sort", "name", "kind", "color", "probability", "days_limit",
+          "requires_client", "is_system"),
+    form=("pipeline", "sort", "name", "kind", "color", "probability", "days_limit",
+          "requires_client"),
     fixed=("pipeline", "kind"),
     api_read=("is_system",),
     search=("pipeline", "name", "kind"),
@@ -59,6 +62,7 @@ STAGE = Entity(
     api_search=("pipeline", "name", "kind"),
     api_order=("id", "sort", "name"),
     choices={"kind": (STAGE_KINDS, "open")},
+    rules={"probability": checks.probability, "days_limit": checks.positive},
     keep=_keep_system_stage,
 )
 

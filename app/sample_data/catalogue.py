@@ -20,14 +20,14 @@ from app.services import records, setup
 ACTIVITY_NORM = 48
 
 SUPPORT_PIPELINE = ("Сопровождение", [
-    # name, kind, colour, requires a registered client
-    ("Получение запроса", "open", "#5bc0de", False),
-    ("Анализ проблемы", "open", "#337ab7", True),
-    ("Разработка решения", "open", "#f0ad4e", True),
-    ("Применение решения", "open", "#9b59b6", True),
-    ("Подтверждение удовлетворенности клиента", "open", "#1abc9c", True),
-    ("Решено", "won", "#5cb85c", True),
-    ("Не решено", "lost", "#d9534f", False),
+    # name, kind, colour, requires a registered client, probability %, days in the stage
+    ("Получение запроса", "open", "#5bc0de", False, 20, 2),
+    ("Анализ проблемы", "open", "#337ab7", True, 40, 5),
+    ("Разработка решения", "open", "#f0ad4e", True, 60, 10),
+    ("Применение решения", "open", "#9b59b6", True, 80, 5),
+    ("Подтверждение удовлетворенности клиента", "open", "#1abc9c", True, 90, 3),
+    ("Решено", "won", "#5cb85c", True, 100, None),
+    ("Не решено", "lost", "#d9534f", False, 0, None),
 ])
 
 # kind -> [(code, name, points, colour)], listed after the system items of app.seed;

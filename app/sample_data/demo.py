@@ -40,6 +40,7 @@ from app.models import (
     Pipeline,
     Product,
     Stage,
+    StageChange,
 )
 from app.rules.validation import (
     make_valid_account,
@@ -337,10 +338,19 @@ class _DemoCompany:
             # What has been done so far: one step per stage passed, the last with a result.
             done_count = max(1, position) if stage.kind != "open" else position
             until = interest.closed_at or self.now - dt.timedelta(hours=2)
+            # The stages it went through: one more after each done step, then its own.
+            path = open_stages[:position + 1] if stage.kind == "open" \
+                else [*open_stages[:done_count], stage]
+            self._enter(interest, None, path[0], "create", created, user)
             for step in range(done_count):
                 code, subject = steps[min(step, len(steps) - 1)]
                 when = (created + (until - created) * (step + 1) / (done_count + 1)
                         ).replace(second=0, microsecond=0)
+                if step + 1 < len(path):
+                    closing = stage.kind != "open" and step + 1 == len(path) - 1
+                    self._enter(interest, path[step], path[step + 1],
+                                "close" if closing else "move",
+                                interest.closed_at if closing else when, user)
                 self.add(Interaction(
                     type=types.get(code) or types["call"], subject=subject, client=client,
                     contact=contact, interest=interest, responsible=user, planned_at=when,
@@ -367,6 +377,14 @@ class _DemoCompany:
             type=types["meeting"], subject="Встреча: стратегическая сессия на 2027 год",
             client=client, contact=self.contacts["utz"][0], responsible=client.responsible,
             planned_at=_local(self.today + dt.timedelta(days=14), 11), status="planned"))
+
+    def _enter(self, interest: Interest, from_stage: Optional[Stage], to_stage: Stage,
+               action: str, when: dt.datetime, user) -> None:
+        """A row of the interest's stage history."""
+        self.add(StageChange(interest=interest, action=action, changed_at=when,
+                             changed_by=user, from_stage=from_stage,
+                             from_stage_name=from_stage.name if from_stage else None,
+                             to_stage=to_stage, to_stage_name=to_stage.name))
 
     def _result(self, stage: Stage, step: int, done_count: int) -> str:
         if step == done_count - 1 and stage.kind == "won":

@@ -113,9 +113,11 @@ def ensure_pipeline(name: str, stages: list, add, *, sort: int,
     has_stages = session.execute(
         select(Stage.id).where(Stage.pipeline_id == pipeline.id).limit(1)).first()
     if not has_stages:
-        for index, (stage_name, kind, color, requires_client) in enumerate(stages, start=1):
+        for index, (stage_name, kind, color, requires_client, probability, days_limit) \
+                in enumerate(stages, start=1):
             add(Stage(pipeline=pipeline, pipeline_id=pipeline.id, name=stage_name, kind=kind,
                       color=color, sort=index * 10, requires_client=requires_client,
+                      probability=probability, days_limit=days_limit,
                       is_system=kind != "open"))
         session.flush()
     return pipeline
