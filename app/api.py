@@ -12,7 +12,8 @@ from app.entities import BY_API
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
 from app.labels import LABELS
-from app.models import AUDIT_STAMPS
+from app.models import AUDIT_STAMPS, Inquiry, Interaction, Interest
+from app.sales_api import InquiryCommands, InteractionCommands, InterestCommands
 
 AUDIT_READ = list(AUDIT_STAMPS)
 
@@ -25,11 +26,17 @@ API_LABELS = {
 }
 
 
+# The commands of the sales process on their resources (app.sales_api).
+COMMANDS = {Interest: InterestCommands, Interaction: InteractionCommands,
+            Inquiry: InquiryCommands}
+
+
 def resource(entity) -> type:
     """The resource of a declared entity (app.entities): what its forms write is writable,
     what its declaration shows besides is read-only."""
     model = entity.model
     columns = [] if entity.read_only else list(entity.api_columns)
+    edited = [] if entity.read_only else list(entity.api_edit)
     shown = ["id", *columns, *entity.api_read]
     if hasattr(model, "version"):
         shown.append("version")
@@ -49,17 +56,19 @@ def resource(entity) -> type:
         "list_columns": shown,
         "show_columns": shown,
         "add_columns": columns,
-        "edit_columns": columns,
+        "edit_columns": edited,
         "search_columns": search,
         "order_columns": list(entity.api_order),
         # As on the screen: a name search is then one index range, read in order.
         "base_order": entity.api_base_order,
         **entity.titles,
     }
+    attributes["entity"] = entity
     if entity.read_only:
         attributes["base_permissions"] = ["can_get", "can_info"]
         attributes["include_route_methods"] = {"get", "get_list", "info"}
-    return type(f"{model.__name__}Api", (CrmApi,), attributes)
+    bases = (COMMANDS[model], CrmApi) if model in COMMANDS else (CrmApi,)
+    return type(f"{model.__name__}Api", bases, attributes)
 
 
 RESOURCES = [resource(entity) for entity in BY_API.values()]

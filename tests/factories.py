@@ -87,7 +87,9 @@ def to_json(values: dict) -> dict:
     """The same values as an API body."""
     body: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, (dt.datetime, dt.date)):
+        if isinstance(value, dict):
+            body[key] = to_json(value)
+        elif isinstance(value, (dt.datetime, dt.date)):
             body[key] = value.isoformat()
         elif isinstance(value, Decimal):
             body[key] = str(value)
@@ -134,11 +136,20 @@ class Factory:
     def values(self, deps: dict, n: int) -> dict:
         raise NotImplementedError
 
+    def extra(self, deps: dict, n: int) -> dict:
+        """What a new record's form and POST carry besides its values (a first plan)."""
+        return {}
+
     def form(self, deps: dict, n: int) -> dict:
-        return to_form(self.values(deps, n))
+        values = self.values(deps, n)
+        extra = self.extra(deps, n)
+        plan = extra.get("next")
+        if plan:
+            values.update({f"next_{key}": value for key, value in plan.items()})
+        return to_form(values)
 
     def json(self, deps: dict, n: int) -> dict:
-        return to_json(self.values(deps, n))
+        return to_json({**self.values(deps, n), **self.extra(deps, n)})
 
     def create(self, dbx, deps: dict | None = None, n: int = 1, user: str | None = "admin") -> int:
         deps = self.deps(dbx) if deps is None else deps
@@ -147,6 +158,11 @@ class Factory:
 
     def key_value(self, deps, n):
         return self.values(deps, n)[self.key]
+
+
+def plan(n: int = 1, **more) -> dict:
+    """A next plan as the API takes it (`next`), in "API terms"."""
+    return {"subject": f"Call back {n}", "planned_at": dt.datetime(2027, 1, 15, 10, 0), **more}
 
 
 def dictionary_item(dbx, kind: str, name: str, code: str | None = None) -> int:
@@ -234,6 +250,9 @@ class InterestFactory(Factory):
                 "amount": Decimal("150000.50"), "currency": "RUB", "responsible": deps["user"],
                 "tags": [deps["tag"]], "flagged": True}
 
+    def extra(self, deps, n):
+        return {"next": plan(n)}
+
 
 class InteractionFactory(Factory):
     model = Interaction
@@ -307,7 +326,8 @@ class StageFactory(Factory):
 
     def values(self, deps, n):
         return {"pipeline": deps["pipeline"], "sort": 55, "name": f"Stage {n}", "kind": "open",
-                "color": "#00ff00", "requires_client": False}
+                "color": "#00ff00", "requires_client": False, "probability": 40,
+                "days_limit": 10}
 
 
 class DepartmentFactory(Factory):

@@ -164,6 +164,10 @@ INTEREST = Entity(
           "potential_email", "potential_phone", "pipeline", "stage", "service_type",
           "deal_type", "source", "amount", "currency", "responsible", "tags", "flagged"),
     api_read=("closed_at", "closed_by", "lost_reason"),
+    commanded=("pipeline", "stage", "closed_at", "closed_by", "lost_reason"),
+    commanded_by=_l("An interest changes its stage and is closed or reopened only with its "
+                    "commands: move, close and reopen (POST /api/v1/interest/<id>/move, "
+                    "/close, /reopen)."),
     search=("title", "pipeline", "stage", "service_type", "responsible", "tags", "amount",
             "flagged", "potential_company"),
     order=("title", "amount", "stage", "responsible", "pipeline", "client"),

@@ -77,6 +77,11 @@ class Entity:
     api_order: tuple[str, ...] = ("id",)
     api_base_order: Optional[tuple[str, str]] = None
     read_only: bool = False        # listed and shown, never written by a user
+    # Fields that only the commands of a process change (an interest's stage and closing:
+    # app.services.sales); a form or a PUT that names one is refused with `commanded_by`,
+    # the message that names the commands.
+    commanded: tuple[str, ...] = ()
+    commanded_by: object = None
     # field -> (its choices {value: label}, the form's default)
     choices: dict = field(default_factory=dict)
     # field -> the entity looked up by typing, for links into large tables
@@ -128,8 +133,20 @@ class Entity:
 
     @property
     def edit(self) -> tuple[str, ...]:
-        return tuple(name for name in self.form if name not in self.fixed)
+        return tuple(name for name in self.form
+                     if name not in self.fixed and name not in self.commanded)
+
+    @property
+    def commanded_columns(self) -> tuple[str, ...]:
+        """The columns of the commanded fields (a relation's by its key column)."""
+        relations = inspect(self.model).relationships
+        return tuple(self._link(name)[0].key if name in relations else name
+                     for name in self.commanded)
 
     @property
     def api_columns(self) -> tuple[str, ...]:
         return tuple(name for name in self.form if name not in self.screen_only)
+
+    @property
+    def api_edit(self) -> tuple[str, ...]:
+        return tuple(name for name in self.api_columns if name not in self.commanded)

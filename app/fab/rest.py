@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 import prison
-from flask import jsonify, request
+from flask import jsonify, make_response, request
 from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.const import API_URI_RIS_KEY
@@ -28,6 +28,7 @@ from sqlalchemy.exc import NoResultFound
 from app.fab.api_fields import FittedSchemaConverter
 from app.fab.filters import add_api_filters, empty_filters, joined_filters
 from app.services import bounds, commands, records
+from app.services.errors import RuleBroken
 
 
 class ExistingRelated(Related):
@@ -103,6 +104,18 @@ def refuse_malformed_rison():
     return None
 
 
+def answer(status: int, body: dict):
+    """A JSON answer, as FAB's `response` makes it, whose body may have a `code`."""
+    response = make_response(jsonify(body), status)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    return response
+
+
+def invalid(messages) -> Any:
+    """422 for a body that does not read: what is wrong with which field."""
+    return answer(422, {"message": messages, "code": "invalid"})
+
+
 class CrmApi(ModelRestApi):
     """A ModelRestApi whose writes obey the CRM's rules."""
 
@@ -130,11 +143,33 @@ class CrmApi(ModelRestApi):
     # --- writing ------------------------------------------------------------------------
 
     def _error(self, error: records.DomainError):
+        """A refusal: its message, its `code` for programs; the field errors as `message`
+        (or, for a rule of the process, as `errors` beside its message) and the commands
+        that get the user out (`offers`)."""
         self.datamodel.session.rollback()  # nothing of a refused change stays in the session
-        body: dict[str, Any] = {"message": error.message}
-        if error.errors:
+        body: dict[str, Any] = {"message": error.message, "code": error.code}
+        if error.errors and isinstance(error, RuleBroken):
+            body["errors"] = error.errors
+        elif error.errors:
             body["message"] = error.errors
-        return self.response(error.status, **body)
+        pk = (request.view_args or {}).get("pk")
+        offers = getattr(error, "offers", ())
+        if offers and pk is not None:
+            base = request.path.rsplit(f"/{pk}", 1)[0]
+            body["offers"] = [{"command": name, "url": f"{base}/{pk}/{name}"}
+                              for name in offers]
+        return answer(error.status, body)
+
+    def _refuse_commanded(self, data: dict):
+        """A PUT that names a field only commands change (an interest's stage): 422 with
+        the message that names them."""
+        entity = getattr(self, "entity", None)
+        named = [name for name in (entity.commanded if entity else ()) if name in data]
+        if not named:
+            return None
+        message = str(entity.commanded_by)
+        return answer(422, {"message": {name: [message] for name in named},
+                            "code": "use_command"})
 
     @staticmethod
     def _load(schema, data: dict, instance=None):
@@ -155,18 +190,28 @@ class CrmApi(ModelRestApi):
         data = self._json_body()
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
+        data = dict(data)
+        extras = {name: data.pop(name) for name in self.command_fields if name in data}
         try:
             item = self._load(self.add_model_schema, data)
+            self.create_item(item, extras)
         except ValidationError as err:
-            return self.response_422(message=err.messages)
-        try:
-            commands.create(item, self.pre_add)
+            self.datamodel.session.rollback()
+            return invalid(err.messages)
         except records.DomainError as error:
             return self._error(error)
         self.post_add(item)
         return self.response(201, result=self.add_model_schema.dump(item, many=False),
                              id=self.datamodel.get_pk_value(item),
                              version=getattr(item, "version", None))
+
+    # Fields of a new record's body that are not columns, for create_item (an interest's
+    # first plan).
+    command_fields: tuple[str, ...] = ()
+
+    def create_item(self, item, extras: dict[str, Any]) -> None:
+        """Save a new record loaded from a POST; `extras`: its command_fields."""
+        commands.create(item, self.pre_add)
 
     def put_headless(self, pk):
         item = self.datamodel.get(pk, self._base_filters, action="edit")
@@ -176,6 +221,9 @@ class CrmApi(ModelRestApi):
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
         data = dict(data)
+        refused = self._refuse_commanded(data)
+        if refused is not None:
+            return refused
         seen_version = data.pop("version", None) if hasattr(item, "version") else None
         if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
         seen_version = if_match.strip('"') or seen_version
@@ -190,7 +238,7 @@ class CrmApi(ModelRestApi):
         try:
             commands.update(item, change, seen_version=seen_version)
         except ValidationError as err:
-            return self.response_422(message=err.messages)
+            return invalid(err.messages)
         except records.DomainError as error:
             return self._error(error)
         self.post_update(item)

@@ -20,11 +20,14 @@ Change = Optional[Callable[[Any], None]]
 def create(obj, fill: Change = None) -> Any:
     """Add a new record: `fill(obj)` sets its fields; the user who acts owns it unless it
     names an owner they may give it to."""
-    with unit_of_work():
-        if fill is not None:
-            fill(obj)
-        access.assign_default_owner(obj)
-        access.authorize_save(obj, is_new=True)
+    # The new record may already hang off a saved one (a client's interests): reading must
+    # not flush it before it is checked.
+    with unit_of_work() as session:
+        with session.no_autoflush:
+            if fill is not None:
+                fill(obj)
+            access.assign_default_owner(obj)
+            access.authorize_save(obj, is_new=True)
         records.stage(obj, is_new=True)
     return obj
 
@@ -35,13 +38,14 @@ def update(obj, change: Change = None, *, seen_version: Any = None) -> Any:
     had before."""
     previous_owner = access.owner_of(obj)
     previous_links = access.links_of(obj)
+    before = records.snapshot(obj)
     with unit_of_work():
         records.check_version(obj, seen_version)
         if change is not None:
             change(obj)
         access.authorize_save(obj, is_new=False, previous_owner=previous_owner,
                               previous_links=previous_links)
-        records.stage(obj, is_new=False)
+        records.stage(obj, is_new=False, before=before)
     return obj
 
 

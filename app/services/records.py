@@ -7,8 +7,10 @@ callers turn into a form message or a JSON 4xx.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -16,10 +18,9 @@ from sqlalchemy import Float, Numeric, func, inspect, select
 
 from app.database import db
 from app.entities import BY_MODEL, ENTITIES, checks
-from app.models import Interaction, Interest, Model
+from app.models import Interaction, Model
 from app.rules import validation as v
-from app.services import bounds
-from app.services.actor import current_user_id
+from app.services import bounds, plans
 from app.services.clock import utcnow
 from app.services.errors import (  # noqa: F401 - the errors every caller of records knows
     CONFLICT_MESSAGE,
@@ -28,6 +29,8 @@ from app.services.errors import (  # noqa: F401 - the errors every caller of rec
     Forbidden,
     NotFound,
     RecordInvalid,
+    RuleBroken,
+    StaleVersion,
 )
 from app.services.unit_of_work import unit_of_work
 
@@ -145,21 +148,12 @@ def check_version(obj, seen_version) -> None:
     except (TypeError, ValueError):
         raise RecordInvalid({"version": [gettext("Not a valid integer value.")]}) from None
     if getattr(obj, "version", None) is not None and seen != obj.version:
-        raise Conflict(CONFLICT_MESSAGE)
+        raise StaleVersion()
 
 
 def _complete(obj) -> None:
-    """What a record's state implies: an interest moved to a won or lost stage was closed
-    now by whoever moved it, one moved back to an open stage is open again; an interaction
-    marked done was done now unless the user says when, one planned again or cancelled has
-    not been done."""
-    if isinstance(obj, Interest) and obj.stage is not None:
-        if obj.stage.kind in ("won", "lost"):
-            if obj.closed_at is None:
-                obj.closed_at = utcnow()
-                obj.closed_by_id = current_user_id()
-        elif obj.closed_at is not None or obj.closed_by_id is not None:
-            obj.closed_at, obj.closed_by_id, obj.closed_by = None, None, None
+    """What a record's state implies: an interaction marked done was done now unless the
+    user says when, one planned again or cancelled has not been done."""
     if isinstance(obj, Interaction):
         if obj.status == "done" and obj.done_at is None:
             obj.done_at = utcnow()
@@ -167,14 +161,72 @@ def _complete(obj) -> None:
             obj.done_at = None
 
 
-def stage(obj, *, is_new: bool) -> Any:
+# --- Rules that guard a change against the record as it was ------------------------------
+
+_commanding: ContextVar[bool] = ContextVar("voronka_commanding", default=False)
+
+
+@contextmanager
+def by_command() -> Iterator[None]:
+    """Inside the block a process's command (app.services.sales) changes the fields that
+    only commands may change (an entity's `commanded`)."""
+    token = _commanding.set(True)
+    try:
+        yield
+    finally:
+        _commanding.reset(token)
+
+
+def effective(obj, column: str) -> Any:
+    """A column's value as the record has it now: a key set through its relation counts,
+    though it is copied into the column only when the record is flushed."""
+    state = inspect(obj)
+    for relation in state.mapper.relationships:
+        if relation.direction.name == "MANYTOONE" and relation.key in state.dict and \
+                any(local.key == column for local in relation.local_columns):
+            related = state.dict[relation.key]
+            return None if related is None else related.id
+    return state.dict[column] if column in state.dict else getattr(obj, column, None)
+
+
+def snapshot(obj) -> dict[str, Any]:
+    """The record's column values before a change, for the guards below."""
+    return {column.key: effective(obj, column.key)
+            for column in inspect(type(obj)).column_attrs}
+
+
+def _refuse_commanded_change(obj, before: dict[str, Any]) -> None:
+    entity = BY_MODEL.get(type(obj))
+    if entity is None or not entity.commanded or _commanding.get():
+        return
+    changed = [name for name, column in zip(entity.commanded, entity.commanded_columns,
+                                            strict=True)
+               if effective(obj, column) != before.get(column)]
+    if changed:
+        raise RuleBroken("use_command", entity.commanded_by,
+                         {name: [str(entity.commanded_by)] for name in changed})
+
+
+def _guard(obj, before: Optional[dict[str, Any]], *, deleting: bool = False) -> None:
+    """The rules that judge a change of a saved record by what it was `before`."""
+    if before is None:
+        return
+    if not deleting:
+        _refuse_commanded_change(obj, before)
+    if isinstance(obj, Interaction):
+        plans.refuse_leaving_without_plan(obj, before, deleting=deleting)
+
+
+def stage(obj, *, is_new: bool, before: Optional[dict[str, Any]] = None) -> Any:
     """Complete and validate one record and write it into the current unit of work (it is
-    committed with the unit). Raises a DomainError when a rule refuses it."""
+    committed with the unit). `before`: the saved record's snapshot() before the change.
+    Raises a DomainError when a rule refuses it."""
     session = _session()
     # Reading related records while validating must not flush a half-checked record.
     with session.no_autoflush:
         _complete(obj)
         validate(obj)
+        _guard(obj, before)
     if is_new:
         session.add(obj)
     session.flush()
@@ -220,6 +272,8 @@ def stage_delete(obj) -> None:
     """Delete a record within the current unit of work, unless a rule keeps it (R9) or
     other records still refer to it."""
     _deletion_rules(obj)
+    with _session().no_autoflush:
+        _guard(obj, snapshot(obj), deleting=True)
     blockers = references_to(obj) if hasattr(obj, "id") else []
     blockers = [(label, n) for label, n in blockers if label is not None]
     if blockers:

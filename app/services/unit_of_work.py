@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.database import db
-from app.services.errors import CONFLICT_MESSAGE, Conflict, DomainError
+from app.services.errors import DomainError, StaleVersion
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def database_error(error: SQLAlchemyError,
                    refusal: type[DomainError] = DomainError) -> DomainError:
     """The DomainError a fault of the database means for the user."""
     if isinstance(error, StaleDataError):
-        return Conflict(CONFLICT_MESSAGE)
+        return StaleVersion()
     if isinstance(error, IntegrityError):
         kind, columns = broken_rule(error)
         if kind is not None:

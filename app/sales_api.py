@@ -1,0 +1,565 @@
+"""The sales process in the REST API: the commands of app.services.sales on the interest,
+interaction and inquiry resources, with the bodies integrators rely on.
+
+    POST /api/v1/interest/          the first plan as `next`, refused without it
+    POST /api/v1/interest/<id>/move           stage, result, next, version
+    POST /api/v1/interest/<id>/close          outcome (won | lost), result, reason, version
+    POST /api/v1/interest/<id>/reopen         next, stage (optional), version
+    POST /api/v1/interest/<id>/create_client  version
+    POST /api/v1/interest/<id>/link_client    client, version
+    POST /api/v1/interaction/<id>/complete    result, next (when it is the last plan), version
+    POST /api/v1/interaction/<id>/cancel      reason, next (when it is the last plan), version
+    POST /api/v1/inquiry/<id>/dismiss         version
+    POST /api/v1/inquiry/dismiss              ids
+    POST /api/v1/inquiry/<id>/convert         interest, next, new_client, contact, version
+    POST /api/v1/inquiry/<id>/link            interest, version
+
+The version may come as `If-Match` instead. A refusal is JSON with a machine-readable
+`code` and a message in the user's language (app.fab.rest); 409 when the version is stale.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask import request
+from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.database import db
+from app.entities import BY_MODEL
+from app.fab.api_fields import UtcDateTime
+from app.fab.datamodel import CrmInterface
+from app.fab.rest import CrmSchemaConverter, invalid
+from app.models import Client, Contact, Interest, Stage
+from app.services import access, records, sales
+from app.services.errors import DomainError
+
+
+class PlanSchema(Schema):
+    """The next planned interaction (R1): what, when, of which type, with whom."""
+
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    planned_at = UtcDateTime(required=True, metadata={
+        "description": "ISO 8601; a time without an offset is UTC"})
+    type = fields.Integer(allow_none=True, metadata={
+        "description": "An interaction type (directory item) id"})
+    contact = fields.Integer(allow_none=True, metadata={
+        "description": "A contact person of the interest's client"})
+
+
+def _version():
+    return fields.Integer(allow_none=True, metadata={
+        "description": "The version read; or send If-Match"})
+
+
+class MoveSchema(Schema):
+    stage = fields.Integer(required=True)
+    result = fields.String(allow_none=True, metadata={
+        "description": "The result of the current planned interaction"})
+    next = fields.Nested(PlanSchema, allow_none=True)
+    version = _version()
+
+
+class CloseSchema(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(sales.OUTCOMES))
+    result = fields.String(allow_none=True)
+    reason = fields.Integer(allow_none=True, metadata={
+        "description": "A lost reason (directory item) id; required when lost"})
+    version = _version()
+
+
+class ReopenSchema(Schema):
+    stage = fields.Integer(allow_none=True, metadata={
+        "description": "An open stage; by default the one it was closed from"})
+    next = fields.Nested(PlanSchema, allow_none=True)
+    version = _version()
+
+
+class VersionSchema(Schema):
+    version = _version()
+
+
+class LinkClientSchema(Schema):
+    client = fields.Integer(required=True)
+    version = _version()
+
+
+class CompleteSchema(Schema):
+    result = fields.String(allow_none=True)
+    next = fields.Nested(PlanSchema, allow_none=True)
+    version = _version()
+
+
+class CancelSchema(Schema):
+    reason = fields.String(allow_none=True, metadata={"description": "Why it is cancelled"})
+    next = fields.Nested(PlanSchema, allow_none=True)
+    version = _version()
+
+
+class DismissManySchema(Schema):
+    ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class ConvertSchema(Schema):
+    interest = fields.Dict(required=True, metadata={
+        "description": "The new interest, as POST /api/v1/interest/ takes it, without next"})
+    next = fields.Nested(PlanSchema, allow_none=True)
+    new_client = fields.Dict(allow_none=True, metadata={
+        "description": "A new client, as POST /api/v1/client/ takes it"})
+    contact = fields.Dict(allow_none=True, metadata={
+        "description": "Its contact person, as POST /api/v1/contact/ takes it, without client"})
+    version = _version()
+
+
+class LinkSchema(Schema):
+    interest = fields.Integer(required=True)
+    version = _version()
+
+
+COMMAND_SCHEMAS = (PlanSchema, MoveSchema, CloseSchema, ReopenSchema, VersionSchema,
+                   LinkClientSchema, CompleteSchema, CancelSchema, DismissManySchema,
+                   ConvertSchema, LinkSchema)
+
+
+def plan_of(data: Optional[dict]) -> Optional[sales.Plan]:
+    if not data:
+        return None
+    return sales.Plan(subject=data["subject"], planned_at=data["planned_at"],
+                      type_id=data.get("type"), contact_id=data.get("contact"))
+
+
+def _get(model, key):
+    """The record `key` of `model`, if the user may see it (stages are everyone's)."""
+    if key is None:
+        return None
+    if model is Stage:
+        return db.session.get(Stage, key)
+    return db.session.execute(access.readable(model).where(model.id == key)).scalar()
+
+
+def answers(ok: str):
+    """Adds the answers of a command to its spec (its docstring)."""
+    def document(function):
+        function.__doc__ = function.__doc__.rstrip() + "\n" + _responses(ok)
+        return function
+    return document
+
+
+def _responses(ok: str) -> str:
+    return f"""
+          responses:
+            200:
+              description: {ok}
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: The record was changed by someone else since it was read
+            422:
+              $ref: '#/components/responses/422'
+"""
+
+
+class CommandsMixin:
+    """What every resource with commands does: read the body with a command's schema,
+    find the record the user may change, run the command, answer the record."""
+
+    openapi_spec_component_schemas = COMMAND_SCHEMAS
+
+    def _body(self, schema: type[Schema]) -> dict:
+        data = self._json_body()
+        if data is None:
+            data = {} if not request.get_data() else None
+        if data is None:
+            raise _BadRequest(gettext("The request body must be a JSON object."))
+        loaded = schema().load(data)
+        if_match = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+        if if_match:
+            loaded["version"] = if_match
+        return loaded
+
+    def _command(self, pk, schema: type[Schema], run, *, action: str = "edit"):
+        """Run `run(record, body)` on the record `pk` the user may `action`; answer it."""
+        item = self.datamodel.get(pk, self._base_filters, action=action)
+        if not item:
+            return self.response_404()
+        try:
+            body = self._body(schema)
+            answer = run(item, body)
+        except _BadRequest as error:
+            return self.response_400(message=str(error))
+        except ValidationError as error:
+            return invalid(error.messages)
+        except DomainError as error:
+            return self._error(error)
+        record = answer if answer is not None else item
+        return self.response(200, result=self.show_model_schema.dump(record),
+                             id=record.id, version=getattr(record, "version", None))
+
+
+class _BadRequest(Exception):
+    pass
+
+
+# --- Interests ------------------------------------------------------------------------------
+
+
+class InterestCommands(CommandsMixin):
+    command_fields = ("next",)
+
+    def create_item(self, item, extras: dict[str, Any]) -> None:
+        plan = plan_of(PlanSchema().load(extras["next"])) if extras.get("next") else None
+        sales.create_interest(item, plan, self.pre_add)
+
+    @expose("/<int:pk>/move", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Moved")
+    def move(self, pk):
+        """Move an interest to another open stage (R2): the result of its current planned
+        interaction and the next plan, in one transaction.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/MoveSchema'
+        """
+        return self._command(pk, MoveSchema, lambda interest, body: sales.move(
+            interest, _get(Stage, body["stage"]) or _missing("stage"),
+            result=body.get("result"), plan=plan_of(body.get("next")),
+            seen_version=body.get("version")))
+
+    @expose("/<int:pk>/close", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Closed")
+    def close(self, pk):
+        """Close an interest as won or lost (R3): the result of its current planned
+        interaction and, when lost, the reason.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/CloseSchema'
+        """
+        return self._command(pk, CloseSchema, lambda interest, body: sales.close(
+            interest, body["outcome"], result=body.get("result"), reason_id=body.get("reason"),
+            seen_version=body.get("version")))
+
+    @expose("/<int:pk>/reopen", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Reopened")
+    def reopen(self, pk):
+        """Reopen a closed interest in an open stage, with a new plan (R3).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/ReopenSchema'
+        """
+        def run(interest, body):
+            stage = _get(Stage, body.get("stage")) or (
+                _missing("stage") if body.get("stage") is not None else None)
+            return sales.reopen(interest, plan_of(body.get("next")), stage=stage,
+                                seen_version=body.get("version"))
+        return self._command(pk, ReopenSchema, run)
+
+    @expose("/<int:pk>/create_client", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("The client is created and linked")
+    def create_client(self, pk):
+        """Register the potential client of an interest as a client with a contact person
+        (R4), and link it.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/VersionSchema'
+        """
+        def run(interest, body):
+            sales.create_client(interest, seen_version=body.get("version"))
+            return interest
+        return self._command(pk, VersionSchema, run)
+
+    @expose("/<int:pk>/link_client", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Linked")
+    def link_client(self, pk):
+        """Link an existing client to an interest with a potential client (R4).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/LinkClientSchema'
+        """
+        return self._command(pk, LinkClientSchema, lambda interest, body: sales.link_client(
+            interest, _get(Client, body["client"]) or _missing("client"),
+            seen_version=body.get("version")))
+
+
+def _missing(field: str):
+    raise records.RecordInvalid({field: [gettext("The chosen record does not exist.")]})
+
+
+# --- Interactions ---------------------------------------------------------------------------
+
+
+class InteractionCommands(CommandsMixin):
+    @expose("/<int:pk>/complete", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Done")
+    def complete(self, pk):
+        """Complete a planned interaction with its result; the last plan of an open
+        interest needs the next one (R1).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/CompleteSchema'
+        """
+        return self._command(pk, CompleteSchema, lambda interaction, body: sales.complete(
+            interaction, result=body.get("result"), plan=plan_of(body.get("next")),
+            seen_version=body.get("version")))
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Cancelled")
+    def cancel(self, pk):
+        """Cancel a planned interaction; the last plan of an open interest needs the next
+        one (R1).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/CancelSchema'
+        """
+        return self._command(pk, CancelSchema, lambda interaction, body: sales.cancel(
+            interaction, reason=body.get("reason"), plan=plan_of(body.get("next")),
+            seen_version=body.get("version")))
+
+
+# --- Inquiries ------------------------------------------------------------------------------
+
+
+class InquiryCommands(CommandsMixin):
+    @expose("/<int:pk>/dismiss", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Processed")
+    def dismiss(self, pk):
+        """Process an inquiry without creating a task (R7).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/VersionSchema'
+        """
+        return self._command(pk, VersionSchema, lambda inquiry, body: sales.dismiss(
+            [inquiry], seen_version=body.get("version"))[0])
+
+    @expose("/dismiss", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("The interest is created; the inquiry links to it")
+    def dismiss_many(self):
+        """Process many inquiries without creating tasks (R7): all of them or none.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/DismissManySchema'
+          responses:
+            200:
+              description: Processed
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        try:
+            body = self._body(DismissManySchema)
+        except _BadRequest as error:
+            return self.response_400(message=str(error))
+        except ValidationError as error:
+            return invalid(error.messages)
+        ids = list(dict.fromkeys(body["ids"]))
+        inquiries = [self.datamodel.get(pk, self._base_filters, action="edit") for pk in ids]
+        if not all(inquiries):
+            db.session.rollback()
+            return self.response_404()
+        try:
+            sales.dismiss(inquiries)
+        except DomainError as error:
+            return self._error(error)
+        return self.response(200, ids=ids)
+
+    @expose("/<int:pk>/convert", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def convert(self, pk):
+        """Turn an inquiry into an interest (the intake wizard, R7): of a found client
+        (`interest.client`), of a new client (`new_client` with its `contact`), or of a
+        potential client (the sender, unless the interest names another).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/ConvertSchema'
+        """
+        def run(inquiry, body):
+            interest = self._load_as(Interest, body["interest"], "interest")
+            new_client = contact = None
+            if body.get("new_client"):
+                new_client = self._load_as(Client, body["new_client"], "new_client")
+            if body.get("contact"):
+                contact = self._load_as(Contact, body["contact"], "contact")
+            sales.convert(inquiry, interest, plan_of(body.get("next")),
+                          new_client=new_client, contact=contact,
+                          seen_version=body.get("version"))
+            return inquiry
+        return self._command(pk, ConvertSchema, run)
+
+    @expose("/<int:pk>/link", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @answers("Linked")
+    def link(self, pk):
+        """Link an inquiry to an interest that exists already (R7).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/LinkSchema'
+        """
+        return self._command(pk, LinkSchema, lambda inquiry, body: sales.link(
+            inquiry, _get(Interest, body["interest"]) or _missing("interest"),
+            seen_version=body.get("version")))
+
+    @staticmethod
+    def _load_as(model, data: dict, name: str):
+        """A new record from `data`, read as the model's own resource reads it."""
+        try:
+            return _add_schema(model)().load(data)
+        except ValidationError as error:
+            raise ValidationError({name: error.messages}) from None
+
+
+_ADD_SCHEMAS: dict[type, type[Schema]] = {}
+
+
+def _add_schema(model) -> type[Schema]:
+    """The schema POST /api/v1/<model>/ reads a new record with (a contact's without its
+    client, which the command gives it)."""
+    if model not in _ADD_SCHEMAS:
+        entity = BY_MODEL[model]
+        columns = [name for name in entity.api_columns
+                   if not (model is Contact and name == "client")]
+        converter = CrmSchemaConverter(CrmInterface(model), {})
+        _ADD_SCHEMAS[model] = type(converter.convert(columns, nested=False))
+    return _ADD_SCHEMAS[model]
