@@ -45,7 +45,8 @@ ADMIN_PASSWORD = "Admin-Pass-123"
 DEMO_PASSWORD = "Demo-Pass-123"
 LANGUAGES = ("ru", "en")
 
-# (file name, path). "{client_id}" is a client with recorded history.
+# (file name, path). "{client_id}" is a client with recorded history, "{interest_id}" the
+# open interest with the most interactions, "{plan_id}" its next planned interaction.
 SCREENS = [
     ("start", "/"),
     ("clients-list", "/clientview/list/"),
@@ -55,6 +56,10 @@ SCREENS = [
     ("interactions-list", "/interactionview/list/"),
     ("interactions-overdue", "/interactionview/list/?worklist=overdue"),
     ("interest-add", "/interestview/add"),
+    ("interest-card", "/interestview/show/{interest_id}"),
+    ("interest-move", "/interestview/move/{interest_id}"),
+    ("interest-close", "/interestview/close/{interest_id}?outcome=lost"),
+    ("interaction-complete", "/interactionview/complete/{plan_id}"),
     ("interaction-add", "/interactionview/add"),
     ("inquiry-add", "/inquiryview/add"),
     ("history-list", "/changelogview/list/"),
@@ -284,8 +289,35 @@ class PageLog:
         return items
 
 
+def busy_interest(app) -> dict:
+    """{"interest_id", "plan_id"}: the open interest with the most interactions and its
+    next planned one (empty when there is none)."""
+    from sqlalchemy import func, select
+
+    from app.database import db
+    from app.models import Interaction, Interest
+
+    with app.app_context():
+        try:
+            row = db.session.execute(
+                select(Interaction.interest_id, func.count().label("n"))
+                .join(Interest, Interest.id == Interaction.interest_id)
+                .where(Interest.closed_at.is_(None))
+                .group_by(Interaction.interest_id).order_by(func.count().desc()).limit(1)
+            ).first()
+            if row is None:
+                return {}
+            plan = db.session.execute(
+                select(Interaction.id).where(Interaction.interest_id == row.interest_id,
+                                             Interaction.status == "planned")
+                .order_by(Interaction.planned_at).limit(1)).scalar()
+            return {"interest_id": row.interest_id, **({"plan_id": plan} if plan else {})}
+        finally:
+            db.session.remove()
+
+
 def take_screenshots(base_url: str, out: Path, languages, client_id,
-                     user: str | None = None) -> list[str]:
+                     user: str | None = None, more_ids: dict | None = None) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     lines: list[str] = []
@@ -324,11 +356,13 @@ def take_screenshots(base_url: str, out: Path, languages, client_id,
             page.goto(f"/lang/{language}")
             page_log.take()
             for index, (name, path) in enumerate(SCREENS, start=1):
-                if "{client_id}" in path:
-                    if client_id is None:
-                        lines.append(f"{language} {name}: skipped, there is no client")
+                ids = {"client_id": client_id, **(more_ids or {})}
+                if "{" in path:
+                    try:
+                        path = path.format(**{k: v for k, v in ids.items() if v is not None})
+                    except KeyError as missing:
+                        lines.append(f"{language} {name}: skipped, there is no {missing}")
                         continue
-                    path = path.format(client_id=client_id)
                 response = page.goto(path, wait_until="load")
                 try:
                     page.wait_for_load_state("networkidle", timeout=5_000)
@@ -383,9 +417,11 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="voronka-screenshots-") as tmp:
         app = build_app(Path(tmp) / "voronka.db")
         client_id = client_with_history(app)
+        more_ids = busy_interest(app)
         server, thread, url = serve(app, "waitress-screenshots")
         try:
-            lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user)
+            lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user,
+                                     more_ids)
         finally:
             stop(server, thread)
             from app.database import db

@@ -106,6 +106,9 @@ class CrmModelView(ModelView):
     list_eager_relations: tuple = ()
     # Columns a user may never write, whatever the form or API says.
     protected_columns = AUDIT_COLUMNS
+    # Fields of a form that are not the record's (a new interest's first plan): read by
+    # create_record, never copied onto the record.
+    form_only_fields: tuple[str, ...] = ()
 
     # The bulk delete needs the right to delete, like deleting one record.
     method_permission_name = {"muldelete": "delete"}
@@ -318,6 +321,8 @@ class CrmModelView(ModelView):
     def _apply_errors(self, form, error: records.DomainError) -> None:
         shown = False
         for field_name, messages in error.errors.items():
+            # "next.subject": the subject of a plan, the form's next_subject.
+            field_name = field_name.replace(".", "_")
             field = getattr(form, field_name, None)
             if field is None and field_name.endswith("_id"):
                 field = getattr(form, field_name[:-3], None)
@@ -338,7 +343,8 @@ class CrmModelView(ModelView):
         stored = {name: getattr(item, name) for name in self.datetime_columns if name in form}
         with self.datamodel.session.no_autoflush:
             for name, field in form._fields.items():
-                if name not in self.protected_columns and name not in locked:
+                if name not in self.protected_columns and name not in locked \
+                        and name not in self.form_only_fields:
                     field.populate_obj(item, name)
         # Forms speak the company's local time to the minute; the database keeps UTC. A
         # time saved as the form showed it keeps its seconds.
@@ -365,7 +371,7 @@ class CrmModelView(ModelView):
                 self.pre_add(item)
 
             try:
-                commands.create(item, fill)
+                self.create_record(item, fill, form)
             except records.DomainError as error:
                 self._apply_errors(form, error)
             else:
@@ -375,6 +381,10 @@ class CrmModelView(ModelView):
                 return None
         self._lock_owner_field(form)
         return self._get_add_widget(form=form)
+
+    def create_record(self, item, fill, form) -> None:
+        """Save a new record from the add form; `fill(item)` copies the form onto it."""
+        commands.create(item, fill)
 
     def _edit(self, pk):
         item = self._get_item(pk, "edit")

@@ -19,7 +19,7 @@ from flask import current_app, g, has_request_context, request, url_for
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.widgets import ListWidget, RenderTemplateWidget
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 from sqlalchemy import False_, True_
@@ -27,6 +27,7 @@ from werkzeug.routing import BuildError
 from wtforms.widgets import html_params
 
 from app.services import access, stamp
+from app.services.clock import format_local
 
 # FAB's own messages (its catalogues translate them), marked for ours by app.i18n_extra.
 ROW_BUTTONS = {"show": ("Show record", "Show"), "edit": ("Edit record", "Edit"),
@@ -310,6 +311,11 @@ def install(app) -> None:
     menu = NavbarMenuCache()
     app.context_processor(lambda: {"navbar_menu": menu,
                                    "page_language": str(get_locale() or "ru")[:2]})
+    app.jinja_env.filters.update(
+        crm_local=format_local,
+        crm_money=lambda value: format_decimal(value or 0, format="#,##0.00"),
+        crm_number=lambda value: format_decimal(value or 0, format="#,##0.###"),
+    )
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),

@@ -1,19 +1,86 @@
 """The screens of the CRM's records that do more than their declaration says: who can see
-a client or an interest, a call that inherits its client, an interest's stage box."""
+a client, a call that inherits its client; the interest's card (app.screens.interest)."""
 
 from __future__ import annotations
 
-from app.entities.crm import CLIENT, INTERACTION, INTEREST
-from app.fab.widgets import StageSelectWidget
+from flask import url_for
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+
+from app.entities.crm import CLIENT, INTERACTION
+from app.fab.crud import CrmModelView
+from app.labels import LABELS
 from app.screens.base import CrmView
-from app.services import worklists
+from app.screens.command_forms import CommandForms, command_form
+from app.screens.interest import InterestView
+from app.screens.plan_form import plan_fields, plan_of
+from app.services import plans, sales, worklists
 
 
 class ClientView(CrmView, entity=CLIENT):
     show_readers = True
 
 
-class InteractionView(CrmView, entity=INTERACTION):
+CompleteForm = command_form("CompleteForm", {
+    "result": TextAreaField(LABELS["result"], [DataRequired()]),
+    **plan_fields(required=False),
+})
+CancelForm = command_form("CancelForm", {
+    "result": TextAreaField(_l("Why it is cancelled")),
+    **plan_fields(required=False),
+})
+
+
+class InteractionView(CommandForms, CrmView, entity=INTERACTION):
+    """Done with its result, or cancelled: the last plan of an open interest asks for the
+    next one in the same form (R1)."""
+
+    method_permission_name = {**CrmModelView.method_permission_name,
+                              "complete": "edit", "cancel": "edit"}
+
+    def _back(self, interaction) -> str:
+        if interaction.interest_id is not None:
+            return url_for("InterestView.show", pk=interaction.interest_id)
+        return self.record_url(interaction)
+
+    def _note(self, interaction):
+        if interaction.interest_id is not None and interaction.interest.is_open and \
+                plans.planned_count(interaction.interest_id, excluding=interaction.id) == 0:
+            return gettext("This is the last planned interaction of the interest "
+                           "\"%(interest)s\": plan the next one.",
+                           interest=interaction.interest.title)
+        return None
+
+    @expose("/complete/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def complete(self, pk):
+        interaction = self._get_item(pk, "edit")
+        form = CompleteForm()
+        self.read_version(interaction, form)
+        done, error = self.run_command(form, lambda: sales.complete(
+            interaction, result=form.result.data, plan=plan_of(form),
+            seen_version=form.version.data), gettext("Done."), self._back(interaction))
+        return done or self.command_page(
+            interaction, form, gettext("Complete: %(subject)s", subject=interaction.subject),
+            "complete", error, self._note(interaction), back=self._back(interaction))
+
+    @expose("/cancel/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def cancel(self, pk):
+        interaction = self._get_item(pk, "edit")
+        form = CancelForm()
+        self.read_version(interaction, form)
+        done, error = self.run_command(form, lambda: sales.cancel(
+            interaction, reason=form.result.data, plan=plan_of(form),
+            seen_version=form.version.data), gettext("Cancelled."), self._back(interaction))
+        return done or self.command_page(
+            interaction, form, gettext("Cancel: %(subject)s", subject=interaction.subject),
+            "cancel", error, self._note(interaction), back=self._back(interaction))
+
     def inherit_from_parent(self, form, name, parent):
         """A call added to an interest or a contact is the client's too."""
         client = getattr(parent, "client", None) if name in ("interest", "contact") else None
@@ -22,17 +89,6 @@ class InteractionView(CrmView, entity=INTERACTION):
 
     def row_class(self, item) -> str:
         return worklists.interaction_row_class(item)
-
-
-class InterestView(CrmView, entity=INTEREST):
-    list_eager_relations = ("client",)
-    show_readers = True
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        # The stage box offers the chosen pipeline's stages only (crm/stages.js).
-        for form_class in (self.add_form, self.edit_form):
-            form_class.stage.kwargs["widget"] = StageSelectWidget()
 
 
 SCREENS = [ClientView, InteractionView, InterestView]

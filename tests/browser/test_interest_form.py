@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 
 def _pipelines(live_server):
-    """{pipeline id: [its stage ids]} with a second pipeline made for this test."""
+    """{pipeline id: [its open stage ids]} with a second pipeline made for this test (a new
+    interest starts in an open stage: won and lost are not offered)."""
     from app.database import db
     from app.models import Pipeline, Stage
 
@@ -19,7 +20,7 @@ def _pipelines(live_server):
             for sort, name in enumerate(["Диагностика", "Ремонт"], start=1):
                 db.session.add(Stage(name=name, pipeline_id=service.id, kind="open", sort=sort))
             db.session.commit()
-        found = {p.id: (p.name, [s.id for s in p.stages], p.is_default)
+        found = {p.id: (p.name, [s.id for s in p.stages if s.kind == "open"], p.is_default)
                  for p in db.session.query(Pipeline)}
         db.session.remove()
     return found

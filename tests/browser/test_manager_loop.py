@@ -158,6 +158,9 @@ def test_inquiry_client_interest_call_won_overdue(manager, demo_company, shot):
     assert offered and offered <= stage_ids, (offered, stage_ids)
     page.fill("#title", f"Ноутбуки {tag}")
     page.fill("#amount", "1 200 000,00")
+    # Its first plan (R1): the time starts at tomorrow 10:00.
+    page.fill("#next_subject", f"Первый звонок {tag}")
+    expect(page.locator("#next_planned_at")).to_have_value(re.compile(r"\d{2}\.\d{2}\.\d{4} 10:00"))
     shot("interest-form")
     _save(page)
     interest_id = _show_pk(page, "interestview")
@@ -194,13 +197,23 @@ def test_inquiry_client_interest_call_won_overdue(manager, demo_company, shot):
     assert to_local(call.planned_at) == dt.datetime.combine(tomorrow, dt.time(9, 5))
     assert call.status == "done" and call.done_at is not None
 
-    # The next stage, then won.
-    for stage_name in ("Обсуждение условий", "Успешно реализовано"):
-        page.goto(f"/interestview/edit/{interest_id}")
-        shot(f"interest-edit-{stage_name}")
-        _choose_select2(page, "stage", stage_name)
-        _save(page)
-        assert _show_pk(page, "interestview") == interest_id
+    # The next stage from the card's stage bar: the result of the first call and the next
+    # plan; then won, with its result.
+    page.goto(f"/interestview/show/{interest_id}")
+    with page.expect_navigation():
+        page.locator(".crm-stagebar a", has_text="Обсуждение условий").click()
+    page.fill("#result", "Клиент подтвердил интерес")
+    page.fill("#next_subject", f"Отправить предложение {tag}")
+    shot("interest-move")
+    with page.expect_navigation():
+        page.locator(".crm-command-submit").click()
+    assert _show_pk(page, "interestview") == interest_id
+    with page.expect_navigation():
+        page.locator(".crm-stagebar a", has_text="Успешно реализовано").click()
+    page.fill("#result", "Договор подписан")
+    with page.expect_navigation():
+        page.locator(".crm-command-submit").click()
+    assert _show_pk(page, "interestview") == interest_id
     kind, closed_at = _db(server, lambda s: (s.get(Interest, interest_id).stage.kind,
                                              s.get(Interest, interest_id).closed_at))
     assert kind == "won" and closed_at is not None
