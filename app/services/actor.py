@@ -32,6 +32,9 @@ class Actor:
 
 
 _acting: ContextVar[Optional[Actor]] = ContextVar("voronka_actor", default=None)
+# The user an acting_as block acts as, once loaded: held for the block, so that the
+# session's (weak) identity map does not drop it between two reads of the rights.
+_held: ContextVar[Optional[dict]] = ContextVar("voronka_actor_user", default=None)
 
 
 def _request_user() -> Any:
@@ -63,8 +66,13 @@ def current_user() -> Any:
         return _request_user()
     if acting.user_id is None or not has_app_context():
         return None
-
-    return db.session.get(CrmUser, acting.user_id)  # the session's identity map keeps it
+    held = _held.get()
+    user = held.get("user") if held is not None else None
+    if user is None or user not in db.session:
+        user = db.session.get(CrmUser, acting.user_id)
+        if held is not None:
+            held["user"] = user
+    return user
 
 
 @contextmanager
@@ -75,7 +83,9 @@ def acting_as(who: Any, name: str = "") -> Iterator[Actor]:
     actor = Actor(user_id, name or getattr(who, "username", "") or
                   ("system" if user_id is None else f"user:{user_id}"))
     token = _acting.set(actor)
+    held = _held.set({})
     try:
         yield actor
     finally:
+        _held.reset(held)
         _acting.reset(token)
