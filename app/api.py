@@ -13,7 +13,12 @@ from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
 from app.labels import LABELS
 from app.models import AUDIT_STAMPS, Inquiry, Interaction, Interest
-from app.sales_api import InquiryCommands, InteractionCommands, InterestCommands
+from app.sales_api import (
+    InquiryCommands,
+    InteractionCommands,
+    InterestCommands,
+    KanbanApi,
+)
 
 AUDIT_READ = list(AUDIT_STAMPS)
 
@@ -78,3 +83,4 @@ def register(appbuilder) -> None:
     install_prepared_schemas()
     for resource_class in RESOURCES:
         appbuilder.add_api(resource_class)
+    appbuilder.add_api(KanbanApi)

@@ -25,10 +25,26 @@ class MenuEntry:
     icon: str
 
 
+# Pages that are not an entity's list, first in their category. Whoever may read the
+# entity they are a page of (its declaration's `pages`) sees them.
+PAGES = [MenuEntry("BoardView", "My sales", _l("My sales"), "Sales", "fa-columns")]
+
 # The entities' lists, where and in the order their declarations place them (app.entities).
-MENU = [MenuEntry(entity.view_name, entity.menu.name, entity.titles["list_title"],
-                  entity.menu.category, entity.menu.icon)
-        for entity in ENTITIES if entity.menu is not None]
+_LISTS = [MenuEntry(entity.view_name, entity.menu.name, entity.titles["list_title"],
+                    entity.menu.category, entity.menu.icon)
+          for entity in ENTITIES if entity.menu is not None]
+
+
+def _placed(pages: list[MenuEntry], lists: list[MenuEntry]) -> list[MenuEntry]:
+    menu = list(lists)
+    for page in reversed(pages):
+        first = next((i for i, entry in enumerate(menu) if entry.category == page.category),
+                     len(menu))
+        menu.insert(first, page)
+    return menu
+
+
+MENU = _placed(PAGES, _LISTS)
 
 CATEGORY_LABELS = {
     "CRM": _l("CRM"),

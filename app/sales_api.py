@@ -20,10 +20,11 @@ The version may come as `If-Match` instead. A refusal is JSON with a machine-rea
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Optional
 
 from flask import request
-from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
@@ -34,7 +35,8 @@ from app.fab.api_fields import UtcDateTime
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmSchemaConverter, invalid
 from app.models import Client, Contact, Interest, Stage
-from app.services import access, records, sales
+from app.screens.board import filters_from_request
+from app.services import access, board, records, sales
 from app.services.errors import DomainError
 
 
@@ -563,3 +565,105 @@ def _add_schema(model) -> type[Schema]:
         converter = CrmSchemaConverter(CrmInterface(model), {})
         _ADD_SCHEMAS[model] = type(converter.convert(columns, nested=False))
     return _ADD_SCHEMAS[model]
+
+
+# --- The board ---------------------------------------------------------------------------------
+
+
+def _iso(moment) -> Optional[str]:
+    return None if moment is None else moment.replace(tzinfo=dt.timezone.utc).isoformat()
+
+
+def _card(card: board.Card) -> dict:
+    return {"id": card.id, "kind": card.kind, "title": card.title, "client": card.client,
+            "client_id": card.client_id, "amount": str(card.amount),
+            "currency": card.currency, "next_at": _iso(card.next_at),
+            "next_subject": card.next_subject, "color": card.color, "flagged": card.flagged,
+            "days_in_stage": card.days_in_stage, "over_limit": card.over_limit,
+            "closed_at": _iso(card.closed_at), "version": card.version}
+
+
+def _column(column: board.Column) -> dict:
+    return {"key": column.key, "title": column.title, "kind": column.kind,
+            "stage": column.stage.id if column.stage is not None else None,
+            "count": column.count, "sum": str(column.sum), "weighted": str(column.weighted),
+            "more": column.more, "cards": [_card(card) for card in column.cards]}
+
+
+class KanbanApi(BaseApi):
+    """The board "My sales" as JSON: what the page shows, for integrations."""
+
+    resource_name = "kanban"
+    method_permission_name = {"kanban": "get"}
+    allow_browser_login = True
+    openapi_spec_tag = "Kanban"
+
+    @expose("", methods=["GET"])
+    @protect()
+    @safe
+    def kanban(self):
+        """The board: columns with their totals and first cards, colour by R5.
+        ---
+        get:
+          parameters:
+          - {in: query, name: pipeline, schema: {type: integer},
+             description: "A pipeline; by default the default one"}
+          - {in: query, name: depth, schema: {type: string,
+             enum: [all, today, 3days, week, month]}}
+          - {in: query, name: client, schema: {type: integer}}
+          - {in: query, name: service_type, schema: {type: integer}}
+          - {in: query, name: tag, schema: {type: integer}}
+          - {in: query, name: manager, schema: {type: integer}}
+          - {in: query, name: overdue_last, schema: {type: integer, enum: [0, 1]}}
+          - {in: query, name: column, schema: {type: string},
+             description: "With offset: the next cards of this column only"}
+          - {in: query, name: offset, schema: {type: integer, minimum: 0}}
+          responses:
+            200:
+              description: The board
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      pipeline: {type: object, nullable: true}
+                      columns:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            key: {type: string}
+                            title: {type: string}
+                            count: {type: integer}
+                            sum: {type: string}
+                            weighted: {type: string}
+                            cards:
+                              type: array
+                              items:
+                                type: object
+                                properties:
+                                  id: {type: integer}
+                                  title: {type: string}
+                                  client: {type: string}
+                                  amount: {type: string}
+                                  next_at: {type: string, nullable: true}
+                                  color: {type: string, enum: [red, yellow, green]}
+                                  flagged: {type: boolean}
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        filters = filters_from_request()
+        column_key = request.args.get("column")
+        if column_key:
+            offset = max(0, request.args.get("offset", 0, type=int) or 0)
+            column = board.more_cards(filters, column_key, offset)
+            if column is None:
+                return self.response_404()
+            return self.response(200, columns=[_column(column)])
+        result = board.board(filters)
+        pipeline = None if result.pipeline is None else {
+            "id": result.pipeline.id, "name": result.pipeline.name}
+        return self.response(200, pipeline=pipeline,
+                             columns=[_column(column) for column in result.columns])

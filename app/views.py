@@ -10,6 +10,7 @@ from app.entities import ENTITIES
 from app.menu import CATEGORY_LABELS, MENU
 from app.screens import crm, rights, settings
 from app.screens.base import generic_screen
+from app.screens.board import BoardView
 from app.screens.lookup import LookupView
 
 _OWN = {screen.entity.model: screen for screen in [*crm.SCREENS, *settings.SCREENS]}
@@ -34,7 +35,7 @@ def register(appbuilder) -> None:
     """The menu's pages with their entries, in the menu's order; then the CRUD screens the
     menu leaves out and the look-ups, without one; then users, roles and rights."""
     appbuilder.add_view_no_menu(LookupView)
-    pages = {view.__name__: view for view in CRUD_SCREENS}
+    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
                             category=entry.category, icon=entry.icon,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Full-page screenshots of the main screens, in Russian and in English, for a visual review.
 
-    .venv/bin/python scripts/screenshots.py [--out ./screenshots] [--lang ru --lang en] [--user manager1]
+    .venv/bin/python scripts/screenshots.py [--out ./screenshots] [--lang ru --lang en] [--user manager1] [--width 390]
 
 The app is started as the browser tests start it: waitress in a background thread on
 127.0.0.1 and a free port, a temporary SQLite database made by the migrations, CSRF on. The
@@ -55,6 +55,7 @@ SCREENS = [
     ("interests-list", "/interestview/list/"),
     ("interactions-list", "/interactionview/list/"),
     ("interactions-overdue", "/interactionview/list/?worklist=overdue"),
+    ("board", "/board/"),
     ("interest-add", "/interestview/add"),
     ("interest-card", "/interestview/show/{interest_id}"),
     ("interest-move", "/interestview/move/{interest_id}"),
@@ -317,14 +318,15 @@ def busy_interest(app) -> dict:
 
 
 def take_screenshots(base_url: str, out: Path, languages, client_id,
-                     user: str | None = None, more_ids: dict | None = None) -> list[str]:
+                     user: str | None = None, more_ids: dict | None = None,
+                     width: int = 1366) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     lines: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                              headless=True)
-        context = browser.new_context(viewport={"width": 1366, "height": 900},
+        context = browser.new_context(viewport={"width": width, "height": 900},
                                       base_url=base_url, locale="ru-RU")
         context.set_default_timeout(15_000)
         blocked: list[str] = []
@@ -398,6 +400,8 @@ def main(argv=None) -> int:
                         help="directory for the PNG files (default: ./screenshots)")
     parser.add_argument("--lang", action="append", choices=LANGUAGES,
                         help="language(s) to shoot, repeatable (default: ru and en)")
+    parser.add_argument("--width", type=int, default=1366,
+                        help="the window's width in pixels (390: a phone; default: 1366)")
     parser.add_argument("--user", help="a demo user to look as (e.g. manager1; default: the "
                                        "administrator)")
     args = parser.parse_args(argv)
@@ -421,7 +425,7 @@ def main(argv=None) -> int:
         server, thread, url = serve(app, "waitress-screenshots")
         try:
             lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user,
-                                     more_ids)
+                                     more_ids, args.width)
         finally:
             stop(server, thread)
             from app.database import db

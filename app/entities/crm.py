@@ -151,6 +151,8 @@ def _interest_check(interest) -> dict:
 
 INTEREST = Entity(
     Interest, "interest", owner="responsible", tracked=True,
+    # Its list and resource, and the board "My sales" as a page and as JSON.
+    pages=("InterestView", "InterestApi", "BoardView", "KanbanApi"),
     plural=_l("Interests"), label=_l("Interest"),
     menu=MenuPlace("Interests", "Sales", "fa-handshake-o"),
     search_shadows={"title": ("title_search", normalize_search)},

@@ -305,6 +305,13 @@ def _gettext(string: str, **variables) -> str:
     return text % variables if variables else text
 
 
+def query_with(args, **changes) -> str:
+    """A page's query string with some arguments changed (None or "" drops one)."""
+    kept = [(key, value) for key, value in args.items(multi=True) if key not in changes]
+    kept += [(key, value) for key, value in changes.items() if value not in (None, "")]
+    return urlencode(kept)
+
+
 def install(app) -> None:
     """Templates reach the cached menu as `navbar_menu()`, and translate through
     request_translations (the same catalogues as Flask-Babel's own callables)."""
@@ -312,6 +319,7 @@ def install(app) -> None:
     app.context_processor(lambda: {"navbar_menu": menu,
                                    "page_language": str(get_locale() or "ru")[:2]})
     app.jinja_env.filters.update(
+        crm_with=query_with,
         crm_local=format_local,
         crm_money=lambda value: format_decimal(value or 0, format="#,##0.00"),
         crm_number=lambda value: format_decimal(value or 0, format="#,##0.###"),

@@ -4,12 +4,26 @@ interest's and the interaction's screens."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_appbuilder.forms import DynamicForm
 from wtforms import HiddenField
 
 from app.database import db
 from app.services import records
+from app.services.errors import RuleBroken
+
+
+def in_dialog() -> bool:
+    """Asked by the board's dialog (crm/board.js) rather than as a page."""
+    return request.args.get("dialog") == "1"
+
+
+def done_in_dialog(message: str):
+    """What the dialog hears when a command is done: the message, and the command to ask
+    again when this one was a way out of its refusal (the client created, then the move)."""
+    again = request.values.get("again") or ""
+    return jsonify(ok=True, message=message,
+                   again=again if again.startswith("/") and not again.startswith("//") else None)
 
 
 def command_form(name: str, fields: dict) -> type:
@@ -24,19 +38,35 @@ class CommandForms:
         return url_for(f"{self.__class__.__name__}.show", pk=record.id)
 
     def command_page(self, record, form, title, command: str, error=None, note=None,
-                     back=None):
+                     back=None, load=None):
+        """The command's page; in a dialog of the board (`?dialog=1`) its form alone, 422
+        when it comes back refused."""
         offers = getattr(error, "offers", ()) if error is not None else ()
-        return self.render_template(
-            "crm/command.html", title=title, record=record, form=form,
-            action=url_for(f"{self.__class__.__name__}.{command}", pk=record.id),
-            back=back or self.record_url(record), offers=offers, note=note)
+        arguments = {k: v for k, v in request.args.items() if k != "dialog"}
+        page = self.render_template(
+            "crm/command_form.html" if in_dialog() else "crm/command.html",
+            title=title, record=record, form=form,
+            action=url_for(f"{self.__class__.__name__}.{command}", pk=record.id, **arguments),
+            back=back or self.record_url(record), offers=offers, note=note, load=load,
+            again=url_for(f"{self.__class__.__name__}.{command}", pk=record.id, dialog=1,
+                          **arguments))
+        if in_dialog() and request.method == "POST":
+            return page, 422
+        return page
 
     def _apply_errors(self, form, error: records.DomainError) -> None:
-        """A missing next plan ("next") is shown at the plan's subject."""
-        if "next" in error.errors and "next_subject" in form:
-            error.errors = {("next_subject" if name == "next" else name): messages
-                            for name, messages in error.errors.items()}
-        super()._apply_errors(form, error)
+        """Each message next to its field (a missing next plan at the plan's subject); the
+        refusal itself above the form when it says more (a rule of the process) or has no
+        field of its own. Never flashed: the dialog would show it on the next page."""
+        placed = False
+        for name, messages in error.errors.items():
+            name = "next_subject" if name == "next" else name.replace(".", "_")
+            field = getattr(form, name, None)
+            if field is not None and name != "version":
+                field.errors = list(field.errors or []) + [str(m) for m in messages]
+                placed = True
+        if not placed or isinstance(error, RuleBroken):
+            form.refusal = error.message
 
     @staticmethod
     def read_version(record, form) -> None:
@@ -54,5 +84,7 @@ class CommandForms:
             db.session.rollback()
             self._apply_errors(form, error)
             return None, error
+        if in_dialog():
+            return done_in_dialog(success), None
         flash(success, "success")
         return redirect(then), None

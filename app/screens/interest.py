@@ -26,10 +26,11 @@ from app.labels import LABELS
 from app.models import STAGE_ACTIONS, DictionaryItem, Stage
 from app.screens import history
 from app.screens.base import CrmView, screen_attributes
-from app.screens.command_forms import CommandForms, command_form
+from app.screens.board import load_text
+from app.screens.command_forms import CommandForms, command_form, done_in_dialog, in_dialog
 from app.screens.lookup import LookupField
 from app.screens.plan_form import PLAN_FIELDS, plan_fields, plan_of
-from app.services import cards, records, sales
+from app.services import board, cards, records, sales
 from app.services.readers import readers_of
 
 RESULT_LABEL = _l("Result of the current interaction")
@@ -130,7 +131,8 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
         note = gettext("Current interaction: %(subject)s", subject=current.subject) \
             if current is not None else None
         return done or self.command_page(
-            interest, form, gettext("Move to another stage"), "move", error, note)
+            interest, form, gettext("Move to another stage"), "move", error, note,
+            load=_load(interest, form))
 
     @expose("/close/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -163,7 +165,7 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
             seen_version=form.version.data), gettext("The interest is open again."),
             self.record_url(interest))
         return done or self.command_page(interest, form, gettext("Reopen the interest"),
-                                          "reopen", error)
+                                          "reopen", error, load=_load(interest, form))
 
     @expose("/create_client/<int:pk>", methods=["POST"])
     @has_access
@@ -176,10 +178,15 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
             client = sales.create_client(interest, seen_version=form.version.data)
         except records.DomainError as error:
             db.session.rollback()
+            if in_dialog():
+                return self.render_template("crm/message_fragment.html",
+                                            message=error.message), 422
             flash(error.message, "danger")
         else:
-            flash(gettext("The client %(name)s is created and linked.", name=client.name),
-                  "success")
+            message = gettext("The client %(name)s is created and linked.", name=client.name)
+            if in_dialog():
+                return done_in_dialog(message)
+            flash(message, "success")
         return redirect(self.record_url(interest))
 
     @expose("/link_client/<int:pk>", methods=["GET", "POST"])
@@ -201,3 +208,11 @@ def _following(interest, choices) -> int | None:
              if (stage := db.session.get(Stage, pk)) is not None
              and stage.sort > interest.stage.sort]
     return after[0] if after else (choices[0][0] if choices else None)
+
+
+def _load(interest, form) -> str | None:
+    """The responsible's load on the day of the next plan, as the form shows it."""
+    when = form.next_planned_at.data
+    if when is None:
+        return None
+    return load_text(board.day_load(interest.responsible_id, when.date()), interest.responsible)

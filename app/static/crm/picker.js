@@ -68,5 +68,7 @@
         }
     });
 
+    // Forms loaded later (a dialog of the board) attach their pickers with this.
+    window.crmAttachPickers = attachAll;
     $(function () { attachAll(document); });
 }(jQuery));

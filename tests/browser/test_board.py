@@ -1,0 +1,139 @@
+"""The board "My sales" in a real browser: a card dragged to the next stage opens the move
+dialog, and after the result and the next plan it is in its new column, green; a card of a
+potential client dragged to a stage that needs a registered client is refused in the
+dialog, the client is created from there, and the move goes through; a dialog closed
+without saving puts the card back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+
+def _make_interests(server, tag: str) -> dict:
+    from sqlalchemy import select
+
+    from app.database import db
+    from app.models import Client, CrmUser, Interest, Pipeline
+    from app.services import commands, sales
+    from app.services.actor import acting_as
+    from app.services.clock import utcnow
+
+    with server.app.app_context():
+        try:
+            admin = db.session.execute(select(CrmUser).where(CrmUser.username == "admin")
+                                       ).scalar_one()
+            pipeline = db.session.execute(select(Pipeline).where(
+                Pipeline.is_default.is_(True))).scalar_one()
+            stages = [s for s in pipeline.stages if s.kind == "open"]
+            with acting_as(admin):
+                client = commands.create(Client(kind="company", name=f"ООО Доска {tag}"))
+                soon = utcnow() + dt.timedelta(hours=1)
+                with_client = sales.create_interest(
+                    Interest(title=f"Сделка {tag}", pipeline=pipeline, stage=stages[0],
+                             client=client, amount=1000), sales.Plan("Звонок", soon))
+                potential = sales.create_interest(
+                    Interest(title=f"Лид {tag}", pipeline=pipeline, stage=stages[0],
+                             potential_company=f"ООО Лид {tag}", potential_name="Анна",
+                             amount=500), sales.Plan("Звонок", soon))
+            return {"client": with_client.id, "potential": potential.id,
+                    "second": stages[1].id,
+                    "contract": next(s.id for s in stages if s.requires_client)}
+        finally:
+            db.session.remove()
+
+
+def _stage_of(server, pk: int) -> int:
+    from app.database import db
+    from app.models import Interest
+
+    with server.app.app_context():
+        try:
+            return db.session.get(Interest, pk).stage_id
+        finally:
+            db.session.remove()
+
+
+def _drag(page, pk: int, stage: int) -> None:
+    card = page.locator(f'.crm-kcard[data-id="{pk}"]')
+    target = page.locator(f'.crm-kcol[data-stage="{stage}"] .crm-kcol-cards')
+    card.drag_to(target)
+    expect(page.locator(".crm-dialog form.crm-command-form")).to_be_visible()
+
+
+def _fill_plan(page, subject: str) -> None:
+    dialog = page.locator(".crm-dialog")
+    dialog.locator("#result").fill("Клиент заинтересован")
+    dialog.locator("#next_subject").fill(subject)
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).strftime("%d.%m.%Y")
+    dialog.locator("#next_planned_at").fill(f"{tomorrow} 11:00")
+    dialog.locator(".modal-title").click()  # closes the calendar
+
+
+def test_a_card_dragged_to_the_next_stage_moves_with_its_result_and_plan(logged_in,
+                                                                      live_server, shot):
+    tag = uuid.uuid4().hex[:6]
+    ids = _make_interests(live_server, tag)
+    page = logged_in
+    page.goto("/board/?depth=all")
+    expect(page.locator(f'.crm-kcard[data-id="{ids["client"]}"]')).to_have_class(
+        re.compile("crm-kcard-yellow|crm-kcard-green"))
+    _drag(page, ids["client"], ids["second"])
+    expect(page.locator(".crm-dialog .crm-day-load")).to_be_attached()
+    _fill_plan(page, f"Отправить предложение {tag}")
+    shot("move-dialog")
+    with page.expect_navigation():
+        page.locator(".crm-dialog .crm-command-submit").click()
+    moved = page.locator(f'.crm-kcol[data-stage="{ids["second"]}"] '
+                         f'.crm-kcard[data-id="{ids["client"]}"]')
+    expect(moved).to_be_visible()
+    expect(moved).to_have_class(re.compile("crm-kcard-green"))
+    expect(moved).to_contain_text(f"Отправить предложение {tag}")
+    assert _stage_of(live_server, ids["client"]) == ids["second"]
+    shot("moved")
+    assert page.js_errors == [], page.js_errors
+
+
+def test_a_stage_needing_a_client_is_refused_in_the_dialog_and_the_client_made_there(
+        logged_in, live_server, shot):
+    tag = uuid.uuid4().hex[:6]
+    ids = _make_interests(live_server, tag)
+    page = logged_in
+    page.goto("/board/?depth=all")
+    _drag(page, ids["potential"], ids["contract"])
+    _fill_plan(page, f"Подготовить договор {tag}")
+    page.locator(".crm-dialog .crm-command-submit").click()
+    offers = page.locator(".crm-dialog .crm-offers")
+    expect(offers).to_be_visible()
+    expect(page.locator(".crm-dialog .crm-refusal")).to_contain_text("Заключение договора")
+    shot("refused-in-dialog")
+    offers.locator(".crm-offer-create-client").click()
+    # The client is made; the move is asked again, in the same dialog.
+    expect(page.locator(".crm-dialog .crm-offers")).to_have_count(0)
+    expect(page.locator(".crm-dialog form.crm-command-form")).to_be_visible()
+    _fill_plan(page, f"Подготовить договор {tag}")
+    with page.expect_navigation():
+        page.locator(".crm-dialog .crm-command-submit").click()
+    expect(page.locator(f'.crm-kcol[data-stage="{ids["contract"]}"] '
+                        f'.crm-kcard[data-id="{ids["potential"]}"]')).to_contain_text(
+        f"ООО Лид {tag}")
+    assert _stage_of(live_server, ids["potential"]) == ids["contract"]
+    assert page.js_errors == [], page.js_errors
+
+
+def test_a_dialog_closed_without_saving_puts_the_card_back(logged_in, live_server):
+    tag = uuid.uuid4().hex[:6]
+    ids = _make_interests(live_server, tag)
+    page = logged_in
+    page.goto("/board/?depth=all")
+    first = page.locator(f'.crm-kcard[data-id="{ids["client"]}"]').locator(
+        "xpath=ancestor::section[1]").get_attribute("data-key")
+    _drag(page, ids["client"], ids["second"])
+    page.locator(".crm-dialog .crm-command-cancel").click()
+    expect(page.locator(".crm-dialog")).to_be_hidden()
+    expect(page.locator(f'.crm-kcol[data-key="{first}"] '
+                        f'.crm-kcard[data-id="{ids["client"]}"]')).to_be_visible()
+    assert _stage_of(live_server, ids["client"]) != ids["second"]
