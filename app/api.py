@@ -12,8 +12,9 @@ from app.entities import BY_API
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
 from app.labels import LABELS
-from app.models import AUDIT_STAMPS, Inquiry, Interaction, Interest
+from app.models import AUDIT_STAMPS, Client, Inquiry, Interaction, Interest
 from app.sales_api import (
+    ClientSearch,
     InquiryCommands,
     InteractionCommands,
     InterestCommands,
@@ -33,7 +34,7 @@ API_LABELS = {
 
 # The commands of the sales process on their resources (app.sales_api).
 COMMANDS = {Interest: InterestCommands, Interaction: InteractionCommands,
-            Inquiry: InquiryCommands}
+            Inquiry: InquiryCommands, Client: ClientSearch}
 
 
 def resource(entity) -> type:

@@ -50,6 +50,7 @@ LABELS = {
     "requires_client": _l("Requires a registered client"),
     "probability": _l("Probability, %"),
     "next_type": _l("Next interaction: type"),
+    "confirm_duplicates": _l("Save anyway: another client with the same phone or e-mail"),
     "next_subject": _l("Next interaction: subject"),
     "next_planned_at": _l("Next interaction: when"),
     "days_limit": _l("Days in the stage at most"),

@@ -362,6 +362,8 @@ class Client(VersionedMixin, Model):
         Index("ix_client_phone_normalized", "phone_normalized"),
         Index("ix_client_email_normalized", "email_normalized"),
         Index("ix_client_created_on", "created_on"),
+        Index("ix_client_phone_tail", "phone_tail"),
+        Index("ix_client_email_domain", "email_domain"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -375,6 +377,9 @@ class Client(VersionedMixin, Model):
     phone_normalized: Mapped[Optional[str]] = mapped_column(String(20))
     email: Mapped[Optional[str]] = mapped_column(String(255))
     email_normalized: Mapped[Optional[str]] = mapped_column(SearchString(255))
+    # The phone's digits from the last one back, the e-mail's domain (app.services.client_search).
+    phone_tail: Mapped[Optional[str]] = mapped_column(SearchString(20))
+    email_domain: Mapped[Optional[str]] = mapped_column(SearchString(255))
     site: Mapped[Optional[str]] = mapped_column(String(255))
     address: Mapped[Optional[str]] = mapped_column(String(500))
     industry_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
@@ -407,6 +412,8 @@ class Contact(VersionedMixin, Model):
         Index("ix_contact_name_search", "name_search", "id", "responsible_id"),
         Index("ix_contact_phone_normalized", "phone_normalized"),
         Index("ix_contact_email_normalized", "email_normalized"),
+        Index("ix_contact_phone_tail", "phone_tail"),
+        Index("ix_contact_email_domain", "email_domain"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -420,6 +427,8 @@ class Contact(VersionedMixin, Model):
     phone_normalized: Mapped[Optional[str]] = mapped_column(String(20))
     email: Mapped[Optional[str]] = mapped_column(String(255))
     email_normalized: Mapped[Optional[str]] = mapped_column(SearchString(255))
+    phone_tail: Mapped[Optional[str]] = mapped_column(SearchString(20))
+    email_domain: Mapped[Optional[str]] = mapped_column(SearchString(255))
     birthday: Mapped[Optional[dt.date]] = mapped_column(Date)
     is_key: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)

@@ -21,6 +21,7 @@ The version may come as `If-Match` instead. A refusal is JSON with a machine-rea
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from typing import Any, Optional
 
 from flask import request
@@ -36,7 +37,7 @@ from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmSchemaConverter, invalid
 from app.models import Client, Contact, Interest, Stage
 from app.screens.board import filters_from_request
-from app.services import access, board, records, sales
+from app.services import access, board, client_search, commands, duplicates, records, sales
 from app.services.errors import DomainError
 
 
@@ -207,6 +208,78 @@ class CommandsMixin:
 
 class _BadRequest(Exception):
     pass
+
+
+# --- Clients --------------------------------------------------------------------------------
+
+
+def _employee(user) -> Optional[dict]:
+    return None if user is None else {"id": user.id, "name": str(user)}
+
+
+class ClientSearch:
+    """GET /api/v1/client/search?q=…: the client search of the intake wizard; and R8's
+    confirmation on POST and PUT: `"confirm_duplicates": true` saves a client whose phone
+    or e-mail repeats another's."""
+
+    command_fields = update_fields = ("confirm_duplicates",)
+
+    def create_item(self, item, extras: dict[str, Any]) -> None:
+        with self.change_context(extras):
+            commands.create(item, self.pre_add)
+
+    def change_context(self, extras: dict[str, Any]):
+        if extras.get("confirm_duplicates") is True:
+            return duplicates.confirmed()
+        return nullcontext()
+
+    @expose("/search", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def search(self):
+        """Find clients by any word of the name, INN, phone in any format (or its last
+        digits), e-mail or its domain, and the phones and e-mails of their contact persons;
+        with their open interests.
+        ---
+        get:
+          parameters:
+          - {in: query, name: q, required: true, schema: {type: string, maxLength: 200}}
+          responses:
+            200:
+              description: The clients found (at most 20), by name
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            id: {type: integer}
+                            name: {type: string}
+                            inn: {type: string, nullable: true}
+                            phone: {type: string, nullable: true}
+                            email: {type: string, nullable: true}
+                            open_interests: {type: array, items: {type: object}}
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+        """
+        term = request.args.get("q", "")
+        if len(term) > 200:
+            return self.response_400(message=gettext("The search term is too long."))
+        found = client_search.find_clients(term)
+        return self.response(200, result=[{
+            "id": item.client.id, "name": item.client.name, "inn": item.client.inn,
+            "phone": item.client.phone, "email": item.client.email,
+            "responsible": _employee(item.client.responsible),
+            "open_interests": [{"id": interest.id, "title": interest.title,
+                                "stage": str(interest.stage), "amount": str(interest.amount)}
+                               for interest in item.open_interests]} for item in found])
 
 
 # --- Interests ------------------------------------------------------------------------------

@@ -493,12 +493,12 @@ def test_the_spec_describes_error_bodies_and_times(api):
 
 
 def test_the_prefix_range_never_ends_on_a_character_no_database_stores():
-    from app.fab.filters import _next_prefix
+    from app.services.prefixes import next_prefix
 
-    assert _next_prefix("ab") == "ac"
-    assert _next_prefix("\ud7ff") == "\ue000"
-    assert _next_prefix("a\U0010ffff") == "b"
-    assert _next_prefix("\U0010ffff\U0010ffff") is None
+    assert next_prefix("ab") == "ac"
+    assert next_prefix("\ud7ff") == "\ue000"
+    assert next_prefix("a\U0010ffff") == "b"
+    assert next_prefix("\U0010ffff\U0010ffff") is None
 
 
 def test_a_select_box_lookup_of_a_quote_finds_the_first_clients(admin_client, dbx):

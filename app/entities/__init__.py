@@ -18,7 +18,7 @@ from app.entities import catalogue, crm, settings
 from app.entities.declaration import Entity, Lookup, Match, MenuPlace
 
 __all__ = ["Entity", "Lookup", "Match", "MenuPlace", "ENTITIES", "BY_MODEL", "BY_API",
-           "MATRIX_ENTITIES", "OWNED_ENTITIES", "MODEL_ENTITY", "OWNER_RELATION", "PARENTS", "TRACKED_MODELS", "SEARCH_SHADOWS",
+           "MATRIX_ENTITIES", "OWNED_ENTITIES", "MODEL_ENTITY", "OWNER_RELATION", "PARENTS", "TRACKED_MODELS", "SEARCH_SHADOWS", "SEARCH_KEYS",
            "LOOKUPS", "POSITIONED", "owner_column", "pages_of"]
 
 # In the menu's order.
@@ -64,6 +64,9 @@ TRACKED_MODELS = tuple(entity.model for entity in ENTITIES if entity.tracked)
 # model -> {source attribute: (shadow attribute, normaliser)}
 SEARCH_SHADOWS = {entity.model: entity.search_shadows for entity in ENTITIES
                   if entity.search_shadows}
+
+# model -> {source attribute: ((search column, normaliser), ...)}
+SEARCH_KEYS = {entity.model: entity.search_keys for entity in ENTITIES if entity.search_keys}
 
 # The entities looked up by typing, by their rights entity's name ("client").
 LOOKUPS = {entity.rights: entity for entity in ENTITIES if entity.lookup}

@@ -22,10 +22,12 @@ from app.models import (
     InterestProduct,
 )
 from app.rules.validation import (
+    email_domain,
     normalize_name,
     normalize_phone,
     normalize_search,
     phone_search_prefix,
+    phone_tail,
 )
 
 
@@ -55,6 +57,8 @@ CLIENT = Entity(
     search_shadows={"name": ("name_search", normalize_name),
                     "phone": ("phone_normalized", normalize_phone),
                     "email": ("email_normalized", normalize_search)},
+    search_keys={"phone": (("phone_tail", phone_tail),),
+                 "email": (("email_domain", email_domain),)},
     positioned_by="name_search",
     list=("name", "kind", "inn", "phone", "email", "responsible"),
     show=("name", "kind", "inn", "kpp", "ogrn", "phone", "email", "site", "address",
@@ -94,6 +98,8 @@ CONTACT = Entity(
     search_shadows={"name": ("name_search", normalize_search),
                     "phone": ("phone_normalized", normalize_phone),
                     "email": ("email_normalized", normalize_search)},
+    search_keys={"phone": (("phone_tail", phone_tail),),
+                 "email": (("email_domain", email_domain),)},
     list=("name", "client", "position", "phone", "email", "is_key"),
     show=("name", "client", "position", "phone", "email", "birthday", "is_key",
           "responsible"),

@@ -59,6 +59,9 @@ class Entity:
     # Normalised search columns: source attribute -> (shadow attribute, normaliser), kept
     # up to date on every flush (app.services.audit), searched and sorted by the lists.
     search_shadows: Optional[dict] = None
+    # More columns kept from a field for the search (app.services.client_search): source
+    # attribute -> ((column, normaliser), ...), e.g. a phone's digits from the last one.
+    search_keys: Optional[dict] = None
     # The lists' position summary keeps this column's order (app.services.positions).
     positioned_by: Optional[str] = None
 

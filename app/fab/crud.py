@@ -386,6 +386,10 @@ class CrmModelView(ModelView):
         """Save a new record from the add form; `fill(item)` copies the form onto it."""
         commands.create(item, fill)
 
+    def update_record(self, item, change, seen_version, form) -> None:
+        """Save a record from the edit form; `change(item)` copies the form onto it."""
+        commands.update(item, change, seen_version=seen_version)
+
     def _edit(self, pk):
         item = self._get_item(pk, "edit")
         pk = self.datamodel.get_pk_value(item)
@@ -406,7 +410,7 @@ class CrmModelView(ModelView):
 
                 seen_version = form.version.data if "version" in form else None
                 try:
-                    commands.update(item, change, seen_version=seen_version)
+                    self.update_record(item, change, seen_version, form)
                 except records.DomainError as error:
                     self._apply_errors(form, error)
                 else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
@@ -38,52 +37,16 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    and_,
     false,
     or_,
-    true,
 )
 from sqlalchemy.orm import RelationshipProperty
 
 from app.entities import SEARCH_SHADOWS
 from app.rules.validation import phone_search_prefix
-from app.services import bounds
+from app.services import bounds, client_search
 from app.services.clock import parse_typed
-
-
-def _next_prefix(prefix: str) -> Optional[str]:
-    """The first text after every text that starts with `prefix`; None when there is none
-    (the prefix is all U+10FFFF). Never a surrogate: no database can store one."""
-    while prefix:
-        last = ord(prefix[-1])
-        if last < sys.maxunicode:
-            following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1
-            return prefix[:-1] + chr(following)
-        prefix = prefix[:-1]
-    return None
-
-
-def _bytewise(column) -> bool:
-    """Is the column compared byte by byte on every database (models.SearchString)?"""
-    variant = getattr(column.type, "_variant_mapping", {}).get("postgresql")
-    return getattr(variant, "collation", None) == "C"
-
-
-def prefix_condition(column, prefix: str):
-    """`column LIKE 'prefix%'`, written so that a b-tree index on the column serves it.
-
-    On a byte-wise compared column the range alone is exact; elsewhere (a locale
-    collation) the LIKE keeps it exact and the range keeps it indexed. Without the LIKE
-    the planner also estimates the number of matches right.
-    """
-    if not prefix:
-        return true()
-    following = _next_prefix(prefix)
-    in_range = column >= prefix if following is None else \
-        and_(column >= prefix, column < following)
-    if _bytewise(column):
-        return in_range
-    return and_(in_range, column.startswith(prefix, autoescape=True))
+from app.services.prefixes import prefix_condition
 
 
 class _ShadowTextFilter:
@@ -127,10 +90,22 @@ class FilterStartsWithIndexed(_ShadowTextFilter, FilterStartsWith):
 
 
 class FilterContainsText(_ShadowTextFilter, FilterContains):
-    """Contains (scans: meant for narrowed lists, not for the first search of a million)."""
+    """Contains. A client's name, and a client's or a contact's phone and e-mail, are looked
+    up the client search's indexed ways (app.services.client_search): a word of the name
+    starting with each typed word, a phone ending in the typed digits, an e-mail starting
+    with the typed text or at the typed domain. Other text is scanned (meant for narrowed
+    lists)."""
 
     name = _l("Contains")
     arg_name = "ct"
+
+    def apply(self, query, value):
+        typed = "" if value is None else str(value).strip()
+        indexed = client_search.indexed_contains(self.model, self.column_name, typed) \
+            if typed else None
+        if indexed is not None:
+            return query.filter(indexed)
+        return super().apply(query, value)
 
     def normaliser(self, shadow_column: str, normalise):
         if shadow_column == "phone_normalized":

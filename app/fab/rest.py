@@ -9,6 +9,7 @@ the columns of the account. The resources themselves are app/api.py's.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import jsonschema
@@ -152,6 +153,8 @@ class CrmApi(ModelRestApi):
             body["errors"] = error.errors
         elif error.errors:
             body["message"] = error.errors
+        if hasattr(error, "details"):
+            body.update(error.details())
         pk = (request.view_args or {}).get("pk")
         offers = getattr(error, "offers", ())
         if offers and pk is not None:
@@ -208,10 +211,16 @@ class CrmApi(ModelRestApi):
     # Fields of a new record's body that are not columns, for create_item (an interest's
     # first plan).
     command_fields: tuple[str, ...] = ()
+    # Fields of a PUT's body that are not columns, for change_context (a confirmation).
+    update_fields: tuple[str, ...] = ()
 
     def create_item(self, item, extras: dict[str, Any]) -> None:
         """Save a new record loaded from a POST; `extras`: its command_fields."""
         commands.create(item, self.pre_add)
+
+    def change_context(self, extras: dict[str, Any]):
+        """What a PUT's update_fields change about how the save is judged."""
+        return nullcontext()
 
     def put_headless(self, pk):
         item = self.datamodel.get(pk, self._base_filters, action="edit")
@@ -224,6 +233,7 @@ class CrmApi(ModelRestApi):
         refused = self._refuse_commanded(data)
         if refused is not None:
             return refused
+        extras = {name: data.pop(name) for name in self.update_fields if name in data}
         seen_version = data.pop("version", None) if hasattr(item, "version") else None
         if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
         seen_version = if_match.strip('"') or seen_version
@@ -236,7 +246,8 @@ class CrmApi(ModelRestApi):
             self.pre_update(item)
 
         try:
-            commands.update(item, change, seen_version=seen_version)
+            with self.change_context(extras):
+                commands.update(item, change, seen_version=seen_version)
         except ValidationError as err:
             return invalid(err.messages)
         except records.DomainError as error:

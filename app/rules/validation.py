@@ -17,6 +17,11 @@ Conventions
 import re
 from decimal import Decimal, InvalidOperation
 
+import phonenumbers
+
+# Numbers written without a country code are Russian ones.
+PHONE_REGION = "RU"
+
 
 def N_(s):
     """Mark a string for translation without translating it (no-op)."""
@@ -308,20 +313,42 @@ _PHONE_ALLOWED_RE = re.compile(r"[0-9 +\-().]+")
 
 
 def normalize_phone(value):
-    """Normalise a phone number to '+<digits>' ('' for empty).
-
-    Only digits are kept; an 11-digit number starting with 8 becomes 7...,
-    a 10-digit number written without "+" is a Russian number without its
-    country code and gets 7 prepended.
-    """
-    digits = "".join(ch for ch in _clean(value) if "0" <= ch <= "9")
-    if not digits:
+    """A phone number in E.164 ('+74956601812'; '' for empty), read with phonenumbers as
+    people in Russia write numbers: '+7 (495) 660-18-12', '84956601812', '8 495 660 18 12'
+    and '4956601812' are one number. A number phonenumbers cannot read keeps its digits
+    after a '+' (validate_phone refuses it on entry)."""
+    text = _clean(value)
+    if not text:
         return ""
-    if len(digits) == 11 and digits.startswith("8"):
-        digits = "7" + digits[1:]
-    elif len(digits) == 10 and not _clean(value).startswith("+"):
-        digits = "7" + digits
-    return "+" + digits
+    try:
+        number = phonenumbers.parse(text, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    digits = "".join(ch for ch in text if "0" <= ch <= "9")
+    return "+" + digits if digits else ""
+
+
+def phone_tail(value):
+    """The digits of a phone number from the last one back ('+74956601812' ->
+    '21810665947'): a number typed without its country or area code ('660-18-12') is the
+    start of this, so a plain index finds it."""
+    digits = "".join(ch for ch in normalize_phone(value) if "0" <= ch <= "9")
+    return digits[::-1] or None
+
+
+def typed_phone_tail(value, longest=10):
+    """What to look a typed number up by in phone_tail: its last `longest` digits (the
+    number without its country code) reversed; '' when fewer than 4 digits were typed."""
+    digits = "".join(ch for ch in _clean(value) if "0" <= ch <= "9")
+    return digits[-longest:][::-1] if len(digits) >= 4 else ""
+
+
+def email_domain(value):
+    """The domain of an e-mail address, lower-case ('Ivan@Mail.RU' -> 'mail.ru')."""
+    text = _clean(value).lower()
+    return text.rpartition("@")[2] or None if "@" in text else None
 
 
 def validate_phone(value):
@@ -331,7 +358,11 @@ def validate_phone(value):
         return None
     if not _PHONE_ALLOWED_RE.fullmatch(value):
         raise ValidationError(MSG_PHONE_CHARS)
-    if not 10 <= len(normalize_phone(value)) - 1 <= 15:
+    try:
+        possible = phonenumbers.is_possible_number(phonenumbers.parse(value, PHONE_REGION))
+    except phonenumbers.NumberParseException:
+        possible = False
+    if not possible or not 10 <= len(normalize_phone(value)) - 1 <= 15:
         raise ValidationError(MSG_PHONE_LENGTH)
     return None
 

@@ -21,12 +21,14 @@ AUDIT = AUDIT_STAMPS
 
 COLUMNS = {
     "crm_client": ("id", "kind", "name", "name_search", "inn", "kpp", "ogrn", "phone",
-                   "phone_normalized", "email", "email_normalized", "site", "address",
+                   "phone_normalized", "phone_tail", "email", "email_normalized",
+                   "email_domain", "site", "address",
                    "industry_id", "size_id", "contact_type_id", "source_id", "responsible_id",
                    "abc_class", "xyz_class", *AUDIT, "version"),
     "crm_client_tag": ("client_id", "tag_id"),
     "crm_contact": ("id", "client_id", "name", "name_search", "position", "phone",
-                    "phone_normalized", "email", "email_normalized", "birthday", "is_key",
+                    "phone_normalized", "phone_tail", "email", "email_normalized",
+                    "email_domain", "birthday", "is_key",
                     "responsible_id", *AUDIT, "version"),
     "crm_interest": ("id", "title", "title_search", "description", "service_type_id",
                      "deal_type_id", "source_id", "pipeline_id", "stage_id", "amount",

@@ -37,7 +37,7 @@ from typing import Callable, Optional
 from sqlalchemy import func, select
 
 from app.database import db
-from app.entities import SEARCH_SHADOWS
+from app.entities import SEARCH_KEYS, SEARCH_SHADOWS
 from app.models import (
     Client,
     Contact,
@@ -62,6 +62,8 @@ HISTORY_YEARS = 5
 _NAME_SEARCH = SEARCH_SHADOWS[Client]["name"][1]
 _PHONE_NORMALIZED = SEARCH_SHADOWS[Client]["phone"][1]
 _EMAIL_NORMALIZED = SEARCH_SHADOWS[Client]["email"][1]
+_PHONE_TAIL = dict(SEARCH_KEYS[Client]["phone"])["phone_tail"]
+_EMAIL_DOMAIN = dict(SEARCH_KEYS[Client]["email"])["email_domain"]
 _CONTACT_NAME_SEARCH = SEARCH_SHADOWS[Contact]["name"][1]
 _TITLE_SEARCH = SEARCH_SHADOWS[Interest]["title"][1]
 
@@ -259,7 +261,9 @@ class _Generator:
         self.rows["crm_client"].append((
             cid, kind, name, _NAME_SEARCH(name), inn, kpp, ogrn, phone,
             _PHONE_NORMALIZED(phone) or None if phone else None,
-            email, _EMAIL_NORMALIZED(email) or None if email else None, site,
+            _PHONE_TAIL(phone) if phone else None,
+            email, _EMAIL_NORMALIZED(email) or None if email else None,
+            _EMAIL_DOMAIN(email) if email else None, site,
             f"{(postcode + f'{scrambled % 1000:03d}' + '000')[:6]}, г. {city}, "
             f"ул. {people.STREETS[cid % len(people.STREETS)]}, д. {1 + cid % 97}",
             self.industries[int(r() * len(self.industries))] if r() < 0.9 else None,
@@ -310,7 +314,9 @@ class _Generator:
         self.rows["crm_contact"].append((
             contact_id, client_id, name, _CONTACT_NAME_SEARCH(name), position, phone,
             _PHONE_NORMALIZED(phone) or None if phone else None,
-            email, _EMAIL_NORMALIZED(email) or None if email else None, birthday,
+            _PHONE_TAIL(phone) if phone else None,
+            email, _EMAIL_NORMALIZED(email) or None if email else None,
+            _EMAIL_DOMAIN(email) if email else None, birthday,
             number == 0, responsible, created_s, created_s, responsible, responsible, 1))
         return contact_id
 

@@ -3,26 +3,50 @@ a client, a call that inherits its client; the interest's card (app.screens.inte
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import TextAreaField
+from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
 
 from app.entities.crm import CLIENT, INTERACTION
 from app.fab.crud import CrmModelView
 from app.labels import LABELS
-from app.screens.base import CrmView
+from app.screens.base import CrmView, screen_attributes
 from app.screens.command_forms import CommandForms, command_form
 from app.screens.interest import InterestView
 from app.screens.plan_form import plan_fields, plan_of
-from app.services import plans, sales, worklists
+from app.services import duplicates, plans, sales, worklists
 
 
 class ClientView(CrmView, entity=CLIENT):
+    """A client repeating another's INN and KPP is refused, one repeating a phone or an
+    e-mail is saved when the user confirms it (R8): the form names the other client."""
+
     show_readers = True
+    add_columns = [*CLIENT.form, "confirm_duplicates"]
+    edit_columns = [*CLIENT.edit, "confirm_duplicates"]
+    add_form_extra_fields = {**screen_attributes(CLIENT)["add_form_extra_fields"],
+                             "confirm_duplicates": BooleanField(LABELS["confirm_duplicates"])}
+    edit_form_extra_fields = {**screen_attributes(CLIENT)["edit_form_extra_fields"],
+                              "confirm_duplicates": BooleanField(LABELS["confirm_duplicates"])}
+    form_only_fields = ("confirm_duplicates",)
+
+    @staticmethod
+    def _judged(form):
+        return duplicates.confirmed() if form.confirm_duplicates.data else nullcontext()
+
+    def create_record(self, item, fill, form) -> None:
+        with self._judged(form):
+            super().create_record(item, fill, form)
+
+    def update_record(self, item, change, seen_version, form) -> None:
+        with self._judged(form):
+            super().update_record(item, change, seen_version, form)
 
 
 CompleteForm = command_form("CompleteForm", {

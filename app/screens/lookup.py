@@ -13,8 +13,8 @@ from wtforms import Field, ValidationError
 
 from app.database import db
 from app.entities import BY_MODEL, LOOKUPS
-from app.fab.filters import prefix_condition
 from app.services import access, bounds
+from app.services.prefixes import prefix_condition
 
 LIMIT = 20
 

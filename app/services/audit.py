@@ -16,7 +16,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import MANYTOONE, Session
 
-from app.entities import SEARCH_SHADOWS, TRACKED_MODELS
+from app.entities import SEARCH_KEYS, SEARCH_SHADOWS, TRACKED_MODELS
 from app.models import (
     AUDIT_STAMPS,
     AuditMixin,
@@ -27,13 +27,17 @@ from app.services.actor import current_user_id
 
 # Columns that say nothing a reader of the history needs.
 _UNLOGGED = {*AUDIT_STAMPS, "version",
-             "name_search", "title_search", "phone_normalized", "email_normalized"}
+             "name_search", "title_search", "phone_normalized", "email_normalized",
+             "phone_tail", "email_domain"}
 
 def _refresh_search_shadows(obj: Any) -> None:
     for source, (shadow, normalise) in SEARCH_SHADOWS.get(type(obj), {}).items():
         value = normalise(getattr(obj, source) or "")
         # name/title shadows are NOT NULL; phone/e-mail shadows stay NULL when empty.
         setattr(obj, shadow, value if value or shadow.endswith("_search") else None)
+    for source, keys in SEARCH_KEYS.get(type(obj), {}).items():
+        for column, normalise in keys:
+            setattr(obj, column, normalise(getattr(obj, source) or "") or None)
 
 
 def _stamp(session: Session, flush_context, instances) -> None:

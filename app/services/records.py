@@ -18,9 +18,9 @@ from sqlalchemy import Float, Numeric, func, inspect, select
 
 from app.database import db
 from app.entities import BY_MODEL, ENTITIES, checks
-from app.models import Interaction, Model
+from app.models import Client, Interaction, Model
 from app.rules import validation as v
-from app.services import bounds, plans
+from app.services import bounds, duplicates, plans
 from app.services.clock import utcnow
 from app.services.errors import (  # noqa: F401 - the errors every caller of records knows
     CONFLICT_MESSAGE,
@@ -208,13 +208,16 @@ def _refuse_commanded_change(obj, before: dict[str, Any]) -> None:
 
 
 def _guard(obj, before: Optional[dict[str, Any]], *, deleting: bool = False) -> None:
-    """The rules that judge a change of a saved record by what it was `before`."""
+    """The rules that judge a change by the other records and by what the record was
+    `before` (None: a new record)."""
+    if isinstance(obj, Client) and not deleting:
+        duplicates.refuse_repeating(obj, before)  # R8
     if before is None:
         return
     if not deleting:
         _refuse_commanded_change(obj, before)
     if isinstance(obj, Interaction):
-        plans.refuse_leaving_without_plan(obj, before, deleting=deleting)
+        plans.refuse_leaving_without_plan(obj, before, deleting=deleting)  # R1
 
 
 def stage(obj, *, is_new: bool, before: Optional[dict[str, Any]] = None) -> Any:
@@ -272,8 +275,9 @@ def stage_delete(obj) -> None:
     """Delete a record within the current unit of work, unless a rule keeps it (R9) or
     other records still refer to it."""
     _deletion_rules(obj)
+    before = snapshot(obj)
     with _session().no_autoflush:
-        _guard(obj, snapshot(obj), deleting=True)
+        _guard(obj, before, deleting=True)
     blockers = references_to(obj) if hasattr(obj, "id") else []
     blockers = [(label, n) for label, n in blockers if label is not None]
     if blockers:
