@@ -529,6 +529,8 @@ class Interest(VersionedMixin, Model):
         Index("ix_interest_stage", "stage_id", "id"),
         Index("ix_interest_client", "client_id", "id"),
         Index("ix_interest_title_search", "title_search", "id", "responsible_id"),
+        # ix_interest_board, a board's column in its order (pinned first, then by the next
+        # interaction, nothing planned first), is made by migration 0012 for each database.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -557,6 +559,9 @@ class Interest(VersionedMixin, Model):
     flagged: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    # When its first planned interaction is due; kept with every change of its
+    # interactions (app.services.plans), never written by a form or the API.
+    next_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     lost_reason_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
 
     service_type = dictionary(service_type_id, "service_type")

@@ -148,16 +148,18 @@ def fill(app, managers: int, per_manager: int) -> dict:
                     "responsible_id": user.id, "potential_name": f"Клиент {pk}",
                     "flagged": rng.random() < 0.02, "closed_at": closed_at,
                     "closed_by_id": user.id if is_closed else None, "version": 1,
+                    "next_at": None,
                     "created_on": created, "changed_on": created})
                 changes.append({"interest_id": pk, "action": "close" if is_closed else "move",
                                 "to_stage_id": stage.id, "to_stage_name": stage.name,
                                 "changed_at": closed_at or created + dt.timedelta(days=1),
                                 "changed_by_id": user.id})
                 if not is_closed:
+                    interests[-1]["next_at"] = now + dt.timedelta(hours=rng.randint(-240, 720))
                     plans.append({
                         "subject": "Звонок", "type_id": call, "interest_id": pk,
                         "responsible_id": user.id, "status": "planned", "version": 1,
-                        "planned_at": now + dt.timedelta(hours=rng.randint(-240, 720)),
+                        "planned_at": interests[-1]["next_at"],
                         "created_on": now, "changed_on": now})
         inquiries = [{"channel": "call", "text": f"Запрос {n}", "sender_name": f"Отправитель {n}",
                       "received_at": now - dt.timedelta(hours=n), "status": "new",
@@ -221,11 +223,9 @@ WHERE i.responsible_id IN ({owners}) AND i.pipeline_id = {pipeline}
 GROUP BY i.stage_id"""
 RAW_CARDS = """
 SELECT id, stage_id, next_at FROM (
-  SELECT i.id, i.stage_id, n.next_at,
-         row_number() OVER (PARTITION BY i.stage_id ORDER BY i.flagged DESC, n.next_at) AS r
-  FROM crm_interest i LEFT JOIN (
-      SELECT interest_id, min(planned_at) AS next_at FROM crm_interaction
-      WHERE status = 'planned' GROUP BY interest_id) n ON n.interest_id = i.id
+  SELECT i.id, i.stage_id, i.next_at,
+         row_number() OVER (PARTITION BY i.stage_id ORDER BY i.flagged DESC, i.next_at) AS r
+  FROM crm_interest i
   WHERE i.responsible_id IN ({owners}) AND i.pipeline_id = {pipeline}
     AND (i.closed_at IS NULL OR i.closed_at >= :since)) numbered
 WHERE r <= 20"""

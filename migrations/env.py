@@ -53,12 +53,12 @@ def get_metadata():
 
 
 def include_object(object, name, type_, reflected, compare_to):
-    """The word index of the client search is made by its migration (0011), not declared
-    on the models: an FTS5 table with its shadow tables on SQLite, an expression index on
-    PostgreSQL."""
+    """What its migration makes for each database, not declared on the models: the word
+    index of the client search (0011: an FTS5 table with its shadow tables on SQLite, an
+    expression index on PostgreSQL) and the board's column order (0012)."""
     if type_ == "table" and name and name.startswith("crm_client_words"):
         return False
-    if type_ == "index" and name == "ix_client_name_words":
+    if type_ == "index" and name in ("ix_client_name_words", "ix_interest_board"):
         return False
     return True
 

@@ -12,7 +12,7 @@ from factories import CLIENT, INQUIRY
 from sqlalchemy import select
 
 from app.models import DictionaryItem, Interaction, Interest, Pipeline, Stage
-from app.services import board, sales
+from app.services import board, plans, sales
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 
@@ -199,6 +199,37 @@ def test_an_open_interest_without_a_plan_is_red(company, dbx):
         interest = company.interest(session, hours(48))
         session.execute(Interaction.__table__.delete().where(
             Interaction.interest_id == interest.id))
+        plans.refresh_next_at([interest.id])
         session.commit()
         cards = column(board.board(board.Filters()), f"stage-{company.first}").cards
         assert [(c.id, c.color, c.next_at) for c in cards] == [(interest.id, "red", None)]
+
+
+def test_an_interest_keeps_when_its_next_interaction_is_due(company, dbx):
+    from app.services import commands
+
+    with company.acting() as session:
+        first = hours(30)
+        interest = company.interest(session, first, client=True)
+        version = interest.version
+        assert session.get(Interest, interest.id).next_at == first
+        (call,) = session.execute(select(Interaction).where(
+            Interaction.interest_id == interest.id)).scalars()
+        later = hours(50)
+        sales.complete(call, result="Called", plan=sales.Plan("Meeting", later))
+        assert session.get(Interest, interest.id).next_at == later
+        (meeting,) = session.execute(select(Interaction).where(
+            Interaction.interest_id == interest.id, Interaction.status == "planned")).scalars()
+        sooner = hours(2)
+        commands.update(meeting, lambda i: setattr(i, "planned_at", sooner))  # rescheduled
+        assert session.get(Interest, interest.id).next_at == sooner
+        extra = commands.create(Interaction(subject="Earlier", planned_at=hours(1),
+                                            interest=interest, client=interest.client))
+        assert session.get(Interest, interest.id).next_at == hours(1).replace(
+            microsecond=extra.planned_at.microsecond)
+        commands.delete(extra)
+        assert session.get(Interest, interest.id).next_at == sooner
+        # Planning does not make the interest's card stale for whoever has it open.
+        assert session.get(Interest, interest.id).version == version
+        sales.close(interest, "won", result="Signed")
+        assert session.get(Interest, interest.id).next_at is None

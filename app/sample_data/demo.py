@@ -74,7 +74,7 @@ from app.sample_data.people import (
     translit,
 )
 from app.seed import SYSTEM_DIRECTORY
-from app.services import records
+from app.services import plans, records
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
 
@@ -159,6 +159,7 @@ class _DemoCompany:
         self.build_inquiries()
         self.build_requisites()
         self.session.flush()
+        plans.refresh_every_next_at(self.session)
         # A second look after the flush, with every key and default in place.
         for obj in self.builder.created:
             try:

@@ -47,7 +47,7 @@ from app.models import (
 from app.rules.validation import make_valid_inn, make_valid_ogrn, make_valid_ogrnip
 from app.sample_data import bulk_load, people, references
 from app.sample_data.catalogue import ensure_catalogue
-from app.services import positions
+from app.services import plans, positions
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 from app.services.setup import ensure_reference_data
@@ -502,6 +502,10 @@ def generate(clients: int, seed: int = 1, echo=print) -> dict[str, int]:
             gc.enable()
     echo("  rows: " + ", ".join(f"{table.removeprefix('crm_')} {count:,}"
                                 for table, count in counts.items()))
+    summarised = time.perf_counter()
+    plans.refresh_every_next_at(db.session)
+    db.session.commit()
+    echo(f"  interests' next interactions: {time.perf_counter() - summarised:.1f} s")
     summarised = time.perf_counter()
     positions.rebuild_all(db.session)
     echo(f"  list positions: {time.perf_counter() - summarised:.1f} s")

@@ -4,9 +4,10 @@ sum over the whole column, and its first cards in the order a manager works them
 
 Whatever the number of cards, the board is a fixed number of statements: the totals of
 every column in one grouped statement, the first cards of every column in one statement
-(numbered per column by the database), and one statement each for what the shown cards
-need (client, next planned interaction, time in the stage). Everything is read through the
-access filter: a manager sees their own interests, a head of department the subtree's.
+(a part per column, read in its order from the index ix_interest_board by the interest's
+kept next_at), and one statement each for what the shown cards need (client, next planned
+interaction, time in the stage). Everything is read through the access filter: a manager
+sees their own interests, a head of department the subtree's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Optional
 
 from flask_babel import gettext
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from app.database import db
@@ -113,14 +114,6 @@ def _pipeline(pipeline_id: Optional[int]) -> Optional[Pipeline]:
         Pipeline.is_default.desc(), Pipeline.sort, Pipeline.id).limit(1)).scalar()
 
 
-def _next_at():
-    """The time of the interest's first planned interaction (the index
-    ix_interaction_interest_status answers it)."""
-    return (select(func.min(Interaction.planned_at))
-            .where(Interaction.interest_id == Interest.id, Interaction.status == "planned")
-            .correlate(Interest).scalar_subquery())
-
-
 def _horizon(depth: str) -> Optional[dt.datetime]:
     days = DEPTHS.get(depth)
     if days is None:
@@ -142,12 +135,12 @@ def _narrowed(query, filters: Filters):
     return query
 
 
-def _on_board(query, pipeline_id: int, next_at, filters: Filters, now: dt.datetime):
+def _on_board(query, pipeline_id: int, filters: Filters, now: dt.datetime):
     """The interests of the board: open ones (within the depth) and those closed lately."""
     horizon = _horizon(filters.depth)
     open_ones = Interest.closed_at.is_(None)
     if horizon is not None:
-        open_ones = and_(open_ones, or_(next_at.is_(None), next_at < horizon))
+        open_ones = and_(open_ones, or_(Interest.next_at.is_(None), Interest.next_at < horizon))
     recent = Interest.closed_at >= now - dt.timedelta(days=CLOSED_DAYS)
     return _narrowed(query.where(Interest.pipeline_id == pipeline_id, or_(open_ones, recent)),
                      filters)
@@ -189,11 +182,9 @@ def board(filters: Filters, *, page: int = PAGE) -> Board:
 
 
 def _totals(pipeline, filters, layout: _Layout) -> None:
-    now = utcnow()
-    next_at = _next_at()
     query = access.readable(Interest, Interest.stage_id, func.count(),
                             func.coalesce(func.sum(Interest.amount), 0))
-    query = _on_board(query, pipeline.id, next_at, filters, now).group_by(Interest.stage_id)
+    query = _on_board(query, pipeline.id, filters, utcnow()).group_by(Interest.stage_id)
     for stage_id, count, amount in db.session.execute(query):
         column = layout.by_stage.get(layout.home.get(stage_id))
         if column is None:
@@ -205,48 +196,42 @@ def _totals(pipeline, filters, layout: _Layout) -> None:
         column.weighted = (column.sum * probability / 100).quantize(Decimal("0.01"))
 
 
-def _order(filters: Filters, next_at, now):
-    """Pinned first; then by the next interaction (overdue last in that mode; without any
-    plan first: R1 is broken there); closed ones by when they were closed, latest first."""
+def _order(filters: Filters, column: Column, now):
+    """An open column: pinned first, then by the next interaction, nothing planned first
+    (R1 is broken there), overdue last in that mode (the index ix_interest_board serves
+    the plain order); won and lost: latest closed first."""
+    if column.kind != "open":
+        return [Interest.closed_at.desc(), Interest.id.desc()]
     keys = [Interest.flagged.desc()]
     if filters.overdue_last:
-        keys.append(case((next_at < now, 1), else_=0))
-    keys += [case((Interest.closed_at.is_(None), 0), else_=1),
-             Interest.closed_at.desc(), case((next_at.is_(None), 0), else_=1), next_at,
-             Interest.id]
-    return keys
+        keys.append(case((Interest.next_at < now, 1), else_=0))
+    return [*keys, Interest.next_at.asc().nullsfirst(), Interest.id]
 
 
 def _first_cards(pipeline, filters, layout: _Layout, page: int, offset: int = 0,
                  only: Optional[Column] = None) -> None:
-    """Cards `offset`+1 … `offset`+`page` of every column (of the `only` one)."""
-    home = layout.home
+    """Cards `offset`+1 … `offset`+`page` of every column (of the `only` one): one statement,
+    a part per column, each read in its order from an index and cut at `page`."""
+    if page <= 0:
+        return
     now = utcnow()
-    next_at = _next_at()
-    column_of = case(*[(Interest.stage_id == stage_id, literal(target))
-                       for stage_id, target in home.items()], else_=Interest.stage_id)
-    numbered = access.readable(
-        Interest, Interest.id.label("id"), column_of.label("column_id"),
-        next_at.label("next_at"),
-        func.row_number().over(partition_by=column_of,
-                               order_by=_order(filters, next_at, now)).label("n"))
-    numbered = _on_board(numbered, pipeline.id, next_at, filters, now)
-    if only is not None:
-        numbered = numbered.where(Interest.stage_id.in_(
-            [s for s, target in home.items() if target == only.stage.id]))
-    numbered = numbered.subquery()
-    rows = db.session.execute(
-        select(numbered.c.id, numbered.c.column_id, numbered.c.next_at)
-        .where(numbered.c.n > offset, numbered.c.n <= offset + page)
-        .order_by(numbered.c.column_id, numbered.c.n)).all()
-    cards = interest_cards([row.id for row in rows], {row.id: row.next_at for row in rows})
+    parts = []
+    for column in [only] if only is not None else layout.columns:
+        stages = [stage for stage, home in layout.home.items() if home == column.stage.id]
+        part = access.readable(Interest, Interest.id.label("id"),
+                               literal(column.stage.id).label("column_id"))
+        part = _on_board(part, pipeline.id, filters, now).where(Interest.stage_id.in_(stages))
+        parts.append(part.order_by(*_order(filters, column, now)).offset(offset).limit(page)
+                     .subquery().select())
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    rows = db.session.execute(statement).all()
+    cards = interest_cards([row.id for row in rows])
     for row in rows:
         if row.id in cards:
             layout.by_stage[row.column_id].cards.append(cards[row.id])
 
 
-def interest_cards(ids: list[int], next_times: dict[int, Optional[dt.datetime]]
-                   ) -> dict[int, Card]:
+def interest_cards(ids: list[int]) -> dict[int, Card]:
     """The cards of these interests (already read through the access filter): three
     statements whatever their number."""
     if not ids:
@@ -272,7 +257,7 @@ def interest_cards(ids: list[int], next_times: dict[int, Optional[dt.datetime]]
         interest = interests.get(pk)
         if interest is None:  # gone since the page's first statement
             continue
-        next_at = next_times.get(pk)
+        next_at = interest.next_at
         entered = since.get(pk)
         days = (now - entered).days if entered is not None else None
         limit = interest.stage.days_limit if interest.stage is not None else None
@@ -333,17 +318,17 @@ def listing(filters: Filters, *, offset: int = 0, page: int = LIST_PAGE) -> List
     if pipeline is None:
         return Listing(None, [], 0, offset)
     now = utcnow()
-    next_at = _next_at()
     horizon = _horizon(filters.depth)
-    query = access.readable(Interest, Interest.id, Interest.stage_id, next_at.label("next_at"))
+    query = access.readable(Interest, Interest.id, Interest.stage_id)
     query = _narrowed(query.where(Interest.pipeline_id == pipeline.id,
                                   Interest.closed_at.is_(None)), filters)
     if horizon is not None:
-        query = query.where(or_(next_at.is_(None), next_at < horizon))
+        query = query.where(or_(Interest.next_at.is_(None), Interest.next_at < horizon))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar()
-    rows = db.session.execute(query.order_by(*_order(filters, next_at, now))
+    open_column = Column("list", "", "open")
+    rows = db.session.execute(query.order_by(*_order(filters, open_column, now))
                               .offset(offset).limit(page)).all()
-    cards = interest_cards([row.id for row in rows], {row.id: row.next_at for row in rows})
+    cards = interest_cards([row.id for row in rows])
     stages = {column.stage.id: column.stage for column in _layout(pipeline).by_stage.values()}
     return Listing(pipeline, [(cards[row.id], stages.get(row.stage_id)) for row in rows
                               if row.id in cards], total, offset)

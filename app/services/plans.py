@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from flask_babel import gettext
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, update
 
 from app.database import db
 from app.models import Interaction, Interest
@@ -54,3 +54,40 @@ def refuse_leaving_without_plan(interaction, before: dict[str, Any], *,
             "This is the last planned interaction of the open interest \"%(interest)s\": "
             "plan the next one together with completing it, or close the interest.",
             interest=interest.title), {"next": [gettext("Plan the next interaction.")]})
+
+
+# --- When an interest's next interaction is due ----------------------------------------------
+
+
+def _first_planned():
+    return (select(func.min(Interaction.planned_at))
+            .where(Interaction.interest_id == Interest.id, Interaction.status == "planned")
+            .correlate(Interest).scalar_subquery())
+
+
+def refresh_next_at(interest_ids) -> None:
+    """Set the interests' next_at from their planned interactions, in the current
+    transaction. Written past the version counter: planning a call does not make the
+    interest's card stale for someone who has it open."""
+    keys = sorted({key for key in interest_ids if key is not None})
+    if not keys:
+        return
+    session = db.session
+    session.execute(update(Interest).where(Interest.id.in_(keys))
+                    .values(next_at=_first_planned())
+                    .execution_options(synchronize_session=False))
+    for key in keys:
+        loaded = session.identity_map.get(session.identity_key(Interest, key))
+        if loaded is not None:
+            session.expire(loaded, ["next_at"])
+
+
+def refresh_every_next_at(session) -> None:
+    """Every interest's next_at (after a bulk load that wrote interactions directly)."""
+    session.execute(update(Interest).values(next_at=_first_planned())
+                    .execution_options(synchronize_session=False))
+
+
+def touched_interests(interaction, before: dict[str, Any] | None) -> set:
+    """The interests whose next_at a change of `interaction` may move."""
+    return {interest_key(interaction), (before or {}).get("interest_id")}

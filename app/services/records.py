@@ -233,6 +233,8 @@ def stage(obj, *, is_new: bool, before: Optional[dict[str, Any]] = None) -> Any:
     if is_new:
         session.add(obj)
     session.flush()
+    if isinstance(obj, Interaction):
+        plans.refresh_next_at(plans.touched_interests(obj, before))
     return obj
 
 
@@ -288,6 +290,8 @@ def stage_delete(obj) -> None:
     session = _session()
     session.delete(obj)
     session.flush()
+    if isinstance(obj, Interaction):
+        plans.refresh_next_at({before.get("interest_id")})
 
 
 def delete(obj) -> None:
