@@ -283,6 +283,26 @@ def _edit_cells(cells, dbx, client, w, model, base, login, number) -> None:
                     else saved[column])
 
 
+def _dismiss_cells(cells, dbx, company, client, w, model, login, dismiss) -> None:
+    """"Process without a task": out of reach refused and unchanged; within reach, an
+    inquiry waiting to be processed is processed."""
+    records = Records(dbx)
+    rows = records.of(model)
+    editable = {pk for pk, row in rows.items() if may(w, model, row, "edit", records)}
+    out = spread(set(rows) - editable, FEW_ROWS + 1)
+    before = row_dicts(dbx, model, out)
+    for pk in out:
+        cells.check(login, f"dismiss {pk}", screen_status(w, model, "edit", False, 302),
+                    _status(dismiss(pk)))
+    cells.check(login, "rows out of reach kept", before, row_dicts(dbx, model, out))
+    waiting = [pk for pk, row in row_dicts(dbx, model, editable).items()
+               if row["status"] == "new"][:3]
+    for pk in waiting:
+        cells.check(login, f"dismiss {pk}", 302, _status(dismiss(pk)))
+        cells.check(login, f"{pk} processed", "processed",
+                    row_dicts(dbx, model, [pk])[pk]["status"])
+
+
 def _delete_cells(cells, dbx, company, client, w, model, login, delete,
                   ok: int = 302, out_of_reach=None) -> None:
     """Out of reach: every row refused, unchanged; within reach: fresh records deleted."""
@@ -310,7 +330,9 @@ def test_screen_bulk_action(app, dbx, company, as_user, view, name):
     base = route_of(app, view)
     cells = Cells(f"{view.__name__} bulk {name}")
     right = "delete" if "delete" in name else "edit"
-    assert right == "delete", f"add the expected outcome of the bulk action {name}"
+    # What each bulk action does to a record within reach.
+    outcomes = {"muldelete": _delete_cells, "dismiss": _dismiss_cells}
+    assert name in outcomes, f"add the expected outcome of the bulk action {name}"
     for login in PRINCIPALS:
         client = as_user(login)
         w = who(dbx, login)
@@ -319,7 +341,7 @@ def test_screen_bulk_action(app, dbx, company, as_user, view, name):
             return client.post(f"{base}/action_post",
                                data={"action": name, "rowid": [str(pk) for pk in pks]})
 
-        _delete_cells(cells, dbx, company, client, w, model, login, run)
+        outcomes[name](cells, dbx, company, client, w, model, login, run)
         # A selection with one record out of reach is refused as a whole.
         if screen_status(w, model, right, True) == 200:
             records = Records(dbx)

@@ -100,7 +100,11 @@ class CrmView(CrmModelView):
             readers = readers_of(self._get_item(pk))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=widgets, related_views=self._related_views,
-                                    history=changes, readers=readers)
+                                    history=changes, readers=readers, **self.show_extras(pk))
+
+    def show_extras(self, pk) -> dict:
+        """What a screen's own record page shows besides (see subclasses)."""
+        return {}
 
 
 def generic_screen(entity) -> type:

@@ -18,6 +18,7 @@ from app.fab.crud import CrmModelView
 from app.labels import LABELS
 from app.screens.base import CrmView, screen_attributes
 from app.screens.command_forms import CommandForms, command_form
+from app.screens.intake import InquiryView
 from app.screens.interest import InterestView
 from app.screens.plan_form import plan_fields, plan_of
 from app.services import duplicates, plans, sales, worklists
@@ -115,4 +116,4 @@ class InteractionView(CommandForms, CrmView, entity=INTERACTION):
         return worklists.interaction_row_class(item)
 
 
-SCREENS = [ClientView, InteractionView, InterestView]
+SCREENS = [ClientView, InteractionView, InterestView, InquiryView]

@@ -137,3 +137,66 @@ def test_a_dialog_closed_without_saving_puts_the_card_back(logged_in, live_serve
     expect(page.locator(f'.crm-kcol[data-key="{first}"] '
                         f'.crm-kcard[data-id="{ids["client"]}"]')).to_be_visible()
     assert _stage_of(live_server, ids["client"]) != ids["second"]
+
+
+def _make_inquiry(server, tag: str) -> dict:
+    from sqlalchemy import select
+
+    from app.database import db
+    from app.models import Client, CrmUser, Inquiry, Pipeline
+    from app.services import commands
+    from app.services.actor import acting_as
+
+    with server.app.app_context():
+        try:
+            admin = db.session.execute(select(CrmUser).where(CrmUser.username == "admin")
+                                       ).scalar_one()
+            pipeline = db.session.execute(select(Pipeline).where(
+                Pipeline.is_default.is_(True))).scalar_one()
+            stage = [s for s in pipeline.stages if s.kind == "open"][1]
+            digits = f"{int(tag, 16) % 10_000_000:07d}"
+            with acting_as(admin):
+                client = commands.create(Client(
+                    kind="company", name=f"ООО Звонящий {tag}",
+                    phone=f"+7 916 {digits[:3]}-{digits[3:5]}-{digits[5:]}"))
+                inquiry = commands.create(Inquiry(
+                    channel="call", text=f"Нужен сервер {tag}", sender_name="Олег",
+                    sender_phone=f"8 916 {digits[:3]} {digits[3:5]} {digits[5:]}",
+                    manager=admin))
+            return {"client": client.id, "inquiry": inquiry.id, "stage": stage.id}
+        finally:
+            db.session.remove()
+
+
+def test_an_inquiry_dropped_on_a_stage_goes_through_the_wizard(logged_in, live_server,
+                                                               shot):
+    from app.database import db
+    from app.models import Inquiry, Interest
+
+    tag = uuid.uuid4().hex[:6]
+    ids = _make_inquiry(live_server, tag)
+    page = logged_in
+    page.goto("/board/?depth=all")
+    card = page.locator(f'.crm-kcard-inquiry[data-id="{ids["inquiry"]}"]')
+    with page.expect_navigation():
+        card.drag_to(page.locator(f'.crm-kcol[data-stage="{ids["stage"]}"] .crm-kcol-cards'))
+    assert f"/inquiryview/process/{ids['inquiry']}" in page.url
+    found = page.locator(f'.crm-found[data-client="{ids["client"]}"]')
+    expect(found).to_contain_text(f"ООО Звонящий {tag}")  # found by the sender's phone
+    shot("wizard-found-by-phone")
+    with page.expect_navigation():
+        found.locator(".crm-intake-for-client").click()
+    assert page.locator("#stage").input_value() == str(ids["stage"])
+    page.fill("#next_subject", f"Подобрать сервер {tag}")
+    with page.expect_navigation():
+        page.locator(".crm-command-submit").click()
+    assert "/interestview/show/" in page.url
+    with live_server.app.app_context():
+        try:
+            inquiry = db.session.get(Inquiry, ids["inquiry"])
+            interest = db.session.get(Interest, inquiry.interest_id)
+            assert inquiry.status == "converted"
+            assert (interest.client_id, interest.stage_id) == (ids["client"], ids["stage"])
+        finally:
+            db.session.remove()
+    assert page.js_errors == [], page.js_errors

@@ -2,8 +2,9 @@
    dropping one opens the command's form of the interest's screen in a dialog (the move
    with the result and the next plan, or the close with the result and the reason). A
    refusal is shown in the dialog; cancelling puts the card back where it was. Saved, the
-   board is read again, with its totals. On a phone the board shows one column at a time
-   and cards move with their "Move to…" button, so scrolling never moves a card. */
+   board is read again, with its totals. An inquiry dropped on a stage opens the intake
+   wizard. On a phone the board shows one column at a time and cards move with their
+   "Move to…" button, so scrolling never moves a card. */
 (function ($) {
     "use strict";
 
@@ -43,10 +44,11 @@
         boardEl.querySelectorAll(".crm-kcol").forEach(function (column) {
             var kind = column.dataset.kind;
             Sortable.create(column.querySelector(".crm-kcol-cards"), {
-                group: {name: "board", pull: kind === "open", put: kind !== "inquiries"},
+                group: {name: "board", pull: kind === "open" || kind === "inquiries",
+                        put: kind !== "inquiries"},
                 sort: false,
                 draggable: ".crm-kcard",
-                filter: ".crm-kcard-flag, .crm-kcard-moveto",
+                filter: ".crm-kcard-flag, .crm-kcard-moveto, .crm-kcard-process",
                 preventOnFilter: false,
                 animation: 120,
                 onEnd: function (event) {
@@ -56,6 +58,16 @@
                     pending = {card: event.item, from: event.from, index: event.oldIndex,
                                saved: false};
                     var target = event.to.closest(".crm-kcol");
+                    if (event.item.dataset.kind === "inquiry") {
+                        // An inquiry dropped on a stage opens the intake wizard for it.
+                        var stage = target.dataset.kind === "open" ? target.dataset.stage : "";
+                        putBack();
+                        if (stage) {
+                            window.location.href = "/inquiryview/process/" +
+                                event.item.dataset.id + "?stage=" + stage;
+                        }
+                        return;
+                    }
                     open(commandUrl(event.item, target), target.querySelector(
                         ".crm-kcol-title").firstChild.textContent.trim());
                 }
