@@ -94,6 +94,12 @@ def test_the_api_answers_the_clients_with_their_open_interests(app, dbx, api_as,
     assert api_as("manager_b").get("/api/v1/client/search?q=зеленый").get_json() == {
         "result": []}
     assert api_as("manager").get("/api/v1/client/search?q=" + "x" * 201).status_code == 400
+    # `q` is what a person typed, not FAB's rison: "660-18-12" or "(((" are searched.
+    for typed in ("660-18-12", "(((", "1e+5", "!('x')"):
+        answer = api_as("manager").get("/api/v1/client/search", query_string={"q": typed})
+        assert answer.status_code == 200, (typed, answer.get_json())
+    local = api_as("manager").get("/api/v1/client/search", query_string={"q": "660-18-12"})
+    assert [item["id"] for item in local.get_json()["result"]] == [clients["green"]]
 
 
 def test_normalize_phone_reads_russian_numbers():

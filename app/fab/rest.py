@@ -89,12 +89,16 @@ class CrmSchemaConverter(FittedSchemaConverter):
         return existing
 
 
+# Endpoints whose `q` is plain text, not FAB's rison (GET /api/v1/client/search?q=…).
+PLAIN_Q_ENDPOINTS = {"search"}
+
+
 def refuse_malformed_rison():
     """FAB answers 500 when its rison parser fails other than with a ParserException:
     RecursionError on "(((", ValueError on "1e+5". On a ParserException FAB tries `q` as
     JSON (the spec describes it as JSON) and answers a 400 itself if that fails too."""
     value = request.args.get(API_URI_RIS_KEY)
-    if not value:
+    if not value or (request.endpoint or "").rsplit(".", 1)[-1] in PLAIN_Q_ENDPOINTS:
         return None
     try:
         prison.loads(value)
