@@ -120,3 +120,18 @@ def test_the_dialog_gets_the_form_alone_and_json_when_done(client_as, api_as, db
                                      "version": dbx.get(Interest, pk).version})
     assert done.status_code == 200 and done.get_json()["ok"] is True
     assert dbx.get(Interest, pk).stage_id == stages["contract"]
+
+
+def test_a_pipeline_without_stages_and_offsets_out_of_range_answer_calmly(client_as, api_as,
+                                                                          dbx, stages):
+    empty = dbx.add(Pipeline(name="Пустое направление", sort=90))
+    answer = api_as("admin").get(f"/api/v1/kanban?pipeline={empty}&offset=34731117565")
+    assert answer.status_code == 200
+    assert [c["key"] for c in answer.get_json()["columns"]] == ["inquiries"]
+    huge = f"column=stage-{stages['first']}&offset=34731117565"
+    assert api_as("admin").get(f"/api/v1/kanban?{huge}").status_code == 200
+    admin = client_as("admin")
+    assert admin.get(f"/board/?pipeline={empty}").status_code == 200
+    assert admin.get(f"/board/more?{huge}").status_code == 200
+    assert admin.get("/board/?mode=list&offset=34731117565").status_code == 200
+    assert admin.get("/board/more?column=inquiries&offset=-5").status_code == 200

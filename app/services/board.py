@@ -40,6 +40,7 @@ DEPTHS = {"today": 0, "3days": 3, "week": 7, "month": 30, "all": None}
 CLOSED_DAYS = 30          # Won and Lost show what was closed in the last 30 days
 PAGE = 20                 # cards a column shows at first, and per "show more"
 LIST_PAGE = 100           # rows of the list mode at a time
+MAX_OFFSET = 1_000_000
 INQUIRIES = "inquiries"
 
 
@@ -97,6 +98,11 @@ class Board:
 
 
 # --- Reading -----------------------------------------------------------------------------------
+
+
+def _within(offset) -> int:
+    """An offset a database takes: "show more" never goes past this many cards."""
+    return max(0, min(int(offset or 0), MAX_OFFSET))
 
 
 def pipelines() -> list[Pipeline]:
@@ -212,11 +218,13 @@ def _first_cards(pipeline, filters, layout: _Layout, page: int, offset: int = 0,
                  only: Optional[Column] = None) -> None:
     """Cards `offset`+1 … `offset`+`page` of every column (of the `only` one): one statement,
     a part per column, each read in its order from an index and cut at `page`."""
-    if page <= 0:
+    columns = [only] if only is not None else layout.columns
+    if page <= 0 or not columns:  # a pipeline without stages has no cards to show
         return
+    offset = _within(offset)
     now = utcnow()
     parts = []
-    for column in [only] if only is not None else layout.columns:
+    for column in columns:
         stages = [stage for stage, home in layout.home.items() if home == column.stage.id]
         part = access.readable(Interest, Interest.id.label("id"),
                                literal(column.stage.id).label("column_id"))
@@ -327,7 +335,7 @@ def listing(filters: Filters, *, offset: int = 0, page: int = LIST_PAGE) -> List
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar()
     open_column = Column("list", "", "open")
     rows = db.session.execute(query.order_by(*_order(filters, open_column, now))
-                              .offset(offset).limit(page)).all()
+                              .offset(_within(offset)).limit(page)).all()
     cards = interest_cards([row.id for row in rows])
     stages = {column.stage.id: column.stage for column in _layout(pipeline).by_stage.values()}
     return Listing(pipeline, [(cards[row.id], stages.get(row.stage_id)) for row in rows
@@ -350,7 +358,7 @@ def inquiries_column(filters: Filters, *, page: int = PAGE, offset: int = 0) -> 
                                            *([Inquiry.manager_id == filters.manager_id]
                                              if filters.manager_id is not None else []))
             .order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
-            .offset(offset).limit(page)).scalars()
+            .offset(_within(offset)).limit(page)).scalars()
         column.cards = [Card(
             id=inquiry.id, title=inquiry.text or str(inquiry),
             client=" · ".join(part for part in (inquiry.sender_company, inquiry.sender_name)
