@@ -40,6 +40,13 @@ from app.screens.board import filters_from_request
 from app.services import access, board, client_search, commands, duplicates, records, sales
 from app.services.errors import DomainError
 
+# A record's id: what an integer key column holds, so that no database is asked for more.
+KEY_RANGE = validate.Range(min=1, max=2**31 - 1)
+
+
+def _key(**kwargs):
+    return fields.Integer(validate=KEY_RANGE, **kwargs)
+
 
 class PlanSchema(Schema):
     """The next planned interaction (R1): what, when, of which type, with whom."""
@@ -47,9 +54,9 @@ class PlanSchema(Schema):
     subject = fields.String(required=True, validate=validate.Length(min=1, max=255))
     planned_at = UtcDateTime(required=True, metadata={
         "description": "ISO 8601; a time without an offset is UTC"})
-    type = fields.Integer(allow_none=True, metadata={
+    type = _key(allow_none=True, metadata={
         "description": "An interaction type (directory item) id"})
-    contact = fields.Integer(allow_none=True, metadata={
+    contact = _key(allow_none=True, metadata={
         "description": "A contact person of the interest's client"})
 
 
@@ -59,7 +66,7 @@ def _version():
 
 
 class MoveSchema(Schema):
-    stage = fields.Integer(required=True)
+    stage = _key(required=True)
     result = fields.String(allow_none=True, metadata={
         "description": "The result of the current planned interaction"})
     next = fields.Nested(PlanSchema, allow_none=True)
@@ -69,13 +76,13 @@ class MoveSchema(Schema):
 class CloseSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(sales.OUTCOMES))
     result = fields.String(allow_none=True)
-    reason = fields.Integer(allow_none=True, metadata={
+    reason = _key(allow_none=True, metadata={
         "description": "A lost reason (directory item) id; required when lost"})
     version = _version()
 
 
 class ReopenSchema(Schema):
-    stage = fields.Integer(allow_none=True, metadata={
+    stage = _key(allow_none=True, metadata={
         "description": "An open stage; by default the one it was closed from"})
     next = fields.Nested(PlanSchema, allow_none=True)
     version = _version()
@@ -86,7 +93,7 @@ class VersionSchema(Schema):
 
 
 class LinkClientSchema(Schema):
-    client = fields.Integer(required=True)
+    client = _key(required=True)
     version = _version()
 
 
@@ -103,7 +110,7 @@ class CancelSchema(Schema):
 
 
 class DismissManySchema(Schema):
-    ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=500))
+    ids = fields.List(_key(), required=True, validate=validate.Length(min=1, max=500))
 
 
 class ConvertSchema(Schema):
@@ -118,7 +125,7 @@ class ConvertSchema(Schema):
 
 
 class LinkSchema(Schema):
-    interest = fields.Integer(required=True)
+    interest = _key(required=True)
     version = _version()
 
 

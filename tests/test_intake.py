@@ -123,3 +123,12 @@ def test_a_new_inquirys_page_offers_the_wizard(manager, dbx):
     assert f"/inquiryview/process/{lead}" in text_of(manager.get(f"/inquiryview/show/{lead}"))
     manager.post(f"/inquiryview/dismiss/{lead}", data={"version": 1})
     assert "crm-process" not in text_of(manager.get(f"/inquiryview/show/{lead}"))
+
+
+def test_ids_beyond_any_key_answer_404_or_are_refused(manager, client_as, dbx):
+    lead = INQUIRY.create(dbx, n=12)
+    huge = 10**12  # fits no integer key column, and PostgreSQL would refuse to look
+    assert manager.get(f"/inquiryview/convert/{lead}?client={huge}").status_code == 404
+    response = manager.post(f"/inquiryview/link/{lead}", data={"interest": huge, "version": 1})
+    assert response.status_code == 302 and dbx.get(Inquiry, lead).status == "new"
+    assert client_as("manager").post(f"/board/flag/{huge}").status_code == 404

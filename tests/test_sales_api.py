@@ -258,3 +258,17 @@ def test_an_interest_factory_body_is_what_post_takes(api, dbx):
     deps = INTEREST.deps(dbx)
     response = api.post("/api/v1/interest/", json=INTEREST.json(deps, 1))
     assert response.status_code == 201, response.get_json()
+
+
+def test_ids_beyond_any_key_are_refused_as_invalid_not_failed(api, dbx, stages):
+    created = new_interest(api, dbx, stages)
+    base = f"/api/v1/interest/{created['id']}"
+    huge = 10**12  # fits no integer key column, and PostgreSQL would refuse to look
+    for url, body in ((f"{base}/move", {"stage": huge, "result": "x", "next": PLAN}),
+                      (f"{base}/move", {"stage": stages["second"], "result": "x",
+                                        "next": {**PLAN, "type": huge}}),
+                      (f"{base}/close", {"outcome": "lost", "result": "x", "reason": huge}),
+                      (f"{base}/link_client", {"client": huge}),
+                      ("/api/v1/inquiry/dismiss", {"ids": [huge]})):
+        refusal(api.post(url, json=body), 422, "invalid")
+    assert dbx.get(Interest, created["id"]).stage_id == stages["first"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.database import db
 from app.models import CrmUser, DictionaryItem, Interest
-from app.services import access, board, commands
+from app.services import access, board, bounds, commands
 from app.services.clock import UnreadableTime, parse_typed
 from app.services.errors import DomainError
 from app.services.principals import OWN, principal
@@ -123,8 +123,9 @@ class BoardView(BaseView):
     @has_access
     def flag(self, pk):
         """Pin or unpin a card: a pinned interest comes first in its column."""
-        interest = db.session.execute(access.readable(Interest, action="edit").where(
-            Interest.id == pk)).scalar()
+        key = bounds.as_key(Interest.id, pk)
+        interest = None if key is None else db.session.execute(
+            access.readable(Interest, action="edit").where(Interest.id == key)).scalar()
         if interest is None:
             abort(404)
         try:

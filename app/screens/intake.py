@@ -30,7 +30,7 @@ from app.models import CLIENT_KINDS, Client, Contact, Interest, Pipeline, Stage
 from app.screens.base import CrmView
 from app.screens.command_forms import CommandForms, command_form
 from app.screens.plan_form import plan_fields, plan_of
-from app.services import access, client_search, records, sales
+from app.services import access, bounds, client_search, records, sales
 
 MODES = ("client", "new", "potential")
 
@@ -144,8 +144,9 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
             abort(404)
         client = None
         if mode == "client":
-            client = db.session.execute(access.readable(Client).where(
-                Client.id == (request.args.get("client", type=int) or 0))).scalar()
+            key = bounds.as_key(Client.id, request.args.get("client", ""))
+            client = None if key is None else db.session.execute(
+                access.readable(Client).where(Client.id == key)).scalar()
             if client is None:
                 abort(404)
         form = InterestForm()
@@ -216,8 +217,9 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
     def link(self, pk):
         """The wizard's other end: the inquiry joins an interest that exists already."""
         inquiry = self._get_item(pk, "edit")
-        interest = db.session.execute(access.readable(Interest).where(
-            Interest.id == (request.form.get("interest", type=int) or 0))).scalar()
+        key = bounds.as_key(Interest.id, request.form.get("interest", ""))
+        interest = None if key is None else db.session.execute(
+            access.readable(Interest).where(Interest.id == key)).scalar()
         try:
             sales.link(inquiry, interest, seen_version=request.form.get("version"))
         except records.DomainError as error:
