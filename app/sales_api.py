@@ -150,30 +150,45 @@ def _get(model, key):
     return db.session.execute(access.readable(model).where(model.id == key)).scalar()
 
 
-def answers(ok: str):
-    """Adds the answers of a command to its spec (its docstring)."""
+def command_spec(ok: str, body: type[Schema], *, required: bool = True, on_record: bool = True,
+                 stale: bool = True):
+    """Writes a command's OpenAPI spec after its docstring: the record's id in the path
+    (`on_record`), the body `body` describes, and the answers (409 when it takes a
+    version)."""
+    path = """
+  parameters:
+  - in: path
+    schema:
+      type: integer
+    name: pk""" if on_record else ""
+    conflict = """
+    409:
+      description: The record was changed by someone else since it was read""" if stale else ""
+    must = "\n    required: true" if required else ""
+
     def document(function):
-        function.__doc__ = function.__doc__.rstrip() + "\n" + _responses(ok)
+        function.__doc__ = f"""{function.__doc__.rstrip()}
+---
+post:{path}
+  requestBody:{must}
+    content:
+      application/json:
+        schema:
+          $ref: '#/components/schemas/{body.__name__}'
+  responses:
+    200:
+      description: {ok}
+    400:
+      $ref: '#/components/responses/400'
+    401:
+      $ref: '#/components/responses/401'
+    404:
+      $ref: '#/components/responses/404'{conflict}
+    422:
+      $ref: '#/components/responses/422'
+"""
         return function
     return document
-
-
-def _responses(ok: str) -> str:
-    return f"""
-          responses:
-            200:
-              description: {ok}
-            400:
-              $ref: '#/components/responses/400'
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              $ref: '#/components/responses/404'
-            409:
-              description: The record was changed by someone else since it was read
-            422:
-              $ref: '#/components/responses/422'
-"""
 
 
 class CommandsMixin:
@@ -303,23 +318,10 @@ class InterestCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Moved")
+    @command_spec("Moved", MoveSchema)
     def move(self, pk):
         """Move an interest to another open stage (R2): the result of its current planned
         interaction and the next plan, in one transaction.
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/MoveSchema'
         """
         return self._command(pk, MoveSchema, lambda interest, body: sales.move(
             interest, _get(Stage, body["stage"]) or _missing("stage"),
@@ -330,23 +332,10 @@ class InterestCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Closed")
+    @command_spec("Closed", CloseSchema)
     def close(self, pk):
         """Close an interest as won or lost (R3): the result of its current planned
         interaction and, when lost, the reason.
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/CloseSchema'
         """
         return self._command(pk, CloseSchema, lambda interest, body: sales.close(
             interest, body["outcome"], result=body.get("result"), reason_id=body.get("reason"),
@@ -356,22 +345,9 @@ class InterestCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Reopened")
+    @command_spec("Reopened", ReopenSchema)
     def reopen(self, pk):
         """Reopen a closed interest in an open stage, with a new plan (R3).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/ReopenSchema'
         """
         def run(interest, body):
             stage = _get(Stage, body.get("stage")) or (
@@ -384,22 +360,10 @@ class InterestCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("The client is created and linked")
+    @command_spec("The client is created and linked", VersionSchema, required=False)
     def create_client(self, pk):
         """Register the potential client of an interest as a client with a contact person
         (R4), and link it.
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/VersionSchema'
         """
         def run(interest, body):
             sales.create_client(interest, seen_version=body.get("version"))
@@ -410,22 +374,9 @@ class InterestCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Linked")
+    @command_spec("Linked", LinkClientSchema)
     def link_client(self, pk):
         """Link an existing client to an interest with a potential client (R4).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/LinkClientSchema'
         """
         return self._command(pk, LinkClientSchema, lambda interest, body: sales.link_client(
             interest, _get(Client, body["client"]) or _missing("client"),
@@ -444,23 +395,10 @@ class InteractionCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Done")
+    @command_spec("Done", CompleteSchema)
     def complete(self, pk):
         """Complete a planned interaction with its result; the last plan of an open
         interest needs the next one (R1).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/CompleteSchema'
         """
         return self._command(pk, CompleteSchema, lambda interaction, body: sales.complete(
             interaction, result=body.get("result"), plan=plan_of(body.get("next")),
@@ -470,22 +408,10 @@ class InteractionCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Cancelled")
+    @command_spec("Cancelled", CancelSchema, required=False)
     def cancel(self, pk):
         """Cancel a planned interaction; the last plan of an open interest needs the next
         one (R1).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/CancelSchema'
         """
         return self._command(pk, CancelSchema, lambda interaction, body: sales.cancel(
             interaction, reason=body.get("reason"), plan=plan_of(body.get("next")),
@@ -500,21 +426,9 @@ class InquiryCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Processed")
+    @command_spec("Processed", VersionSchema, required=False)
     def dismiss(self, pk):
         """Process an inquiry without creating a task (R7).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/VersionSchema'
         """
         return self._command(pk, VersionSchema, lambda inquiry, body: sales.dismiss(
             [inquiry], seen_version=body.get("version"))[0])
@@ -523,28 +437,9 @@ class InquiryCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("The interest is created; the inquiry links to it")
+    @command_spec("Processed", DismissManySchema, on_record=False, stale=False)
     def dismiss_many(self):
         """Process many inquiries without creating tasks (R7): all of them or none.
-        ---
-        post:
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/DismissManySchema'
-          responses:
-            200:
-              description: Processed
-            400:
-              $ref: '#/components/responses/400'
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              $ref: '#/components/responses/404'
-            422:
-              $ref: '#/components/responses/422'
         """
         try:
             body = self._body(DismissManySchema)
@@ -567,23 +462,11 @@ class InquiryCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
+    @command_spec("The interest is created; the inquiry links to it", ConvertSchema)
     def convert(self, pk):
         """Turn an inquiry into an interest (the intake wizard, R7): of a found client
         (`interest.client`), of a new client (`new_client` with its `contact`), or of a
         potential client (the sender, unless the interest names another).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/ConvertSchema'
         """
         def run(inquiry, body):
             interest = self._load_as(Interest, body["interest"], "interest")
@@ -602,22 +485,9 @@ class InquiryCommands(CommandsMixin):
     @protect()
     @safe
     @permission_name("put")
-    @answers("Linked")
+    @command_spec("Linked", LinkSchema)
     def link(self, pk):
         """Link an inquiry to an interest that exists already (R7).
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  $ref: '#/components/schemas/LinkSchema'
         """
         return self._command(pk, LinkSchema, lambda inquiry, body: sales.link(
             inquiry, _get(Interest, body["interest"]) or _missing("interest"),

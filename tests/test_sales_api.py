@@ -249,9 +249,19 @@ def test_the_commands_are_in_the_openapi_spec(api):
                  "/api/v1/interaction/{pk}/cancel", "/api/v1/inquiry/{pk}/dismiss",
                  "/api/v1/inquiry/dismiss", "/api/v1/inquiry/{pk}/convert",
                  "/api/v1/inquiry/{pk}/link"):
-        assert "post" in paths[path], path
+        answers = paths[path]["post"]["responses"]
+        assert {"200", "400", "401", "404", "422"} <= set(answers), path
+        # Each takes the version it read, and so may find it stale; but the bulk dismiss.
+        assert ("409" in answers) is (path != "/api/v1/inquiry/dismiss"), path
+        takes_id = "{pk}" in path
+        assert any(p["name"] == "pk" for p in paths[path]["post"].get("parameters", [])) \
+            is takes_id, path
     schema = paths["/api/v1/interest/{pk}/move"]["post"]["requestBody"]["content"]
     assert schema["application/json"]["schema"]["$ref"].endswith("MoveSchema")
+    convert = paths["/api/v1/inquiry/{pk}/convert"]["post"]
+    assert convert["responses"]["200"]["description"].startswith("The interest is created")
+    assert paths["/api/v1/inquiry/dismiss"]["post"]["responses"]["200"]["description"] == \
+        "Processed"
 
 
 def test_an_interest_factory_body_is_what_post_takes(api, dbx):
