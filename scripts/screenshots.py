@@ -46,12 +46,15 @@ DEMO_PASSWORD = "Demo-Pass-123"
 LANGUAGES = ("ru", "en")
 
 # (file name, path). "{client_id}" is a client with recorded history, "{interest_id}" the
-# open interest with the most interactions, "{plan_id}" its next planned interaction.
+# open interest with the most interactions, "{plan_id}" its next planned interaction and
+# "{busy_client_id}" its client.
 SCREENS = [
     ("start", "/"),
     ("clients-list", "/clientview/list/"),
     ("client-add", "/clientview/add"),
     ("client-show", "/clientview/show/{client_id}"),
+    ("client-card", "/clientview/show/{busy_client_id}"),
+    ("client-edit", "/clientview/edit/{busy_client_id}"),
     ("interests-list", "/interestview/list/"),
     ("interactions-list", "/interactionview/list/"),
     ("interactions-overdue", "/interactionview/list/?worklist=overdue"),
@@ -291,8 +294,8 @@ class PageLog:
 
 
 def busy_interest(app) -> dict:
-    """{"interest_id", "plan_id"}: the open interest with the most interactions and its
-    next planned one (empty when there is none)."""
+    """{"interest_id", "plan_id", "busy_client_id"}: the open interest with the most
+    interactions, its next planned one and its client (empty when there is none)."""
     from sqlalchemy import func, select
 
     from app.database import db
@@ -312,7 +315,9 @@ def busy_interest(app) -> dict:
                 select(Interaction.id).where(Interaction.interest_id == row.interest_id,
                                              Interaction.status == "planned")
                 .order_by(Interaction.planned_at).limit(1)).scalar()
-            return {"interest_id": row.interest_id, **({"plan_id": plan} if plan else {})}
+            client = db.session.get(Interest, row.interest_id).client_id
+            return {"interest_id": row.interest_id, **({"plan_id": plan} if plan else {}),
+                    **({"busy_client_id": client} if client else {})}
         finally:
             db.session.remove()
 

@@ -281,6 +281,17 @@ class Db:
         self.app = app
 
     @contextmanager
+    def acting(self, username: str = "manager"):
+        """A request of the user's: the application's own session, with the user acting
+        (what the services read and write as when a screen calls them)."""
+        from app.database import db
+        from app.services.actor import acting_as
+
+        with self.app.test_request_context(), acting_as(self.user_id(username)):
+            yield db.session
+            db.session.remove()
+
+    @contextmanager
     def session(self):
         from app.database import db
 

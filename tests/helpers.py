@@ -33,16 +33,17 @@ def assert_no_server_error(response) -> None:
 
 
 def form_errors(html: str) -> dict[str, str]:
-    """{field name: its error text} of a rendered FAB form (errors are shown per field)."""
+    """{field name: its error text} of a rendered form (crm/widgets/fields.html shows each
+    error under its field)."""
     import html as html_lib
 
     errors: dict[str, str] = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", html, flags=re.S):
-        names = re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"', row)
-        messages = re.findall(r'class="alert alert-danger"[^>]*>(.*?)</div>', row, flags=re.S)
-        if names and messages:
-            text = " ".join(" ".join(m.split()) for m in messages)
-            errors[names[0]] = html_lib.unescape(text)
+    for chunk in html.split('<div class="form-group crm-field crm-field-')[1:]:
+        name = re.match(r"[\w-]+", chunk).group(0)
+        messages = re.findall(r'class="help-block crm-field-error">(.*?)</span>', chunk,
+                              flags=re.S)
+        if messages:
+            errors[name] = html_lib.unescape(" ".join(" ".join(m.split()) for m in messages))
     return errors
 
 
@@ -153,3 +154,4 @@ def shown_ids(page, base: str) -> list[int]:
         if int(pk) not in seen:
             seen.append(int(pk))
     return seen
+

@@ -99,6 +99,8 @@ def test_the_api_refuses_with_the_duplicates_and_saves_when_confirmed(api_as, ex
 
 def test_the_form_names_the_other_client_and_saves_when_confirmed(client_as, dbx, existing):
     manager = client_as("manager")
+    # The box is offered only once there is something to confirm.
+    assert 'name="confirm_duplicates"' not in text_of(manager.get("/clientview/add"))
     form = {"kind": "person", "name": "Иван Повтор", "phone": "8 495 660 18 12",
             "responsible": dbx.user_id("manager")}
     page = text_of(manager.post("/clientview/add", data=form))

@@ -144,11 +144,16 @@ def test_overdue_and_todays_rows_are_highlighted(manager_client, dbx):
     assert "crm-row-overdue" in classes["overdue_minute"]
     assert "crm-row-today" in classes["today"]
     assert classes["tomorrow"] == "" and classes["done_overdue"] == ""
-    # On a client's tab of interactions too.
+    # On the client's card, and in the list of its interactions the card links to.
     client_id = dbx.get(Interaction, ids["overdue"]).client_id
-    page = text_of(manager_client.get(f"/clientview/show/{client_id}"))
+    card = text_of(manager_client.get(f"/clientview/show/{client_id}"))
+    assert re.search(rf'<li class="list-group-item crm-planned-item crm-overdue">'
+                     rf'(?:(?!</li>).)*/interactionview/show/{ids["overdue"]}"', card, re.S)
+    assert not re.search(rf'crm-overdue">(?:(?!</li>).)*/interactionview/show/'
+                         rf'{ids["tomorrow"]}"', card, re.S)
+    narrowed = text_of(manager_client.get(f"/interactionview/list/?client={client_id}"))
     assert re.search(rf'<tr class="crm-row-overdue">(?:(?!</tr>).)*'
-                     rf'/interactionview/show/{ids["overdue"]}', page, re.S)
+                     rf'/interactionview/show/{ids["overdue"]}', narrowed, re.S)
 
 
 def test_an_unknown_worklist_shows_the_whole_list(manager_client, dbx):

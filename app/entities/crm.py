@@ -7,7 +7,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app.entities import checks
-from app.entities.declaration import Entity, Lookup, Match, MenuPlace
+from app.entities.declaration import Entity, Lookup, Match, MenuPlace, Section
 from app.models import (
     CLIENT_KINDS,
     CURRENCIES,
@@ -29,6 +29,12 @@ from app.rules.validation import (
     phone_search_prefix,
     phone_tail,
 )
+
+MAIN = _l("Main")
+CLASSIFICATION = _l("Classification")
+CONTACT_DETAILS = _l("Contacts")
+CLIENT_SECTION = _l("Client")
+INQUIRY_SECTION = _l("Inquiry")
 
 
 def _digits(term: str) -> str:
@@ -80,6 +86,11 @@ CLIENT = Entity(
                    Match("phone_normalized", _phone_prefix, optional=True)),
                   order="name_search", text=_client_text),
     related=(Contact, Interest, Interaction),
+    sections=(Section(MAIN, ("kind", "name", "responsible", "comment")),
+              Section(_l("Requisites"), ("inn", "kpp", "ogrn", "address")),
+              Section(CONTACT_DETAILS, ("phone", "email", "site")),
+              Section(CLASSIFICATION, ("industry", "size", "contact_type", "source", "tags",
+                                       "abc_class", "xyz_class"))),
     rules={"inn": checks.inn, "kpp": checks.kpp, "ogrn": checks.ogrn,
            "email": checks.email, "phone": checks.phone},
 )
@@ -115,6 +126,8 @@ CONTACT = Entity(
     lookups={"client": "client"},
     lookup=Lookup((Match("name_search", normalize_search),), order="name_search",
                   text=_contact_text),
+    sections=(Section(MAIN, ("client", "name", "position", "is_key", "responsible")),
+              Section(CONTACT_DETAILS, ("phone", "email", "birthday"))),
     rules={"email": checks.email, "phone": checks.phone},
     check=_contact_check,
 )
@@ -138,6 +151,10 @@ INQUIRY = Entity(
     choices={"channel": (INQUIRY_CHANNELS, "call"), "status": (INQUIRY_STATUSES, "new")},
     lookups={"client": "client", "interest": "interest"},
     rules={"sender_email": checks.email, "sender_phone": checks.phone},
+    sections=(Section(INQUIRY_SECTION, ("received_at", "channel", "inquiry_type", "text")),
+              Section(_l("Sender"), ("sender_name", "sender_company", "sender_phone",
+                                     "sender_email")),
+              Section(_l("Processing"), ("manager", "status", "client", "interest"))),
 )
 
 
@@ -186,6 +203,12 @@ INTEREST = Entity(
     lookups={"client": "client"},
     lookup=Lookup((Match("title_search", normalize_search),), order="title_search"),
     related=(Interaction, InterestProduct),
+    sections=(Section(MAIN, ("title", "description", "pipeline", "stage", "amount",
+                             "currency", "responsible", "flagged")),
+              Section(CLIENT_SECTION, ("client", "potential_name", "potential_company",
+                                       "potential_email", "potential_phone")),
+              Section(CLASSIFICATION, ("service_type", "deal_type", "source", "tags")),
+              Section(_l("Closing"), ("closed_at", "closed_by", "lost_reason"))),
     rules={"amount": checks.non_negative, "potential_email": checks.email,
            "potential_phone": checks.phone},
     check=_interest_check,
@@ -215,6 +238,9 @@ INTERACTION = Entity(
     api_order=("id", "planned_at", "status"),
     choices={"status": (INTERACTION_STATUSES, "planned")},
     lookups={"client": "client", "contact": "contact", "interest": "interest"},
+    sections=(Section(MAIN, ("type", "subject", "planned_at", "responsible", "status",
+                             "done_at", "result")),
+              Section(_l("With whom"), ("client", "contact", "interest"))),
     check=_interaction_check,
 )
 

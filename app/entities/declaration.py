@@ -33,6 +33,15 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Section:
+    """Fields that belong together on a record's form and page ("Requisites", "Contacts"),
+    in the order they are filled in. Sections stand side by side on a wide screen."""
+
+    label: object
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MenuPlace:
     """The entity's list in the menu: the name Flask-AppBuilder knows the entry by (its
     `menu_access` permission), its category and icon. The label is the list's title."""
@@ -91,6 +100,7 @@ class Entity:
     lookups: dict = field(default_factory=dict)
     lookup: Optional[Lookup] = None
     related: tuple[type, ...] = ()  # the lists shown under a record, by model
+    sections: tuple[Section, ...] = ()  # the groups of its form and page
 
     # --- Record rules ---------------------------------------------------------------------
     # field -> rule(record, value); a rule raises app.rules.validation.ValidationError.
@@ -153,3 +163,14 @@ class Entity:
     @property
     def api_edit(self) -> tuple[str, ...]:
         return tuple(name for name in self.api_columns if name not in self.commanded)
+
+    def grouped(self, columns, more: tuple[Section, ...] = ()) -> list[tuple[object, dict]]:
+        """`columns` in the entity's sections and `more` of a screen's own, as
+        Flask-AppBuilder's fieldsets: each section with the columns it names, in its order;
+        the columns no section names in a last, untitled one."""
+        columns = list(columns)
+        groups = [(section.label, [name for name in section.fields if name in columns])
+                  for section in (*self.sections, *more)]
+        named = {name for _label, names in groups for name in names}
+        groups.append((None, [name for name in columns if name not in named]))
+        return [(label, {"fields": names}) for label, names in groups if names]

@@ -26,7 +26,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime
+from sqlalchemy import Boolean, DateTime, and_
 from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
@@ -35,8 +35,10 @@ from app.fab.datamodel import CrmInterface
 from app.fab.filters import empty_filters, joined_filters
 from app.fab.forms import use_typed_fields
 from app.fab.widgets import (
+    CrmFormWidget,
     CrmListWidget,
     CrmSearchWidget,
+    CrmShowWidget,
     SearchFormCache,
     render_search_form_parts,
 )
@@ -100,6 +102,8 @@ def interface(model, list_columns=None) -> CrmInterface:
 class CrmModelView(ModelView):
     list_widget = CrmListWidget
     search_widget = CrmSearchWidget
+    add_widget = edit_widget = CrmFormWidget
+    show_widget = CrmShowWidget
     _search_form_cache = None
     page_size = 25
     # Relations a list's computed columns read (loaded with the page, not one per row).
@@ -109,6 +113,10 @@ class CrmModelView(ModelView):
     # Fields of a form that are not the record's (a new interest's first plan): read by
     # create_record, never copied onto the record.
     form_only_fields: tuple[str, ...] = ()
+    # The related lists under a record's page; a card showing them its own way has none.
+    show_related = True
+    # Relations the list can be narrowed to one record of: `?client=7` (app.fab.crud._narrowing).
+    narrowed_by: tuple[str, ...] = ()
 
     # The bulk delete needs the right to delete, like deleting one record.
     method_permission_name = {"muldelete": "delete"}
@@ -185,20 +193,48 @@ class CrmModelView(ModelView):
         if order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
         filters = self._request_filters()
-        worklist = worklists.find(request.args.get("worklist"), self.datamodel.obj)
-        if worklist is not None:
-            kwargs["worklist"] = (worklist.label, self._list_url_without("worklist"))
+        chips, conditions = self._narrowing()
         widgets = self._get_list_widget(
             filters=filters,
             order_column=order_column,
             order_direction=order_direction,
             page=_int_arg(f"page_{name}", 0),
             page_size=_int_arg(f"psize_{name}"),
-            where=None if worklist is None else worklists.condition(worklist, g.user.id),
+            where=and_(*conditions) if conditions else None,
+            chips=chips,
             **kwargs,
         )
         self.update_redirect()
         return self._get_search_widget(widgets=widgets, filters=filters)
+
+    def _narrowing(self) -> tuple[list[tuple[str, str]], list]:
+        """What the request narrows the list to besides its filters: a worklist of the start
+        page (`?worklist=overdue`) or one record of a relation in `narrowed_by` (`?client=7`,
+        "all the client's interests" on its card). Each is a chip, (text, the list's URL
+        without it), and a condition. A record the user may not read is not found (404)."""
+        chips, conditions = [], []
+        worklist = worklists.find(request.args.get("worklist"), self.datamodel.obj)
+        if worklist is not None:
+            chips.append((gettext("Filter: %(name)s", name=worklist.label),
+                          self._list_url_without("worklist")))
+            conditions.append(worklists.condition(worklist, g.user.id))
+        relations = sa_inspect(self.datamodel.obj).relationships
+        for relation_name in self.narrowed_by:
+            raw = request.args.get(relation_name)
+            if raw is None:
+                continue
+            relation = relations[relation_name]
+            (column,) = relation.local_columns
+            parent_model = relation.mapper.class_
+            key = bounds.as_key(parent_model.id, raw)
+            parent = None if key is None else self.datamodel.session.execute(
+                access.readable(parent_model).where(parent_model.id == key)).scalar()
+            if parent is None:
+                abort(404)
+            label = (self.label_columns or {}).get(relation_name, relation_name)
+            chips.append((f"{label}: {parent}", self._list_url_without(relation_name)))
+            conditions.append(getattr(self.datamodel.obj, column.key) == key)
+        return chips, conditions
 
     @staticmethod
     def _list_url_without(argument: str) -> str:
@@ -278,6 +314,8 @@ class CrmModelView(ModelView):
         item = self._get_item(pk)
         widgets = self._get_show_widget(pk, item)
         self.update_redirect()
+        if not self.show_related:
+            return widgets
         return self._get_related_views_widgets(item, orders=orders, pages=pages,
                                                page_sizes=sizes, widgets=widgets)
 
@@ -327,10 +365,7 @@ class CrmModelView(ModelView):
             if field is None and field_name.endswith("_id"):
                 field = getattr(form, field_name[:-3], None)
             if field is not None:
-                # FAB's form template passes each error through `_()` again, which
-                # %-formats it: a literal "%" (as in "0 to 100 %") must be escaped.
-                field.errors = list(field.errors or []) + [
-                    str(m).replace("%", "%%") for m in messages]
+                field.errors = list(field.errors or []) + [str(m) for m in messages]
                 shown = True
         if not shown or not error.errors:
             flash(error.message, "danger")

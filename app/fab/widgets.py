@@ -18,7 +18,7 @@ import flask_babel
 from flask import current_app, g, has_request_context, request, url_for
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.widgets import ListWidget, RenderTemplateWidget
+from flask_appbuilder.widgets import FormWidget, ListWidget, RenderTemplateWidget, ShowWidget
 from flask_babel import format_decimal, get_locale
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
@@ -27,12 +27,25 @@ from werkzeug.routing import BuildError
 from wtforms.widgets import html_params
 
 from app.services import access, stamp
-from app.services.clock import format_local
+from app.services.clock import format_local, format_typed
 
 # FAB's own messages (its catalogues translate them), marked for ours by app.i18n_extra.
 ROW_BUTTONS = {"show": ("Show record", "Show"), "edit": ("Edit record", "Edit"),
                "delete": ("Delete record", "Delete")}
 DELETE_QUESTION = "Are you sure you want to delete this item?"
+
+
+class CrmFormWidget(FormWidget):
+    """A record's add and edit form: the entity's sections side by side on a wide screen,
+    each field's label above it."""
+
+    template = "crm/widgets/form.html"
+
+
+class CrmShowWidget(ShowWidget):
+    """A record's page: its fields in the entity's sections, as a card rather than a table."""
+
+    template = "crm/widgets/show.html"
 
 
 class CrmListWidget(ListWidget):
@@ -321,6 +334,7 @@ def install(app) -> None:
     app.jinja_env.filters.update(
         crm_with=query_with,
         crm_local=format_local,
+        crm_date=format_typed,
         crm_money=lambda value: format_decimal(value or 0, format="#,##0.00"),
         crm_number=lambda value: format_decimal(value or 0, format="#,##0.###"),
     )

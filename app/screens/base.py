@@ -8,11 +8,13 @@ from __future__ import annotations
 from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.entities import TRACKED_MODELS
+from app.entities.declaration import Section
 from app.fab.crud import CrmModelView, interface
 from app.labels import LABELS
 from app.screens import history
@@ -65,6 +67,8 @@ def screen_attributes(entity) -> dict:
                                for name, (choices, _default) in entity.choices.items()},
         "add_form_extra_fields": _form_fields(entity, entity.form),
         "edit_form_extra_fields": _form_fields(entity, entity.edit),
+        # Links into large tables cannot be a filter's select box: `?client=7` narrows.
+        "narrowed_by": tuple(entity.lookups),
     }
     if entity.read_only:
         attributes["base_permissions"] = ["can_list", "can_show"]
@@ -81,6 +85,18 @@ class CrmView(CrmModelView):
     show_template = "crm/show.html"
     # Show "who can see this record" under the record.
     show_readers = False
+    # Sections of a screen's own fields (a new interest's first plan) after the entity's.
+    form_sections: tuple = ()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # The forms and the page group their columns in the declaration's sections; the
+        # columns stay what the screen says (a screen's own fields join the last group).
+        if self.entity is not None and self.entity.sections:
+            self.add_fieldsets = self.entity.grouped(self.add_columns, self.form_sections)
+            self.edit_fieldsets = self.entity.grouped(self.edit_columns, self.form_sections)
+            self.show_fieldsets = self.entity.grouped(
+                self.show_columns, (Section(_l("Record"), tuple(AUDIT_SHOW)),))
 
     def __init_subclass__(cls, entity=None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -93,18 +109,22 @@ class CrmView(CrmModelView):
     @has_access
     def show(self, pk):
         widgets = self._show(pk)
-        changes = readers = None
-        if self.datamodel.obj in TRACKED_MODELS:
-            changes = history.change_history(self.datamodel.obj, int(pk))
-        if self.show_readers:
-            readers = readers_of(self._get_item(pk))
-        return self.render_template(self.show_template, pk=pk, title=self.show_title,
-                                    widgets=widgets, related_views=self._related_views,
-                                    history=changes, readers=readers, **self.show_extras(pk))
+        item = self._get_item(pk)
+        changes = history.change_history(self.datamodel.obj, item.id) \
+            if self.datamodel.obj in TRACKED_MODELS else None
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            related_views=self._related_views if self.show_related else [],
+            history=changes, readers=readers_of(item) if self.show_readers else None,
+            **self.show_extras(item))
 
-    def show_extras(self, pk) -> dict:
+    def show_extras(self, item) -> dict:
         """What a screen's own record page shows besides (see subclasses)."""
         return {}
+
+    def can(self, permission: str, view: str = None) -> bool:
+        """Whether the user has `permission` ("can_add") on `view` (default: this one)."""
+        return self.appbuilder.sm.has_access(permission, view or self.class_permission_name)
 
 
 def generic_screen(entity) -> type:

@@ -3,7 +3,7 @@ a client, a call that inherits its client; the interest's card (app.screens.inte
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 from flask import url_for
 from flask_appbuilder import expose
@@ -16,19 +16,24 @@ from wtforms.validators import DataRequired
 from app.entities.crm import CLIENT, INTERACTION
 from app.fab.crud import CrmModelView
 from app.labels import LABELS
+from app.models import CLIENT_KINDS
 from app.screens.base import CrmView, screen_attributes
 from app.screens.command_forms import CommandForms, command_form
 from app.screens.intake import InquiryView
 from app.screens.interest import InterestView
 from app.screens.plan_form import plan_fields, plan_of
-from app.services import duplicates, plans, sales, worklists
+from app.services import cards, duplicates, plans, sales, worklists
 
 
 class ClientView(CrmView, entity=CLIENT):
-    """A client repeating another's INN and KPP is refused, one repeating a phone or an
-    e-mail is saved when the user confirms it (R8): the form names the other client."""
+    """The client's card: requisites, contact persons, open and closed interests, what is
+    planned and what was done, with "new interest", "plan an interaction" and "add a
+    contact". A client repeating another's INN and KPP is refused, one repeating a phone or
+    an e-mail is saved when the user confirms it (R8): the form names the other client."""
 
     show_readers = True
+    show_template = "crm/client_card.html"
+    show_related = False  # the card lists them, each with "all N"
     add_columns = [*CLIENT.form, "confirm_duplicates"]
     edit_columns = [*CLIENT.edit, "confirm_duplicates"]
     add_form_extra_fields = {**screen_attributes(CLIENT)["add_form_extra_fields"],
@@ -37,9 +42,25 @@ class ClientView(CrmView, entity=CLIENT):
                               "confirm_duplicates": BooleanField(LABELS["confirm_duplicates"])}
     form_only_fields = ("confirm_duplicates",)
 
+    def show_extras(self, client) -> dict:
+        return {"card": cards.client_card(client), "labels": LABELS, "kinds": CLIENT_KINDS,
+                "can_edit": self.can("can_edit"),
+                "can_add_interest": self.can("can_add", "InterestView"),
+                "can_add_contact": self.can("can_add", "ContactView"),
+                "can_add_interaction": self.can("can_add", "InteractionView"),
+                "can_edit_interaction": self.can("can_edit", "InteractionView")}
+
     @staticmethod
+    @contextmanager
     def _judged(form):
-        return duplicates.confirmed() if form.confirm_duplicates.data else nullcontext()
+        """The save, confirmed if the user ticked the box; a confirmable duplicate found
+        shows the box (it is not offered before there is something to confirm)."""
+        try:
+            with duplicates.confirmed() if form.confirm_duplicates.data else nullcontext():
+                yield
+        except duplicates.DuplicateFound as found:
+            form.duplicate_confirmable = found.confirmable
+            raise
 
     def create_record(self, item, fill, form) -> None:
         with self._judged(form):
@@ -48,6 +69,18 @@ class ClientView(CrmView, entity=CLIENT):
     def update_record(self, item, change, seen_version, form) -> None:
         with self._judged(form):
             super().update_record(item, change, seen_version, form)
+
+    @staticmethod
+    def _unasked(form, exclude_cols) -> list:
+        if getattr(form, "duplicate_confirmable", False) or form.confirm_duplicates.data:
+            return list(exclude_cols or [])
+        return [*(exclude_cols or []), "confirm_duplicates"]
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        return super()._get_add_widget(form, self._unasked(form, exclude_cols), widgets)
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        return super()._get_edit_widget(form, self._unasked(form, exclude_cols), widgets)
 
 
 CompleteForm = command_form("CompleteForm", {

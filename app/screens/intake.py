@@ -83,10 +83,8 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
                               **dict.fromkeys(("dismiss", "process", "convert", "link",
                                                "dismiss_one"), "edit")}
 
-    def show_extras(self, pk) -> dict:
-        inquiry = self._get_item(pk)
-        return {"can_process": inquiry.status == "new" and self.appbuilder.sm.has_access(
-            "can_edit", self.class_permission_name)}
+    def show_extras(self, inquiry) -> dict:
+        return {"can_process": inquiry.status == "new" and self.can("can_edit")}
 
     @bulk_action("dismiss", _l("Process without a task"),
                  _l("Mark the selected inquiries processed, without creating a task?"),

@@ -18,20 +18,18 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired
 
 from app.database import db
-from app.entities import TRACKED_MODELS
 from app.entities.crm import INTEREST
+from app.entities.declaration import Section
 from app.fab.crud import CrmModelView
 from app.fab.widgets import StageSelectWidget
 from app.labels import LABELS
 from app.models import STAGE_ACTIONS, DictionaryItem, Stage
-from app.screens import history
 from app.screens.base import CrmView, screen_attributes
 from app.screens.board import load_text
 from app.screens.command_forms import CommandForms, command_form, done_in_dialog, in_dialog
 from app.screens.lookup import LookupField
 from app.screens.plan_form import PLAN_FIELDS, plan_fields, plan_of
 from app.services import board, cards, records, sales
-from app.services.readers import readers_of
 
 RESULT_LABEL = _l("Result of the current interaction")
 
@@ -77,6 +75,7 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
     # A new interest starts in an open stage.
     add_form_query_rel_fields = {"stage": [["kind", FilterEqual, "open"]]}
     form_only_fields = PLAN_FIELDS
+    form_sections = (Section(_l("First interaction"), PLAN_FIELDS),)
     method_permission_name = {**CrmModelView.method_permission_name,
                               **dict.fromkeys(("move", "close", "reopen", "create_client",
                                                "link_client"), "edit")}
@@ -91,19 +90,9 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
 
     # --- the card --------------------------------------------------------------------------
 
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        widgets = self._show(pk)
-        interest = self._get_item(pk)
-        changes = history.change_history(self.datamodel.obj, interest.id) \
-            if self.datamodel.obj in TRACKED_MODELS else None
-        return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views, history=changes,
-            readers=readers_of(interest), card=cards.interest_card(interest),
-            stage_actions=STAGE_ACTIONS,
-            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name))
+    def show_extras(self, interest) -> dict:
+        return {"card": cards.interest_card(interest), "stage_actions": STAGE_ACTIONS,
+                "can_edit": self.can("can_edit")}
 
     # --- the commands ------------------------------------------------------------------------
 

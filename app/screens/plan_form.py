@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -49,7 +49,8 @@ def plan_fields(required: bool = True) -> dict:
                                       get_pk_func=lambda item: item.id, allow_blank=True,
                                       blank_text="—", widget=Select2Widget(),
                                       default=a_call),
-        "next_subject": StringField(LABELS["next_subject"], [needed(), Length(max=255)]),
+        "next_subject": StringField(LABELS["next_subject"], [needed(), Length(max=255)],
+                                    widget=BS3TextFieldWidget()),
         "next_planned_at": LocalDateTimeField(LABELS["next_planned_at"], [needed()],
                                               default=next_working_morning if required
                                               else None),

@@ -33,6 +33,7 @@ from wtforms.validators import Optional as OptionalValue
 
 from app.database import db
 from app.fab.crud import refuse_action_without_right
+from app.fab.widgets import CrmFormWidget, CrmShowWidget
 from app.services import accounts
 from app.services.records import DomainError
 from app.services.roles import (
@@ -153,6 +154,8 @@ class CrmUserDBModelView(SafeActions, UserDBModelView):
     add_title = _l("New user")
     edit_title = _l("Edit user")
     user_info_title = _l("My profile")
+    add_widget = edit_widget = CrmFormWidget
+    show_widget = CrmShowWidget
 
     label_columns = {
         **UserDBModelView.label_columns,
@@ -266,6 +269,7 @@ class CrmRoleView(SafeActions, ModelView):
     datamodel = SQLAInterface(Role)
     base_permissions = ["can_list", "can_add", "can_edit", "can_delete"]
     list_template = "crm/security_roles.html"
+    add_widget = edit_widget = CrmFormWidget
 
     list_title = _l("Roles")
     add_title = _l("New role")

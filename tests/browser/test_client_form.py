@@ -23,8 +23,8 @@ def _any_of(texts: set[str]) -> re.Pattern:
 
 
 def _field_row(page, field_id: str):
-    """The form-table row of a field: FAB renders label and input in one <tr>."""
-    return page.locator("#model_form tr").filter(has=page.locator(f"#{field_id}"))
+    """The block of a field: its label, input and errors (crm/widgets/fields.html)."""
+    return page.locator(f"#model_form .crm-field-{field_id}")
 
 
 def _choose_select2(page, field_id: str, label: str) -> None:
@@ -80,10 +80,10 @@ def test_add_client_shows_inn_checksum_error_then_saves(logged_in, translate, sh
 
     # Refused: still the add form, the INN error sits on the INN field, the input is kept.
     assert "/clientview/add" in page.url
-    inn_error = _field_row(page, "inn").locator(".alert-danger")
+    inn_error = _field_row(page, "inn").locator(".crm-field-error")
     expect(inn_error).to_be_visible()
     expect(inn_error).to_contain_text(_any_of(translate("INN checksum is invalid")))
-    expect(page.locator("#model_form .alert-danger")).to_have_count(1)
+    expect(page.locator("#model_form .crm-field-error")).to_have_count(1)
     expect(page.locator("#inn")).to_have_value(BAD_INN)
     expect(page.locator("#name")).to_have_value(name)
     shot("inn-checksum-error")
