@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from flask import Flask
 
@@ -155,3 +156,24 @@ def shown_ids(page, base: str) -> list[int]:
             seen.append(int(pk))
     return seen
 
+
+@contextmanager
+def as_admin(app: Flask):
+    """The default pipeline, in a context of `app` with its administrator acting: for the
+    records a browser test makes on its live server through the services."""
+    from sqlalchemy import select
+
+    from app.database import db
+    from app.models import CrmUser, Pipeline
+    from app.services.actor import acting_as
+
+    with app.app_context():
+        try:
+            admin = db.session.execute(select(CrmUser).where(CrmUser.username == "admin")
+                                       ).scalar_one()
+            pipeline = db.session.execute(select(Pipeline).where(
+                Pipeline.is_default.is_(True))).scalar_one()
+            with acting_as(admin):
+                yield pipeline
+        finally:
+            db.session.remove()

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from app.models import DictionaryItem, Interaction, Interest, Pipeline, Stage
 from app.services import board, plans, sales
-from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 
 
@@ -30,16 +29,7 @@ class Company:
         self.n = 600
 
     def acting(self, username="manager"):
-        from contextlib import contextmanager
-
-        from app.database import db
-
-        @contextmanager
-        def block():
-            with self.app.test_request_context(), acting_as(self.dbx.user_id(username)):
-                yield db.session
-                db.session.remove()
-        return block()
+        return self.dbx.acting(username)
 
     def interest(self, session, when: dt.datetime, *, amount=100, stage=None, flagged=False,
                  title=None, client=False):

@@ -4,7 +4,6 @@ and every refusal, each command one transaction that leaves nothing when refused
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
 from factories import CLIENT, INQUIRY, system_item
@@ -22,7 +21,6 @@ from app.models import (
     StageChange,
 )
 from app.services import commands, sales
-from app.services.actor import acting_as
 from app.services.errors import RecordInvalid, RuleBroken, StaleVersion
 
 SOON = dt.datetime(2027, 1, 15, 10, 0)
@@ -45,13 +43,8 @@ class World:
         self.lost_reason = system_item(dbx, "lost_reason", "price") or dbx.add(
             DictionaryItem(kind="lost_reason", code="price_t", name="Дорого"))
 
-    @contextmanager
     def acting(self, username="manager"):
-        from app.database import db
-
-        with self.app.test_request_context(), acting_as(self.dbx.user_id(username)):
-            yield db.session
-            db.session.remove()
+        return self.dbx.acting(username)
 
     def interest(self, session, *, client=True, stage=None, title="Поставка",
                  **values) -> Interest:

@@ -10,40 +10,29 @@ import datetime as dt
 import re
 import uuid
 
+from helpers import as_admin
 from playwright.sync_api import expect
 
 
 def _make_interests(server, tag: str) -> dict:
-    from sqlalchemy import select
-
-    from app.database import db
-    from app.models import Client, CrmUser, Interest, Pipeline
+    from app.models import Client, Interest
     from app.services import commands, sales
-    from app.services.actor import acting_as
     from app.services.clock import utcnow
 
-    with server.app.app_context():
-        try:
-            admin = db.session.execute(select(CrmUser).where(CrmUser.username == "admin")
-                                       ).scalar_one()
-            pipeline = db.session.execute(select(Pipeline).where(
-                Pipeline.is_default.is_(True))).scalar_one()
-            stages = [s for s in pipeline.stages if s.kind == "open"]
-            with acting_as(admin):
-                client = commands.create(Client(kind="company", name=f"ООО Доска {tag}"))
-                soon = utcnow() + dt.timedelta(hours=1)
-                with_client = sales.create_interest(
-                    Interest(title=f"Сделка {tag}", pipeline=pipeline, stage=stages[0],
-                             client=client, amount=1000), sales.Plan("Звонок", soon))
-                potential = sales.create_interest(
-                    Interest(title=f"Лид {tag}", pipeline=pipeline, stage=stages[0],
-                             potential_company=f"ООО Лид {tag}", potential_name="Анна",
-                             amount=500), sales.Plan("Звонок", soon))
-            return {"client": with_client.id, "potential": potential.id,
-                    "second": stages[1].id,
-                    "contract": next(s.id for s in stages if s.requires_client)}
-        finally:
-            db.session.remove()
+    with as_admin(server.app) as pipeline:
+        stages = [s for s in pipeline.stages if s.kind == "open"]
+        client = commands.create(Client(kind="company", name=f"ООО Доска {tag}"))
+        soon = utcnow() + dt.timedelta(hours=1)
+        with_client = sales.create_interest(
+            Interest(title=f"Сделка {tag}", pipeline=pipeline, stage=stages[0],
+                     client=client, amount=1000), sales.Plan("Звонок", soon))
+        potential = sales.create_interest(
+            Interest(title=f"Лид {tag}", pipeline=pipeline, stage=stages[0],
+                     potential_company=f"ООО Лид {tag}", potential_name="Анна",
+                     amount=500), sales.Plan("Звонок", soon))
+        return {"client": with_client.id, "potential": potential.id,
+                "second": stages[1].id,
+                "contract": next(s.id for s in stages if s.requires_client)}
 
 
 def _stage_of(server, pk: int) -> int:
