@@ -12,6 +12,7 @@ from app.screens import crm, rights, settings
 from app.screens.base import generic_screen
 from app.screens.board import BoardView
 from app.screens.lookup import LookupView
+from app.screens.search import SearchView
 
 _OWN = {screen.entity.model: screen for screen in [*crm.SCREENS, *settings.SCREENS]}
 
@@ -35,6 +36,7 @@ def register(appbuilder) -> None:
     """The menu's pages with their entries, in the menu's order; then the CRUD screens the
     menu leaves out and the look-ups, without one; then users, roles and rights."""
     appbuilder.add_view_no_menu(LookupView)
+    appbuilder.add_view_no_menu(SearchView)
     pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,

@@ -58,6 +58,8 @@ def _contact_text(contact) -> str:
 
 CLIENT = Entity(
     Client, "client", owner="responsible", tracked=True,
+    # Its list and resource, and the navbar's quick search (app.screens.search).
+    pages=("ClientView", "ClientApi", "SearchView"),
     plural=_l("Clients"), label=_l("Client"),
     menu=MenuPlace("Clients", "CRM", "fa-building"),
     search_shadows={"name": ("name_search", normalize_name),
