@@ -1,8 +1,8 @@
 """A manager's first hour, through the screens exactly as a person clicks and types.
 
 manager1 of the demo company, in Russian and in English: an inquiry saved with its
-prefilled date untouched → a new client → an interest added from the client's tab (client
-filled in, only the default pipeline's stages, money typed the Russian way) → a call added
+prefilled date untouched → a new client → an interest started from the client's card
+(client filled in, only the default pipeline's stages, money typed the Russian way) → a call added
 from the interest's tab, its time picked in the calendar → the call's time typed by hand and
 the call marked done → the interest moved to the next stage and won → its history in words →
 an overdue call, found through the start page's tile and highlighted in the list.
@@ -145,9 +145,11 @@ def test_inquiry_client_interest_call_won_overdue(manager, demo_company, shot):
     client_id = _show_pk(page, "clientview")
     shot("client-page")
 
-    # An interest from the client's tab: the client is filled in, the stages are the default
-    # pipeline's only, the amount is typed as the lists show money.
-    _related_add(page, "InterestView")
+    # An interest started from the client's card: the client is filled in, the stages are
+    # the default pipeline's only, the amount is typed as the lists show money.
+    with page.expect_navigation():
+        page.locator(".crm-client-card .crm-cmd-new-interest").click()
+    assert "/interestview/add" in page.url
     expect(page.locator("#select2-client-container")).to_contain_text(client_name)
     default = _db(server, lambda s: s.query(Pipeline).filter_by(is_default=True).one())
     stage_ids = _db(server, lambda s: {str(st.id) for st in
@@ -188,6 +190,8 @@ def test_inquiry_client_interest_call_won_overdue(manager, demo_company, shot):
     page.goto(f"/interactionview/edit/{call_id}")
     page.fill("#planned_at", f"{tomorrow:%d.%m.%Y} 9:05")
     page.keyboard.press("Escape")
+    page.locator("#model_form legend").first.click()  # the calendar closes, as a user sees it
+    expect(page.locator(".flatpickr-calendar.open")).to_have_count(0)
     done_label = page.locator("#status option[value=done]").inner_text().strip()
     _choose_select2(page, "status", done_label)
     page.fill("#result", "Согласовали конфигурацию, ждут предложение")
