@@ -135,3 +135,23 @@ def test_a_pipeline_without_stages_and_offsets_out_of_range_answer_calmly(client
     assert admin.get(f"/board/more?{huge}").status_code == 200
     assert admin.get("/board/?mode=list&offset=34731117565").status_code == 200
     assert admin.get("/board/more?column=inquiries&offset=-5").status_code == 200
+
+
+def test_the_board_narrowed_to_one_client_from_its_card(client_as, api_as, dbx, stages):
+    first = new_interest(api_as, dbx, stages, title="Первая сделка")
+    new_interest(api_as, dbx, stages, title="Другая сделка")
+    client_id = dbx.get(Interest, first).client_id
+    manager = client_as("manager")
+    card = text_of(manager.get(f"/clientview/show/{client_id}"))
+    assert f'href="/board/?client={client_id}"' in card  # "On the board"
+    page = text_of(manager.get(f"/board/?client={client_id}"))
+    assert "Первая сделка" in page and "Другая сделка" not in page
+    # The toolbar's client box says which client, and can be cleared or changed.
+    assert f'<option value="{client_id}" selected>ООО Ромашка' in page
+    assert 'data-endpoint="/lookup/client"' in page
+    everything = text_of(manager.get("/board/"))
+    assert "Первая сделка" in everything and "Другая сделка" in everything
+    # A client the manager may not read is not found, as in the lists.
+    foreign = CLIENT.create(dbx, {**CLIENT.deps(dbx), "user": dbx.user_id("manager_b")},
+                            n=950, user="admin")
+    assert manager.get(f"/board/?client={foreign}").status_code == 404

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.database import db
-from app.models import CrmUser, DictionaryItem, Interest
+from app.models import Client, CrmUser, DictionaryItem, Interest
 from app.services import access, board, bounds, commands
 from app.services.clock import UnreadableTime, parse_typed
 from app.services.errors import DomainError
@@ -87,8 +87,13 @@ class BoardView(BaseView):
                                                      or 0))
         else:
             result, rows = board.board(filters), None
+        client = None if filters.client_id is None else db.session.execute(
+            access.readable(Client).where(Client.id == filters.client_id)).scalar()
+        if filters.client_id is not None and client is None:
+            abort(404)  # as the lists: a client the user may not read is not found
         return self.render_template(
             "crm/board.html", board=result, listing=rows, mode=mode, depths=DEPTH_LABELS,
+            client=client,
             pipelines=board.pipelines(), service_types=_choices("service_type"),
             tags=_choices("tag"), managers=_managers() if sees_colleagues() else [],
             title=gettext("My sales"))

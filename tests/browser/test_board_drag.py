@@ -189,3 +189,20 @@ def test_an_inquiry_dropped_on_a_stage_goes_through_the_wizard(logged_in, live_s
         finally:
             db.session.remove()
     assert page.js_errors == [], page.js_errors
+
+
+def test_the_board_narrowed_to_a_client_picked_in_the_toolbar(logged_in, live_server):
+    page = logged_in
+    tag = uuid.uuid4().hex[:8]
+    _make_interests(live_server, tag)
+    page.goto("/board/?depth=all")
+    expect(page.locator(".crm-kcard", has_text=f"Лид {tag}")).to_have_count(1)
+    page.locator(".crm-board-client .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").type(f"Доска {tag}")
+    option = page.locator(".select2-results__option", has_text=f"ООО Доска {tag}")
+    with page.expect_navigation():
+        option.click()
+    assert "client=" in page.url
+    expect(page.locator(".crm-kcard", has_text=f"Сделка {tag}")).to_have_count(1)
+    expect(page.locator(".crm-kcard", has_text=f"Лид {tag}")).to_have_count(0)
+    assert not page.js_errors, page.js_errors

@@ -12,6 +12,8 @@
     document.querySelectorAll(".crm-autosubmit").forEach(function (input) {
         input.addEventListener("change", function () { input.form.submit(); });
     });
+    // A look-up box (the client) says it changed through jQuery, as select2 does.
+    $(".crm-lookup-submit").on("change", function () { this.form.submit(); });
     if (!boardEl) {
         return;
     }
