@@ -37,6 +37,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     db.init_app(app)
     with app.app_context():
         install_sqlite_pragmas(db.engine, app.config.get("CRM_SQLITE_PRAGMAS") or {})
+        install_sqlite_functions(db.engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     csrf.init_app(app)
 
@@ -79,6 +80,21 @@ def install_sqlite_pragmas(engine, pragmas: dict) -> None:
             cursor.close()
 
     event.listen(engine, "connect", apply)
+
+
+def install_sqlite_functions(engine) -> None:
+    """`crm_fold(text)`: text in lower case with "ё" as "е", as the custom fields' text
+    filters compare it (SQLite's lower() folds Latin letters only)."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    from app.rules.validation import fold_case
+
+    def register(dbapi_connection, _record):
+        dbapi_connection.create_function("crm_fold", 1, fold_case, deterministic=True)
+
+    event.listen(engine, "connect", register)
 
 
 def _migrations_dir():

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 
@@ -88,6 +89,8 @@ CURRENCIES = {"RUB": "RUB", "USD": "USD", "EUR": "EUR", "CNY": "CNY"}
 
 # --- Mixins ------------------------------------------------------------------------------
 
+CUSTOM_VALUES = JSON().with_variant(JSONB(), "postgresql")
+
 
 class AuditMixin:
     """Created/changed by and at. Filled by app.services.audit, never by a form or the API."""
@@ -122,6 +125,14 @@ class VersionedMixin(AuditMixin):
     @declared_attr.directive
     def __mapper_args__(cls):
         return {"version_id_col": cls.__table__.c.version}
+
+
+class CustomValuesMixin:
+    """The values of the record's custom fields (app.services.custom_fields), keyed by the
+    field's code: `{"contract_no": 42}`. JSONB on PostgreSQL, so that a filterable field's
+    expression index serves its filter."""
+
+    custom: Mapped[Optional[dict]] = mapped_column(CUSTOM_VALUES, nullable=True)
 
 
 # Who made and changed a record and when, stamped by app.services.audit.
@@ -351,7 +362,7 @@ class ListPositionOwner(Model):
 # --- Clients -----------------------------------------------------------------------------
 
 
-class Client(VersionedMixin, Model):
+class Client(CustomValuesMixin, VersionedMixin, Model):
     __tablename__ = "crm_client"
     # The indexes lists are ordered by end with the responsible: the access filter then
     # reads a manager's rows off the index alone, not the table row by row.
@@ -405,7 +416,7 @@ class Client(VersionedMixin, Model):
         return self.name
 
 
-class Contact(VersionedMixin, Model):
+class Contact(CustomValuesMixin, VersionedMixin, Model):
     __tablename__ = "crm_contact"
     __table_args__ = (
         Index("ix_contact_client", "client_id", "id"),
@@ -440,7 +451,7 @@ class Contact(VersionedMixin, Model):
         return self.name
 
 
-class Inquiry(VersionedMixin, Model):
+class Inquiry(CustomValuesMixin, VersionedMixin, Model):
     __tablename__ = "crm_inquiry"
     __table_args__ = (
         Index("ix_inquiry_status_received", "status", "received_at"),
@@ -520,7 +531,7 @@ class Stage(AuditMixin, Model):
         return self.name
 
 
-class Interest(VersionedMixin, Model):
+class Interest(CustomValuesMixin, VersionedMixin, Model):
     """A deal: what a client (or a not yet registered, potential client) needs."""
 
     __tablename__ = "crm_interest"
@@ -610,7 +621,7 @@ class ProductGroup(AuditMixin, Model):
         return self.name
 
 
-class Product(AuditMixin, Model):
+class Product(CustomValuesMixin, AuditMixin, Model):
     __tablename__ = "crm_product"
     __table_args__ = (Index("ix_product_group_name", "group_id", "name"),)
 
@@ -658,7 +669,7 @@ class InterestProduct(AuditMixin, Model):
         return f"{self.product} × {self.quantity}"
 
 
-class Interaction(VersionedMixin, Model):
+class Interaction(CustomValuesMixin, VersionedMixin, Model):
     """A call, meeting, e-mail, message or task: planned for a time, later done with a result."""
 
     __tablename__ = "crm_interaction"
@@ -765,6 +776,50 @@ class CompanyRequisites(AuditMixin, Model):
 
     def __str__(self) -> str:
         return self.short_name
+
+
+CUSTOM_FIELD_ENTITIES = ("client", "contact", "inquiry", "interest", "interaction", "product")
+
+
+class CustomField(AuditMixin, Model):
+    """A field an administrator adds to an entity (app.services.custom_fields): its values
+    live in the `custom` column of the entity's table under `code`. Type and `multiple`
+    never change once the field exists (R10)."""
+
+    __tablename__ = "crm_custom_field"
+    __table_args__ = (UniqueConstraint("entity", "code", name="uq_custom_field_entity_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20), nullable=False)
+    code: Mapped[str] = mapped_column(String(40), nullable=False)
+    label_ru: Mapped[str] = mapped_column(String(150), nullable=False)
+    label_en: Mapped[Optional[str]] = mapped_column(String(150))
+    field_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    multiple: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The value a new record starts with, stored as the values are.
+    default: Mapped[Optional[object]] = mapped_column(JSON)
+    help_ru: Mapped[Optional[str]] = mapped_column(Text)
+    help_en: Mapped[Optional[str]] = mapped_column(Text)
+    # A list's choices: [{"value", "label", "color", "order"}].
+    options: Mapped[Optional[list]] = mapped_column(JSON)
+    sort: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    show_in_list: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    filterable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    show_on_board: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # An interest's field: the pipelines it belongs to (none named: every pipeline), and
+    # per pipeline the stage from which on it is required: {"<pipeline id>": <stage id>}.
+    pipelines: Mapped[Optional[list]] = mapped_column(JSON)
+    required_from: Mapped[Optional[dict]] = mapped_column(JSON)
+    # Who may see and change it: [{"role": <role id>, "access": "hidden" | "read"}]; a
+    # role not named may edit it.
+    visibility: Mapped[Optional[list]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __str__(self) -> str:
+        return self.label_ru
 
 
 class ChangeLog(Model):

@@ -55,8 +55,11 @@ def get_metadata():
 def include_object(object, name, type_, reflected, compare_to):
     """What its migration makes for each database, not declared on the models: the word
     index of the client search (0011: an FTS5 table with its shadow tables on SQLite, an
-    expression index on PostgreSQL) and the board's column order (0012)."""
+    expression index on PostgreSQL), the board's column order (0012), and the indexes of filterable custom
+fields, made and dropped with their fields (app.services.custom_fields)."""
     if type_ == "table" and name and name.startswith("crm_client_words"):
+        return False
+    if type_ == "index" and name and name.startswith("ix_cf_"):
         return False
     if type_ == "index" and name in ("ix_client_name_words", "ix_interest_board"):
         return False

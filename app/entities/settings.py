@@ -13,6 +13,7 @@ from app.models import (
     STAGE_KINDS,
     ChangeLog,
     CompanyRequisites,
+    CustomField,
     Department,
     Pipeline,
     Stage,
@@ -122,4 +123,21 @@ CHANGE_LOG = Entity(
     api_order=("id", "changed_at"),
 )
 
-ENTITIES = [PIPELINE, STAGE, DEPARTMENT, COMPANY_REQUISITES, CHANGE_LOG]
+CUSTOM_FIELD = Entity(
+    CustomField, "settings", tracked=True, pages=("CustomFieldView", "CustomFieldApi"),
+    plural=_l("Custom fields"), label=_l("Custom field"),
+    menu=MenuPlace("Custom fields", "Settings", "fa-sliders"),
+    list=("label_ru", "label_en", "code", "entity", "field_type", "required", "filterable",
+          "show_in_list", "sort"),
+    show=("entity", "code", "label_ru", "label_en", "field_type", "multiple", "required",
+          "default", "help_ru", "help_en", "options", "sort", "show_in_list", "filterable",
+          "show_on_board", "pipelines", "required_from", "visibility"),
+    form=("entity", "code", "label_ru", "label_en", "field_type", "multiple", "required",
+          "help_ru", "help_en", "sort", "show_in_list", "filterable", "show_on_board"),
+    fixed=("entity", "code", "field_type", "multiple"),
+    search=("entity", "code", "label_ru", "field_type"),
+    order=("label_ru", "code", "entity", "sort"),
+    base_order=("sort", "asc"),
+)
+
+ENTITIES = [PIPELINE, STAGE, DEPARTMENT, CUSTOM_FIELD, COMPANY_REQUISITES, CHANGE_LOG]

@@ -397,6 +397,13 @@ def validate_non_negative(value):
 _WHITESPACE_RE = re.compile(r"\s+")
 
 
+def fold_case(value):
+    """Text as a case-blind comparison reads it: lower case, "ё" as "е" (None stays None)."""
+    if value is None:
+        return None
+    return str(value).casefold().replace("ё", "е")
+
+
 def normalize_search(value):
     """Normalise text for indexed prefix search: lower-case, 'ё' -> 'е', single spaces."""
     text = _clean(value).lower().replace("ё", "е")

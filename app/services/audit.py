@@ -84,6 +84,13 @@ def _same(old: Any, new: Any) -> bool:
     return _plain(old) == _plain(new)
 
 
+def _custom_changes(old: Any, new: Any) -> dict[str, list]:
+    """The custom fields' values (one JSON column) field by field: `custom.<code>`."""
+    old, new = old or {}, new or {}
+    return {f"custom.{code}": [old.get(code), new.get(code)]
+            for code in sorted({*old, *new}) if old.get(code) != new.get(code)}
+
+
 def _column_changes(obj: Any, only_changed: bool, deleted: bool = False) -> dict[str, list]:
     """Field -> [old, new]: what changed, or every value of a created (None -> value) or a
     deleted (value -> None) record."""
@@ -99,11 +106,18 @@ def _column_changes(obj: Any, only_changed: bool, deleted: bool = False) -> dict
                 continue
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
+            if key == "custom":
+                changes.update(_custom_changes(old, new))
+                continue
             if _same(old, new):
                 continue
             changes[key] = [_plain(old), _plain(new)]
         else:
             value = state.attrs[key].value
+            if key == "custom":
+                changes.update(_custom_changes(value, None) if deleted
+                               else _custom_changes(None, value))
+                continue
             if value is not None:
                 value = _plain(value) if key != "id" else value
                 changes[key] = [value, None] if deleted else [None, value]

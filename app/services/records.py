@@ -20,7 +20,7 @@ from app.database import db
 from app.entities import BY_MODEL, ENTITIES, checks
 from app.models import Client, Interaction, Model
 from app.rules import validation as v
-from app.services import bounds, duplicates, plans
+from app.services import bounds, custom_fields, duplicates, plans
 from app.services.clock import utcnow
 from app.services.errors import (  # noqa: F401 - the errors every caller of records knows
     CONFLICT_MESSAGE,
@@ -100,6 +100,8 @@ def validate(obj) -> None:
     for field, message in _column_errors(obj).items():
         if field not in errors:
             errors[field] = [message]
+    for field, message in custom_fields.errors(obj).items():
+        errors.setdefault(field, []).append(message)
     if errors:
         raise RecordInvalid(errors)
 
@@ -228,6 +230,8 @@ def stage(obj, *, is_new: bool, before: Optional[dict[str, Any]] = None) -> Any:
     # Reading related records while validating must not flush a half-checked record.
     with session.no_autoflush:
         _complete(obj)
+        if is_new:
+            custom_fields.fill_defaults(obj)
         validate(obj)
         _guard(obj, before)
     if is_new:

@@ -31,7 +31,7 @@ from app.models import (
     Stage,
     StageChange,
 )
-from app.services import access, actor, commands, records
+from app.services import access, actor, commands, custom_fields, records
 from app.services.actor import current_user_id
 from app.services.clock import utcnow
 from app.services.errors import RecordInvalid, RuleBroken
@@ -251,8 +251,10 @@ def create_interest(interest, plan: Optional[Plan], fill=None) -> Interest:
 
 
 def move(interest, stage: Optional[Stage], *, result: Optional[str],
-         plan: Optional[Plan], seen_version: Any = None) -> Interest:
-    """R2: to another open stage, with the result of the current plan and the next plan."""
+         plan: Optional[Plan], seen_version: Any = None,
+         custom: Optional[dict] = None) -> Interest:
+    """R2: to another open stage, with the result of the current plan and the next plan;
+    `custom`: the values of the custom fields the stage requires from it on."""
     with unit_of_work(), records.by_command():
         records.check_version(interest, seen_version)
         _require_open(interest)
@@ -267,7 +269,13 @@ def move(interest, stage: Optional[Stage], *, result: Optional[str],
         _record_result(interest, current, result,
                        gettext("Moved to \"%(stage)s\"", stage=stage.name))
         from_stage = interest.stage
-        commands.update(interest, lambda i: _set_stage(i, stage))
+
+        def change(moved):
+            _set_stage(moved, stage)
+            if custom:
+                custom_fields.write(moved, custom)
+
+        commands.update(interest, change)
         _log(interest, "move", from_stage, stage)
     return interest
 

@@ -1,0 +1,669 @@
+"""The types of custom fields: one class per type, and everything a type decides in it.
+
+A type reads a value sent as JSON (the API, an import) or typed as text (a form, a filter),
+refuses what is not a value of its kind with a message the user can act on, stores it as
+JSON, shows it, links it (a site, an e-mail, a phone), describes it to the OpenAPI spec,
+and says how the database compares and sorts it (app.services.custom_fields builds the
+SQL from that). Nothing outside this module asks which type a field is.
+
+Stored values are plain JSON: text as a string; numbers as numbers; a date as
+"2026-12-03"; a moment as "2026-12-03T11:30:00Z" (UTC); money as {"amount", "currency"};
+a list's choice as the option's value. A field that takes several values stores a list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import phonenumbers
+from flask_babel import format_decimal, get_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+from app.models import CURRENCIES
+from app.rules.validation import (
+    ValidationError,
+    normalize_phone,
+    validate_email,
+    validate_phone,
+)
+from app.services.clock import format_local, format_typed, parse_typed, to_local, to_utc
+from app.services.numbers import parse_decimal
+
+# The largest whole number a field holds: what JSON readers (JavaScript) read exactly.
+LARGEST_INTEGER = 2**53 - 1
+# A decimal or an amount of money: up to 13 whole digits and 4 after the point, so that
+# every value is held exactly by a JSON number.
+LARGEST_DECIMAL = Decimal(10) ** 13
+DECIMAL_PLACES = 4
+
+
+class Invalid(ValueError):
+    """A value its field cannot take; the message says why, in the user's language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- what a type is told about its field -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice of a list field."""
+
+    value: str
+    label: str
+    color: Optional[str] = None
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A custom field's definition as every request reads it (kept between requests while
+    the cache stamp holds, so nothing in it changes)."""
+
+    id: int
+    entity: str
+    code: str
+    label_ru: str
+    label_en: Optional[str]
+    type: str
+    required: bool = False
+    multiple: bool = False
+    default: Any = None
+    help_ru: Optional[str] = None
+    help_en: Optional[str] = None
+    options: tuple[Option, ...] = ()
+    sort: int = 100
+    show_in_list: bool = False
+    filterable: bool = False
+    show_on_board: bool = False
+    pipelines: tuple[int, ...] = ()
+    required_from: tuple[tuple[int, int], ...] = ()  # (pipeline id, stage id)
+    visibility: tuple[tuple[int, str], ...] = ()     # (role id, "hidden" | "read")
+    version: int = 1
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def kind(self) -> "FieldType":
+        return TYPES[self.type]
+
+    @property
+    def label(self) -> str:
+        """The label in the user's language (Russian when there is no English one)."""
+        if _language() == "en" and self.label_en:
+            return self.label_en
+        return self.label_ru
+
+    @property
+    def help(self) -> str:
+        if _language() == "en" and self.help_en:
+            return self.help_en
+        return self.help_ru or ""
+
+    @property
+    def key(self) -> str:
+        """How lists, sorting and filters name the field: `custom.<code>`."""
+        return f"custom.{self.code}"
+
+    def option(self, value) -> Optional[Option]:
+        return next((o for o in self.options if o.value == value), None)
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "ru"
+
+
+# --- the types ---------------------------------------------------------------------------
+
+
+class FieldType:
+    """A type of custom field. Subclasses say what differs."""
+
+    code = ""
+    label: Any = ""
+    # The form's input: text, textarea, number, checkbox, date, datetime, select, money,
+    # email, url, tel (app.fab.custom_form renders each).
+    widget = "text"
+    can_be_multiple = True
+    # How the database compares a stored value: as "text", a "number" or a "bool"; `path`
+    # names the part of a stored object that is compared (money's amount).
+    compared_as = "text"
+    path: tuple[str, ...] = ()
+    sortable = True
+    # The filter operations it offers, in the order a filter's select box shows them.
+    operators: tuple[str, ...] = ("eq", "ne", "empty")
+    placeholder: Any = ""
+    max_length = 255
+
+    # Reading ------------------------------------------------------------------------------
+
+    def read(self, value: Any, spec: FieldSpec) -> Any:
+        """One value as JSON sends it -> the stored value; raises Invalid."""
+        if not isinstance(value, str):
+            raise Invalid(gettext("Enter text."))
+        return self.read_text(value, spec)
+
+    def read_text(self, text: str, spec: FieldSpec) -> Any:
+        """One value as a person typed it -> the stored value; raises Invalid."""
+        text = text.strip()
+        if len(text) > self.max_length:
+            raise Invalid(gettext("At most %(count)d characters.", count=self.max_length))
+        return text
+
+    def is_empty(self, stored: Any) -> bool:
+        return stored is None or stored == "" or stored == []
+
+    # Showing ------------------------------------------------------------------------------
+
+    def text(self, stored: Any, spec: FieldSpec) -> str:
+        """The value as a page shows it."""
+        return "" if stored is None else str(stored)
+
+    def typed(self, stored: Any, spec: FieldSpec) -> str:
+        """The value as a form's input holds it (what read_text reads back)."""
+        return self.text(stored, spec)
+
+    def href(self, stored: Any, spec: FieldSpec) -> Optional[str]:
+        """Where the value links to (a site, mailto:, tel:), or None."""
+        return None
+
+    def color(self, stored: Any, spec: FieldSpec) -> Optional[str]:
+        return None
+
+    def schema(self, spec: FieldSpec) -> dict:
+        """One value, as JSON Schema (OpenAPI 3)."""
+        return {"type": "string", "maxLength": self.max_length}
+
+    # Comparing ----------------------------------------------------------------------------
+
+    def compared(self, stored: Any) -> Any:
+        """What the database compares for a stored value (a filter's operand)."""
+        return stored
+
+
+class StringType(FieldType):
+    code = "string"
+    label = _l("String")
+    operators = ("sw", "ct", "eq", "ne", "empty")
+
+
+class TextType(FieldType):
+    code = "text"
+    label = _l("Text (several lines)")
+    widget = "textarea"
+    can_be_multiple = False
+    sortable = False
+    operators = ("ct", "empty")
+    max_length = 10000
+
+
+class AddressType(FieldType):
+    code = "address"
+    label = _l("Address")
+    widget = "textarea"
+    can_be_multiple = False
+    operators = ("ct", "empty")
+    max_length = 500
+
+
+class IntegerType(FieldType):
+    code = "integer"
+    label = _l("Integer")
+    widget = "number"
+    compared_as = "number"
+    operators = ("eq", "ne", "gt", "lt", "empty")
+
+    def read(self, value, spec):
+        if isinstance(value, bool):
+            raise Invalid(gettext("Enter a whole number."))
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int):
+            return self._in_range(value)
+        if isinstance(value, str):
+            return self.read_text(value, spec)
+        raise Invalid(gettext("Enter a whole number."))
+
+    def read_text(self, text, spec):
+        compact = re.sub(r"[\s\u00a0\u202f]", "", text)
+        if not re.fullmatch(r"[+-]?\d+", compact):
+            raise Invalid(gettext("Enter a whole number."))
+        return self._in_range(int(compact))
+
+    @staticmethod
+    def _in_range(number: int) -> int:
+        if abs(number) > LARGEST_INTEGER:
+            raise Invalid(gettext("The number must be from %(min)s to %(max)s.",
+                                  min=f"-{LARGEST_INTEGER}", max=str(LARGEST_INTEGER)))
+        return number
+
+    def text(self, stored, spec):
+        return "" if stored is None else format_decimal(stored, format="#,##0")
+
+    def typed(self, stored, spec):
+        return "" if stored is None else str(stored)
+
+    def schema(self, spec):
+        return {"type": "integer", "minimum": -LARGEST_INTEGER, "maximum": LARGEST_INTEGER}
+
+
+def _decimal(value: Any, typed: bool) -> Decimal:
+    """A number sent as JSON (`typed` False) or typed in the user's language."""
+    if isinstance(value, bool):
+        raise Invalid(gettext("Enter a number."))
+    try:
+        if isinstance(value, (int, float)):
+            number = Decimal(str(value))
+        elif isinstance(value, str) and typed:
+            number = _read_local_number(value)
+        elif isinstance(value, str):
+            number = Decimal(value.strip())
+        else:
+            raise Invalid(gettext("Enter a number."))
+    except (InvalidOperation, ValueError):
+        raise Invalid(gettext("Enter a number, for example 1,200,000.00.")) from None
+    if not number.is_finite():
+        raise Invalid(gettext("Enter a number."))
+    if abs(number) >= LARGEST_DECIMAL:
+        raise Invalid(gettext("The number is too large."))
+    if -number.as_tuple().exponent > DECIMAL_PLACES and \
+            number != number.quantize(Decimal(1).scaleb(-DECIMAL_PLACES)):
+        raise Invalid(gettext("At most %(count)d digits after the decimal point.",
+                              count=DECIMAL_PLACES))
+    return number
+
+
+def _read_local_number(text: str) -> Decimal:
+    locale = get_locale()
+    symbols = getattr(locale, "number_symbols", {}) or {}
+    latn = symbols.get("latn", symbols)
+    return parse_decimal(text, decimal_symbol=latn.get("decimal", ","),
+                         group_symbol=latn.get("group", "\u00a0"))
+
+
+def _json_number(number: Decimal) -> int | float:
+    """A JSON number that reads back as exactly `number` (13 + 4 digits fit a double)."""
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+class DecimalType(FieldType):
+    code = "decimal"
+    label = _l("Decimal number")
+    widget = "number"
+    compared_as = "number"
+    operators = ("eq", "ne", "gt", "lt", "empty")
+
+    def read(self, value, spec):
+        return _json_number(_decimal(value, typed=False))
+
+    def read_text(self, text, spec):
+        return _json_number(_decimal(text, typed=True))
+
+    def text(self, stored, spec):
+        return "" if stored is None else format_decimal(Decimal(str(stored)),
+                                                        format="#,##0.####")
+
+    def schema(self, spec):
+        return {"type": "number", "exclusiveMinimum": -float(LARGEST_DECIMAL),
+                "exclusiveMaximum": float(LARGEST_DECIMAL)}
+
+
+class MoneyType(FieldType):
+    code = "money"
+    label = _l("Money")
+    widget = "money"
+    can_be_multiple = False
+    compared_as = "number"
+    path = ("amount",)
+    operators = ("eq", "ne", "gt", "lt", "empty")
+    placeholder = _l("1 200 000,00 RUB")
+
+    def read(self, value, spec):
+        if isinstance(value, dict):
+            unknown = set(value) - {"amount", "currency"}
+            if unknown or "amount" not in value:
+                raise Invalid(gettext('Send money as {"amount": 1200.5, "currency": "RUB"}.'))
+            return self._money(_decimal(value["amount"], typed=False),
+                               value.get("currency") or "RUB")
+        return self._money(_decimal(value, typed=False), "RUB")
+
+    def read_text(self, text, spec):
+        match = re.fullmatch(r"\s*(.*?)\s*([A-Za-z]{3})?\s*", text)
+        amount, currency = match.group(1), (match.group(2) or "RUB").upper()
+        return self._money(_decimal(amount, typed=True), currency)
+
+    @staticmethod
+    def _money(amount: Decimal, currency: Any) -> dict:
+        if currency not in CURRENCIES:
+            raise Invalid(gettext("Unknown currency; use one of: %(codes)s.",
+                                  codes=", ".join(CURRENCIES)))
+        return {"amount": _json_number(amount.quantize(Decimal("0.01"))),
+                "currency": currency}
+
+    def text(self, stored, spec):
+        if not isinstance(stored, dict):
+            return ""
+        amount = format_decimal(Decimal(str(stored.get("amount", 0))), format="#,##0.00")
+        return f"{amount} {stored.get('currency', '')}".strip()
+
+    def compared(self, stored):
+        return stored.get("amount") if isinstance(stored, dict) else stored
+
+    def schema(self, spec):
+        return {"type": "object", "required": ["amount"],
+                "properties": {"amount": {"type": "number"},
+                               "currency": {"type": "string", "enum": list(CURRENCIES)}}}
+
+
+_TRUE = {"1", "true", "yes", "y", "on", "да", "д"}
+_FALSE = {"0", "false", "no", "n", "off", "нет", "н", ""}
+
+
+class BooleanType(FieldType):
+    code = "boolean"
+    label = _l("Yes / no")
+    widget = "checkbox"
+    can_be_multiple = False
+    compared_as = "bool"
+    operators = ("eq",)
+
+    def read(self, value, spec):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return self.read_text(value, spec)
+        raise Invalid(gettext("Send true or false."))
+
+    def read_text(self, text, spec):
+        word = text.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise Invalid(gettext("Answer yes or no."))
+
+    def is_empty(self, stored):
+        return stored is None
+
+    def text(self, stored, spec):
+        if stored is None:
+            return ""
+        return gettext("Yes") if stored else gettext("No")
+
+    def typed(self, stored, spec):
+        return "y" if stored else ""
+
+    def schema(self, spec):
+        return {"type": "boolean"}
+
+
+class DateType(FieldType):
+    code = "date"
+    label = _l("Date")
+    widget = "date"
+    operators = ("eq", "gt", "lt", "empty")
+    placeholder = _l("dd.mm.yyyy")
+
+    def read(self, value, spec):
+        if not isinstance(value, str):
+            raise Invalid(gettext("Send a date as 2026-12-03."))
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return self.read_text(value, spec)
+
+    def read_text(self, text, spec):
+        try:
+            return parse_typed(text.strip(), with_time=False).isoformat()
+        except ValueError:
+            try:
+                return dt.date.fromisoformat(text.strip()).isoformat()
+            except ValueError:
+                raise Invalid(gettext("Enter a date as 03.12.2026.")) from None
+
+    def text(self, stored, spec):
+        return format_typed(dt.date.fromisoformat(stored)) if stored else ""
+
+    def schema(self, spec):
+        return {"type": "string", "format": "date"}
+
+
+class DateTimeType(FieldType):
+    """A moment, kept in UTC and shown in the company's time zone."""
+
+    code = "datetime"
+    label = _l("Date and time")
+    widget = "datetime"
+    operators = ("gt", "lt", "eq", "empty")
+    placeholder = _l("dd.mm.yyyy hh:mm")
+
+    def read(self, value, spec):
+        if not isinstance(value, str):
+            raise Invalid(gettext("Send a time as 2026-12-03T11:30:00Z."))
+        try:
+            moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise Invalid(gettext("Send a time as 2026-12-03T11:30:00Z.")) from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return self._stored(moment)
+
+    def read_text(self, text, spec):
+        try:
+            moment = parse_typed(text.strip(), with_time=True)
+        except ValueError:
+            raise Invalid(gettext("Enter a date and time as 03.12.2026 14:30.")) from None
+        return self._stored(to_utc(moment))
+
+    @staticmethod
+    def _stored(moment: dt.datetime) -> str:
+        if not dt.datetime(1900, 1, 1) <= moment <= dt.datetime(9999, 1, 1):
+            raise Invalid(gettext("Enter a date between 1900 and 9999."))
+        return moment.replace(microsecond=0).isoformat() + "Z"
+
+    @staticmethod
+    def moment(stored: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(stored.rstrip("Z"))
+
+    def text(self, stored, spec):
+        return format_local(self.moment(stored)) if stored else ""
+
+    def typed(self, stored, spec):
+        return format_typed(to_local(self.moment(stored))) if stored else ""
+
+    def schema(self, spec):
+        return {"type": "string", "format": "date-time"}
+
+
+class UrlType(FieldType):
+    code = "url"
+    label = _l("Link (URL)")
+    widget = "url"
+    operators = ("ct", "eq", "empty")
+    max_length = 500
+
+    def read_text(self, text, spec):
+        text = super().read_text(text, spec)
+        if not text:
+            return text
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in text:
+            raise Invalid(gettext("Enter an address that starts with http:// or https://."))
+        return text
+
+    def href(self, stored, spec):
+        return stored or None
+
+    def schema(self, spec):
+        return {"type": "string", "format": "uri", "maxLength": self.max_length}
+
+
+class EmailType(FieldType):
+    code = "email"
+    label = _l("E-mail")
+    widget = "email"
+    operators = ("eq", "ct", "empty")
+
+    def read_text(self, text, spec):
+        text = super().read_text(text, spec)
+        try:
+            validate_email(text)
+        except ValidationError as error:
+            raise Invalid(gettext(error.message)) from None
+        return text
+
+    def href(self, stored, spec):
+        return f"mailto:{stored}" if stored else None
+
+    def schema(self, spec):
+        return {"type": "string", "format": "email", "maxLength": self.max_length}
+
+
+class PhoneType(FieldType):
+    """Kept in E.164 (+74956601812), as the built-in phones' normalised copy."""
+
+    code = "phone"
+    label = _l("Phone")
+    widget = "tel"
+    operators = ("eq", "empty")
+    max_length = 40
+
+    def read_text(self, text, spec):
+        text = super().read_text(text, spec)
+        try:
+            validate_phone(text)
+        except ValidationError as error:
+            raise Invalid(gettext(error.message)) from None
+        return normalize_phone(text)
+
+    def text(self, stored, spec):
+        if not stored:
+            return ""
+        try:
+            number = phonenumbers.parse(stored, "RU")
+        except phonenumbers.NumberParseException:
+            return stored
+        return phonenumbers.format_number(number,
+                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def href(self, stored, spec):
+        return f"tel:{stored}" if stored else None
+
+
+class ListType(FieldType):
+    """A choice among the field's options (several when the field is multiple)."""
+
+    code = "list"
+    label = _l("List")
+    widget = "select"
+    operators = ("eq", "ne", "empty")
+
+    def read(self, value, spec):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        return super().read(value, spec)
+
+    def read_text(self, text, spec):
+        text = text.strip()
+        if spec.option(text) is None:
+            by_label = [o for o in spec.options if o.label.strip().lower() == text.lower()]
+            if len(by_label) != 1:
+                raise Invalid(gettext("Unknown option \u201c%(value)s\u201d; choose one of: "
+                                      "%(options)s.", value=text[:100],
+                                      options=", ".join(o.value for o in spec.options)))
+            return by_label[0].value
+        return text
+
+    def text(self, stored, spec):
+        option = spec.option(stored)
+        return option.label if option is not None else ("" if stored is None else str(stored))
+
+    def typed(self, stored, spec):
+        return "" if stored is None else str(stored)
+
+    def color(self, stored, spec):
+        option = spec.option(stored)
+        return option.color if option is not None else None
+
+    def schema(self, spec):
+        return {"type": "string", "enum": [o.value for o in spec.options]}
+
+
+TYPES: dict[str, FieldType] = {kind.code: kind for kind in (
+    StringType(), TextType(), IntegerType(), DecimalType(), BooleanType(), DateType(),
+    DateTimeType(), MoneyType(), UrlType(), EmailType(), PhoneType(), AddressType(),
+    ListType(),
+)}
+
+
+# --- a field's whole value (one or several) -----------------------------------------------
+
+
+def read_value(spec: FieldSpec, value: Any, *, typed: bool = False) -> Any:
+    """The stored value of `spec` for what was sent (JSON) or `typed` (a form's text; for a
+    field of several values, a list of texts or one text with a value per line). None for
+    no value. Raises Invalid."""
+    kind = spec.kind
+    if value is None:
+        return None
+    if spec.multiple:
+        if typed and isinstance(value, str):
+            value = [line for line in value.splitlines() if line.strip()]
+        if not isinstance(value, list):
+            raise Invalid(gettext("Send a list of values."))
+        stored = []
+        for item in value:
+            one = kind.read_text(item, spec) if typed and isinstance(item, str) \
+                else kind.read(item, spec)
+            if not kind.is_empty(one) and one not in stored:
+                stored.append(one)
+        return stored or None
+    if isinstance(value, list):
+        raise Invalid(gettext("This field takes one value."))
+    one = kind.read_text(value, spec) if typed and isinstance(value, str) \
+        else kind.read(value, spec)
+    return None if kind.is_empty(one) else one
+
+
+def is_empty(spec: FieldSpec, stored: Any) -> bool:
+    if spec.multiple:
+        return not stored
+    return spec.kind.is_empty(stored)
+
+
+def text_of(spec: FieldSpec, stored: Any) -> str:
+    """The whole value as a page reads it."""
+    if stored is None:
+        return ""
+    if spec.multiple and isinstance(stored, list):
+        return ", ".join(spec.kind.text(item, spec) for item in stored)
+    try:
+        return spec.kind.text(stored, spec)
+    except (TypeError, ValueError, InvalidOperation):
+        return str(stored)
+
+
+def typed_of(spec: FieldSpec, stored: Any) -> Any:
+    """The whole value as a form's input holds it (a list for a multiple choice)."""
+    if stored is None:
+        return [] if spec.multiple and spec.kind.widget == "select" else ""
+    if spec.multiple:
+        items = [spec.kind.typed(item, spec) for item in stored]
+        return items if spec.kind.widget == "select" else "\n".join(items)
+    return spec.kind.typed(stored, spec)
+
+
+def schema_of(spec: FieldSpec) -> dict:
+    one = spec.kind.schema(spec)
+    schema = {"type": "array", "items": one} if spec.multiple else dict(one)
+    schema["nullable"] = True
+    schema["description"] = spec.label_ru + (f" / {spec.label_en}" if spec.label_en else "")
+    return schema
