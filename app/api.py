@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.custom_fields_api import CustomFieldApi
 from app.entities import BY_API
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
@@ -20,6 +21,7 @@ from app.sales_api import (
     InterestCommands,
     KanbanApi,
 )
+from app.services import custom_fields
 
 AUDIT_READ = list(AUDIT_STAMPS)
 
@@ -29,6 +31,7 @@ API_LABELS = {
     "created_by_fk": LABELS["created_by"],
     "changed_by_fk": LABELS["changed_by"],
     "user_id": LABELS["user"],
+    "custom": _l("Custom fields"),
 }
 
 
@@ -44,6 +47,9 @@ def resource(entity) -> type:
     columns = [] if entity.read_only else list(entity.api_columns)
     edited = [] if entity.read_only else list(entity.api_edit)
     shown = ["id", *columns, *entity.api_read]
+    # The custom fields' values: written apart (app.fab.rest), answered with the record.
+    custom = ["custom"] if custom_fields.entity_of(model) else []
+    shown += custom
     if hasattr(model, "version"):
         shown.append("version")
     shown += AUDIT_READ if hasattr(model, "created_on") else []
@@ -61,8 +67,8 @@ def resource(entity) -> type:
         "label_columns": label_columns,
         "list_columns": shown,
         "show_columns": shown,
-        "add_columns": columns,
-        "edit_columns": edited,
+        "add_columns": [*columns, *custom] if columns else columns,
+        "edit_columns": [*edited, *custom] if edited else edited,
         "search_columns": search,
         "order_columns": list(entity.api_order),
         # As on the screen: a name search is then one index range, read in order.
@@ -85,3 +91,4 @@ def register(appbuilder) -> None:
     for resource_class in RESOURCES:
         appbuilder.add_api(resource_class)
     appbuilder.add_api(KanbanApi)
+    appbuilder.add_api(CustomFieldApi)

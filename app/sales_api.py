@@ -70,6 +70,8 @@ class MoveSchema(Schema):
     result = fields.String(allow_none=True, metadata={
         "description": "The result of the current planned interaction"})
     next = fields.Nested(PlanSchema, allow_none=True)
+    custom = fields.Dict(allow_none=True, metadata={
+        "description": "Custom fields the stage requires from it on, by code"})
     version = _version()
 
 
@@ -326,7 +328,7 @@ class InterestCommands(CommandsMixin):
         return self._command(pk, MoveSchema, lambda interest, body: sales.move(
             interest, _get(Stage, body["stage"]) or _missing("stage"),
             result=body.get("result"), plan=plan_of(body.get("next")),
-            seen_version=body.get("version")))
+            seen_version=body.get("version"), custom=body.get("custom")))
 
     @expose("/<int:pk>/close", methods=["POST"])
     @protect()

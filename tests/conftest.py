@@ -229,6 +229,19 @@ class SetupSnapshot:
                             .where(self.users_table.c.id == row["id"]).values(**row))
 
 
+def _drop_custom_field_indexes(session) -> None:
+    """The indexes of the custom fields a test made (they go with their fields)."""
+    if session.get_bind().dialect.name == "postgresql":
+        names = session.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix\\_cf\\_%'")).scalars()
+    else:
+        names = session.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix\\_cf\\_%' "
+            "ESCAPE '\\'")).scalars()
+    for name in list(names):
+        session.execute(text(f'DROP INDEX "{name}"'))
+
+
 def reset_database(app) -> None:
     """Empty the CRM tables, put the reference data, roles, rights and baseline users back,
     drop users a test made."""
@@ -244,6 +257,7 @@ def reset_database(app) -> None:
         session.execute(update(ProductGroup.__table__).values(parent_id=None))
         for table in _crm_tables():
             session.execute(delete(table))
+        _drop_custom_field_indexes(session)
         extra = select(CrmUser.id).where(CrmUser.id.notin_(baseline))
         if session.execute(extra.limit(1)).first() is not None:
             from flask_appbuilder.security.sqla.models import assoc_user_role

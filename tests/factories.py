@@ -21,6 +21,7 @@ from app.models import (
     Client,
     CompanyRequisites,
     Contact,
+    CustomField,
     Department,
     DictionaryItem,
     Inquiry,
@@ -354,6 +355,16 @@ class CompanyRequisitesFactory(Factory):
                 "director": "Иванов И. И.", "is_default": True}
 
 
+class CustomFieldFactory(Factory):
+    model = CustomField
+    edit = ("label_ru", "Changed by the test")
+    key = "label_ru"
+
+    def values(self, deps, n):
+        return {"entity": "client", "code": f"field_{n}", "label_ru": f"Поле {n}",
+                "label_en": f"Field {n}", "field_type": "string", "sort": 100 + n}
+
+
 CLIENT = ClientFactory()
 CONTACT = ContactFactory()
 INQUIRY = InquiryFactory()
@@ -367,11 +378,12 @@ PIPELINE = PipelineFactory()
 STAGE = StageFactory()
 DEPARTMENT = DepartmentFactory()
 REQUISITES = CompanyRequisitesFactory()
+CUSTOM_FIELD = CustomFieldFactory()
 
 FACTORIES: dict[type, Factory] = {
     f.model: f for f in (CLIENT, CONTACT, INQUIRY, INTEREST, INTERACTION, PRODUCT_GROUP, PRODUCT,
                          INTEREST_PRODUCT, DICTIONARY_ITEM, PIPELINE, STAGE, DEPARTMENT,
-                         REQUISITES)
+                         REQUISITES, CUSTOM_FIELD)
 }
 
 # Models that are read-only on every screen and resource.

@@ -23,7 +23,6 @@ from flask_appbuilder.actions import action as bulk_action
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.security.decorators import has_access
-from flask_appbuilder.urltools import get_filter_args
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, DateTime, and_
@@ -31,6 +30,7 @@ from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, HiddenField
 from wtforms.fields.core import UnboundField
 
+from app.fab import custom_form
 from app.fab.datamodel import CrmInterface
 from app.fab.filters import empty_filters, joined_filters
 from app.fab.forms import use_typed_fields
@@ -41,9 +41,10 @@ from app.fab.widgets import (
     CrmShowWidget,
     SearchFormCache,
     render_search_form_parts,
+    with_custom_filters,
 )
 from app.models import AUDIT_COLUMNS
-from app.services import access, bounds, commands, records, worklists
+from app.services import access, bounds, commands, custom_fields, records, worklists
 from app.services.clock import format_local, to_local, to_utc
 
 
@@ -82,6 +83,19 @@ class FilterAssignableUsers(BaseFilter):
 
     def apply(self, query, value):
         return query.filter(access.assignable_users_condition(value))
+
+
+def _read_filter_args(filters) -> None:
+    """FAB's get_filter_args, ignoring a filter whose operation the column does not have
+    (`_flt_9_name=`) instead of failing."""
+    filters.clear_filters()
+    for argument in request.args:
+        match = re.fullmatch(r"_flt_(\d)_(.*)", argument)
+        if match is None:
+            continue
+        column, index = match.group(2), int(match.group(1))
+        if index < len(filters.get_search_filters().get(column, ())):
+            filters.add_filter_index(column, index, request.args.getlist(argument))
 
 
 def _int_arg(name: str, default=None):
@@ -181,10 +195,36 @@ class CrmModelView(ModelView):
         return current_app.config.get("CRM_LIST_MAX_PAGE_SIZE", 100)
 
     def _request_filters(self):
-        """A copy of the view's filters for this request only: FAB's object is shared."""
+        """A copy of the view's filters for this request only: FAB's object is shared. The
+        custom fields the user may read and filter by join it."""
         filters = empty_filters(self._filters)
-        get_filter_args(filters)
+        custom = custom_form.filters_of(
+            [spec for spec in self._custom_readable() if spec.filterable], self.datamodel)
+        if custom:
+            filters._search_filters = {**filters._search_filters, **custom}
+            filters._all_filters = {**filters._all_filters, **custom}
+            filters.search_columns = [*filters.search_columns, *custom]
+        _read_filter_args(filters)
         return filters
+
+    # --- custom fields (app.services.custom_fields) ---------------------------------------
+
+    @property
+    def custom_entity(self):
+        return custom_fields.entity_of(self.datamodel.obj)
+
+    def _custom_granted(self, record=None) -> list:
+        """The custom fields the user may read, for a form: all of the entity's, or those
+        that belong to `record` (an interest's pipeline)."""
+        if self.custom_entity is None:
+            return []
+        return custom_fields.granted(self.custom_entity, record)
+
+    def _custom_readable(self) -> list:
+        return [g.spec for g in self._custom_granted()]
+
+    def _custom_list_specs(self) -> list:
+        return [spec for spec in self._custom_readable() if spec.show_in_list]
 
     def _list(self, **kwargs):
         name = self.__class__.__name__
@@ -259,6 +299,9 @@ class CrmModelView(ModelView):
         parts = self._search_form_cache.parts(
             lambda: render_search_form_parts(form or self.search_form.refresh(), columns,
                                              self._filters))
+        filterable = [spec for spec in self._custom_readable() if spec.filterable]
+        if filterable:
+            parts = with_custom_filters(parts, filterable)
         widgets["search"] = self.search_widget(
             parts=parts, filters=filters if filters is not None else self._filters)
         return widgets
@@ -270,7 +313,9 @@ class CrmModelView(ModelView):
         page_size = min(page_size or self.page_size, self._max_page_size())
         if page_size <= 0:
             page_size = self.page_size
-        if order_column and order_column not in self.order_columns:
+        if order_column and order_column not in self.order_columns and \
+                order_column not in {spec.key for spec in self._custom_readable()
+                                     if spec.kind.sortable and not spec.multiple}:
             order_column, order_direction = "", ""
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
@@ -278,11 +323,19 @@ class CrmModelView(ModelView):
         result = self.datamodel.query_page(joined, order_column, order_direction,
                                            page=page or 0, page_size=page_size, where=where)
         pks = self.datamodel.get_keys(result.rows)
+        values = self.list_values(result.rows)
+        custom = self._custom_list_specs()
+        for row, value in zip(result.rows, values, strict=True) if custom else ():
+            stored = row.custom or {}
+            value.update({spec.key: custom_form.display(spec, stored.get(spec.code))
+                          for spec in custom})
         widgets["list"] = self.list_widget(
-            label_columns=self.label_columns,
-            include_columns=self.list_columns,
-            value_columns=self.list_values(result.rows),
-            order_columns=self.order_columns,
+            label_columns={**self.label_columns, **{spec.key: spec.label for spec in custom}},
+            include_columns=[*self.list_columns, *(spec.key for spec in custom)],
+            value_columns=values,
+            order_columns=[*self.order_columns,
+                           *(spec.key for spec in custom
+                             if spec.kind.sortable and not spec.multiple)],
             formatters_columns=self.formatters_columns,
             page=page,
             page_size=page_size,
@@ -318,6 +371,27 @@ class CrmModelView(ModelView):
             return widgets
         return self._get_related_views_widgets(item, orders=orders, pages=pages,
                                                page_sizes=sizes, widgets=widgets)
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """The record's page, with the custom fields the user may read in a section."""
+        widgets = widgets or {}
+        columns, labels, values = custom_form.shown(item)
+        fieldsets = show_fieldsets or self.show_fieldsets
+        if columns and fieldsets:
+            fieldsets = [*fieldsets[:-1], (custom_form.SECTION, {"fields": columns}),
+                         fieldsets[-1]] if len(fieldsets) > 1 else \
+                [*fieldsets, (custom_form.SECTION, {"fields": columns})]
+        widgets["show"] = self.show_widget(
+            pk=pk,
+            label_columns={**self.label_columns, **labels},
+            include_columns=[*self.show_columns, *columns],
+            value_columns=[*self.datamodel.get_values_item(item, self.show_columns), *values],
+            formatters_columns=self.formatters_columns,
+            actions=actions or self.actions,
+            fieldsets=fieldsets,
+            modelview_name=self.__class__.__name__,
+        )
+        return widgets
 
     def _get_item(self, pk, action: str = "read"):
         """The record, if the user may `action` it; otherwise 404, so ids cannot be probed."""
@@ -379,8 +453,12 @@ class CrmModelView(ModelView):
         with self.datamodel.session.no_autoflush:
             for name, field in form._fields.items():
                 if name not in self.protected_columns and name not in locked \
-                        and name not in self.form_only_fields:
+                        and name not in self.form_only_fields \
+                        and not name.startswith(custom_form.PREFIX):
                     field.populate_obj(item, name)
+            granted = self._custom_granted()
+            if granted:
+                custom_fields.write(item, custom_form.sent(form, granted, item), typed=True)
         # Forms speak the company's local time to the minute; the database keeps UTC. A
         # time saved as the form showed it keeps its seconds.
         for name, before in stored.items():
@@ -392,10 +470,13 @@ class CrmModelView(ModelView):
                 setattr(item, name, to_utc(typed))
 
     def _add(self):
+        granted = self._custom_granted()
+        form_class = custom_form.form_class(self.add_form, granted)
         if request.method == "POST":
-            form = self._posted_form(self.add_form)
+            form = self._posted_form(form_class)
         else:
-            form = self.add_form.refresh()
+            form = form_class.refresh()
+            custom_form.fill(form, None, granted)
             self._prefill_parents(form)
         if request.method == "POST" and form.validate():
             self.process_form(form, True)
@@ -417,6 +498,31 @@ class CrmModelView(ModelView):
         self._lock_owner_field(form)
         return self._get_add_widget(form=form)
 
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        widgets = widgets or {}
+        widgets["add"] = self.add_widget(
+            form=form, include_cols=[*self.add_columns, *custom_form.names(form)],
+            exclude_cols=exclude_cols or [],
+            fieldsets=self._with_custom_section(self.add_fieldsets, form))
+        return widgets
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        widgets = widgets or {}
+        widgets["edit"] = self.edit_widget(
+            form=form, include_cols=[*self.edit_columns, *custom_form.names(form)],
+            exclude_cols=exclude_cols or [],
+            fieldsets=self._with_custom_section(self.edit_fieldsets, form))
+        return widgets
+
+    @staticmethod
+    def _with_custom_section(fieldsets, form) -> list:
+        section = custom_form.section(form)
+        if section is None:
+            return fieldsets
+        if not fieldsets:
+            return []  # the form lists every field it includes, the custom ones too
+        return [*fieldsets, section]
+
     def create_record(self, item, fill, form) -> None:
         """Save a new record from the add form; `fill(item)` copies the form onto it."""
         commands.create(item, fill)
@@ -428,8 +534,10 @@ class CrmModelView(ModelView):
     def _edit(self, pk):
         item = self._get_item(pk, "edit")
         pk = self.datamodel.get_pk_value(item)
+        granted = self._custom_granted(item)
+        form_class = custom_form.form_class(self.edit_form, granted)
         if request.method == "POST":
-            form = self._posted_form(self.edit_form)
+            form = self._posted_form(form_class)
             form._id = pk
             for field in form:
                 # A record already linked stays a valid choice, seen or not (app.screens.lookup).
@@ -454,7 +562,8 @@ class CrmModelView(ModelView):
                     flash(str(self.edit_row_message), "success")
                     return None
         else:
-            form = self.edit_form.refresh(obj=item)
+            form = form_class.refresh(obj=item)
+            custom_form.fill(form, item, granted)
             for name in self.datetime_columns:
                 if name in form and form[name].data is not None:
                     form[name].data = to_local(form[name].data).replace(second=0,

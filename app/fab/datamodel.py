@@ -38,7 +38,7 @@ from sqlalchemy.orm import RelationshipProperty, aliased, joinedload, selectinlo
 
 from app.entities import SEARCH_SHADOWS
 from app.fab.filters import CrmFilterConverter, FilterRelationEqual, FilterRelationNotEqual
-from app.services import access, bounds, positions
+from app.services import access, bounds, custom_fields, positions
 
 # How many pages past the current one the list looks ahead to bound its count.
 LOOKAHEAD_PAGES = 10
@@ -102,6 +102,10 @@ class CrmInterface(SQLAInterface):
         """(kind, details) for a requested order; unknown columns fall back to newest first."""
         direction = asc if order_direction == "asc" else desc
         pk = getattr(self.obj, self.get_pk_name())
+        custom = self._custom_order(order_column)
+        if custom is not None:
+            # As the field's index is made: its value, then the id.
+            return "column", [direction(custom), direction(pk)]
         if order_column in self.list_columns:
             # A name is ordered by its normalised copy: that is what the index covers.
             shadow = SEARCH_SHADOWS.get(self.obj, {}).get(order_column)
@@ -112,6 +116,18 @@ class CrmInterface(SQLAInterface):
         if relation is not None:
             return "relation", (relation, direction)
         return "column", [desc(pk)]
+
+    def _custom_order(self, order_column: str):
+        """The expression a list is sorted by for `custom.<code>`: a field the user may
+        read that holds one value; else None."""
+        if not order_column.startswith("custom.") or not hasattr(self.obj, "custom"):
+            return None
+        entity = custom_fields.entity_of(self.obj)
+        code = order_column.removeprefix("custom.")
+        for spec in custom_fields.readable(entity) if entity else ():
+            if spec.code == code and spec.kind.sortable and not spec.multiple:
+                return custom_fields.order_expression(self.obj, spec)
+        return None
 
     def _index_order(self, column, pk) -> list:
         """The columns a list ordered by `column` is ordered by: those of the index that

@@ -24,6 +24,9 @@ from flask import current_app
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.api.manager import OpenApi, SwaggerView
 
+from app.services import custom_fields
+from app.services.custom_types import schema_of
+
 FIELD_ERRORS = {
     "type": "object",
     "description": "The errors of each field: a list of messages, or for a list or a nested "
@@ -76,6 +79,7 @@ def describe_real_answers(spec: dict, apis: list[BaseApi]) -> dict:
     for code, (description, field_errors) in ERROR_RESPONSES.items():
         responses[code] = _error_response(description, field_errors)
     _correct_menu(spec)
+    _describe_custom_fields(spec, apis)
     by_prefix = sorted(((api.route_base.rstrip("/"), api) for api in apis),
                        key=lambda item: len(item[0]), reverse=True)
     for path, operations in spec.get("paths", {}).items():
@@ -88,6 +92,29 @@ def describe_real_answers(spec: dict, apis: list[BaseApi]) -> dict:
             if isinstance(operation, dict):
                 _correct_operation(operation, key)
     return spec
+
+
+def _describe_custom_fields(spec: dict, apis: list[BaseApi]) -> None:
+    """Each record's `custom` object with the fields the reader of the spec may read (in
+    answers) or change (in bodies), as they are defined now."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    for api in apis:
+        datamodel = getattr(api, "datamodel", None)
+        entity = custom_fields.entity_of(datamodel.obj) if datamodel is not None else None
+        if entity is None:
+            continue
+        granted = custom_fields.granted(entity)
+        for suffix, writing in ((".get", False), (".get_list", False), (".post", True),
+                                (".put", True)):
+            schema = schemas.get(type(api).__name__ + suffix)
+            if not isinstance(schema, dict):
+                continue
+            fields = {g.spec.code: schema_of(g.spec) for g in granted
+                      if g.editable or not writing}
+            schema.setdefault("properties", {})["custom"] = {
+                "type": "object", "properties": fields,
+                "description": "The custom fields' values, by code (Settings → Custom "
+                               "fields; GET /api/v1/custom_field/)"}
 
 
 def _correct_operation(operation: dict, key: dict) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 import prison
-from flask import jsonify, make_response, request
+from flask import g, jsonify, make_response, request
 from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.const import API_URI_RIS_KEY
@@ -28,7 +28,8 @@ from sqlalchemy.exc import NoResultFound
 
 from app.fab.api_fields import FittedSchemaConverter
 from app.fab.filters import add_api_filters, empty_filters, joined_filters
-from app.services import bounds, commands, records
+from app.models import ChangeLog
+from app.services import bounds, commands, custom_fields, records
 from app.services.errors import RuleBroken
 
 
@@ -73,7 +74,30 @@ class EmployeeSchema(Schema):
     phone = fields.String(dump_only=True)
 
 
+class CustomValues(fields.Field):
+    """A record's `custom` object: the values of the custom fields the user may read
+    (app.services.custom_fields), answered per request; written apart from the schema."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_only=True, metadata={
+            "type": "object", "description": "The custom fields' values, by code"}, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return custom_fields.dump(obj)
+
+
 class CrmSchemaConverter(FittedSchemaConverter):
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        if column.name == "custom" and custom_fields.entity_of(datamodel.obj):
+            return CustomValues()
+        if column.name == "changes" and datamodel.obj is ChangeLog:
+            # Without the custom fields the reader may not see.
+            return fields.Function(
+                lambda row: custom_fields.visible_changes(row.entity, row.changes),
+                dump_only=True, metadata={"type": "object"})
+        return super()._column2field(datamodel, column, nested=nested,
+                                     parent_schema_name=parent_schema_name)
+
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
         if nested and issubclass(datamodel.get_related_model(column.name), User):
             many = not (datamodel.is_relation_many_to_one(column.name)
@@ -107,6 +131,20 @@ def refuse_malformed_rison():
     except Exception:
         return jsonify(message=gettext("The request is malformed.")), 400
     return None
+
+
+def nest_custom_errors(errors: dict) -> dict:
+    """A custom field's errors ("custom.contract_no") under `custom`, as the body names it:
+    {"custom": {"contract_no": ["…"]}}."""
+    nested: dict[str, Any] = {}
+    for name, messages in (errors or {}).items():
+        if name.startswith("custom."):
+            nested.setdefault("custom", {})[name.removeprefix("custom.")] = messages
+        elif name == "custom" and isinstance(nested.get("custom"), dict):
+            nested["custom"]["_schema"] = messages
+        else:
+            nested[name] = messages
+    return nested
 
 
 def answer(status: int, body: dict):
@@ -153,10 +191,11 @@ class CrmApi(ModelRestApi):
         that get the user out (`offers`)."""
         self.datamodel.session.rollback()  # nothing of a refused change stays in the session
         body: dict[str, Any] = {"message": error.message, "code": error.code}
-        if error.errors and isinstance(error, RuleBroken):
-            body["errors"] = error.errors
-        elif error.errors:
-            body["message"] = error.errors
+        errors = nest_custom_errors(error.errors)
+        if errors and isinstance(error, RuleBroken):
+            body["errors"] = errors
+        elif errors:
+            body["message"] = errors
         if hasattr(error, "details"):
             body.update(error.details())
         pk = (request.view_args or {}).get("pk")
@@ -199,6 +238,7 @@ class CrmApi(ModelRestApi):
             return self.response_400(message=gettext("The request body must be a JSON object."))
         data = dict(data)
         extras = {name: data.pop(name) for name in self.command_fields if name in data}
+        self._take_custom(data)
         try:
             item = self._load(self.add_model_schema, data)
             self.create_item(item, extras)
@@ -211,6 +251,21 @@ class CrmApi(ModelRestApi):
         return self.response(201, result=self.add_model_schema.dump(item, many=False),
                              id=self.datamodel.get_pk_value(item),
                              version=getattr(item, "version", None))
+
+    def _take_custom(self, data: dict) -> None:
+        """The body's `custom` object, written with the record (pre_add, pre_update)."""
+        if "custom" in data and custom_fields.entity_of(self.datamodel.obj):
+            g.crm_custom_sent = data.pop("custom")
+
+    def _write_custom(self, item) -> None:
+        if "crm_custom_sent" in g:
+            custom_fields.write(item, g.pop("crm_custom_sent"))
+
+    def pre_add(self, item) -> None:
+        self._write_custom(item)
+
+    def pre_update(self, item) -> None:
+        self._write_custom(item)
 
     # Fields of a new record's body that are not columns, for create_item (an interest's
     # first plan).
@@ -238,6 +293,7 @@ class CrmApi(ModelRestApi):
         if refused is not None:
             return refused
         extras = {name: data.pop(name) for name in self.update_fields if name in data}
+        self._take_custom(data)
         seen_version = data.pop("version", None) if hasattr(item, "version") else None
         if_match = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/")
         seen_version = if_match.strip('"') or seen_version
@@ -246,6 +302,7 @@ class CrmApi(ModelRestApi):
             # One flush at the end: loading a collection must not write half the change.
             with self.datamodel.session.no_autoflush:
                 merged = self._merge_update_item(item, data)
+                merged.pop("custom", None)  # written apart (pre_update)
                 self._load(self.edit_model_schema, merged, instance=item)
             self.pre_update(item)
 

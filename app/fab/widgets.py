@@ -9,6 +9,7 @@ list (see SearchFormCache).
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -26,6 +27,7 @@ from sqlalchemy import False_, True_
 from werkzeug.routing import BuildError
 from wtforms.widgets import html_params
 
+from app.fab import custom_form
 from app.services import access, stamp
 from app.services.clock import format_local, format_typed
 
@@ -216,6 +218,19 @@ def render_search_form_parts(form, columns, filters) -> SearchFormParts:
         fields_json=_json(fields),
         filters_json=_json(names),
     )
+
+
+def with_custom_filters(parts: SearchFormParts, specs) -> SearchFormParts:
+    """The search form's parts with the filters of the custom fields the user may read."""
+    labels = {**json.loads(parts.labels_json), **{s.key: s.label for s in specs}}
+    fields = {**json.loads(parts.fields_json),
+              **{s.key: str(custom_form.filter_input(s)) for s in specs}}
+    names = {**json.loads(parts.filters_json),
+             **{s.key: [str(custom_form.OPERATOR_LABELS[o]) for o in s.kind.operators]
+                for s in specs}}
+    return SearchFormParts(
+        columns=(*parts.columns, *((s.key, s.label) for s in specs)),
+        labels_json=_json(labels), fields_json=_json(fields), filters_json=_json(names))
 
 
 def _json(value) -> Markup:

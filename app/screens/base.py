@@ -92,7 +92,7 @@ class CrmView(CrmModelView):
         super().__init__(**kwargs)
         # The forms and the page group their columns in the declaration's sections; the
         # columns stay what the screen says (a screen's own fields join the last group).
-        if self.entity is not None and self.entity.sections:
+        if self.entity is not None and (self.entity.sections or self.form_sections):
             self.add_fieldsets = self.entity.grouped(self.add_columns, self.form_sections)
             self.edit_fieldsets = self.entity.grouped(self.edit_columns, self.form_sections)
             self.show_fieldsets = self.entity.grouped(

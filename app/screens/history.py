@@ -20,8 +20,9 @@ from app.database import db
 from app.entities import BY_MODEL, ENTITIES, TRACKED_MODELS
 from app.labels import LABELS
 from app.models import ChangeLog
-from app.services import access
+from app.services import access, custom_fields
 from app.services.clock import format_local
+from app.services.custom_types import text_of
 
 ENTITY_LABELS = {entity.model.__name__: entity.label for entity in ENTITIES if entity.label}
 
@@ -60,8 +61,9 @@ def describe_entry(row, describe: "HistoryValues | None" = None) -> dict:
         describe = HistoryValues(model)
     changes = []
     if describe is not None:
+        shown = custom_fields.visible_changes(row.entity, row.changes)
         changes = [(describe.label(field), describe.value(field, old), describe.value(field, new))
-                   for field, (old, new) in sorted((row.changes or {}).items())]
+                   for field, (old, new) in sorted(shown.items())]
     return {
         "when": format_local(row.changed_at),
         "who": str(row.user) if row.user else gettext("Scheduled job or command"),
@@ -116,13 +118,20 @@ class HistoryValues:
         self.choices = {name: choices for name, (choices, _default) in
                         (entity.choices.items() if entity is not None else ())}
         self._cache: dict[tuple, str] = {}
+        entity_name = custom_fields.entity_of(model)
+        self.custom = {spec.key: spec for spec in custom_fields.readable(entity_name)} \
+            if entity_name else {}
 
     def label(self, field: str) -> str:
+        if field in self.custom:
+            return self.custom[field].label
         relation = self.relations.get(field)
         key = relation.key if relation is not None else field
         return str(LABELS.get(key, key))
 
     def value(self, field: str, value):
+        if field in self.custom:
+            return text_of(self.custom[field], value) or None
         if isinstance(value, list):  # a many-to-many set: the names of its items
             value = ", ".join(str(item) for item in value) or None
         if value is None or value == "":

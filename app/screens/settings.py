@@ -8,6 +8,7 @@ from flask_appbuilder.security.decorators import has_access
 from app.entities.settings import CHANGE_LOG
 from app.screens import history
 from app.screens.base import CrmView
+from app.screens.custom_fields import CustomFieldView
 
 
 class ChangeLogView(CrmView, entity=CHANGE_LOG):
@@ -34,4 +35,4 @@ class ChangeLogView(CrmView, entity=CHANGE_LOG):
                                     history=[entry], readers=None)
 
 
-SCREENS = [ChangeLogView]
+SCREENS = [CustomFieldView, ChangeLogView]

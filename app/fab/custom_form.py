@@ -1,0 +1,220 @@
+"""Custom fields on the screens: their inputs in a record's form, their values on its page
+and in the lists, and their filters (app.services.custom_fields decides who sees what).
+
+A form class is made per request from the definitions the request reads (a subclass of the
+screen's form: nothing shared between requests changes). Each input holds what a person
+types; the field's type reads it when the record is saved, so a form and an import refuse
+the same values with the same messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+
+from app.services import custom_fields
+from app.services.custom_types import FieldSpec, text_of, typed_of
+
+PREFIX = "custom_"
+SECTION = _l("More")
+_LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
+
+# The filter operations, as the filter's select box names them.
+OPERATOR_LABELS = {
+    "eq": _l("Equal to"),
+    "ne": _l("Not equal to"),
+    "sw": _l("Starts with"),
+    "ct": _l("Contains"),
+    "gt": _l("Greater than"),
+    "lt": _l("Smaller than"),
+    "empty": _l("Is empty"),
+}
+
+
+def field_name(spec: FieldSpec) -> str:
+    return PREFIX + spec.code
+
+
+class _Required:
+    """Marks an input as required (the asterisk); the record's check refuses the save."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        return None
+
+
+def _input(spec: FieldSpec, editable: bool):
+    kind = spec.kind
+    attributes: dict[str, Any] = {}
+    if not editable:
+        attributes["disabled"] = True
+    if kind.placeholder:
+        attributes["placeholder"] = str(kind.placeholder)
+    arguments = {"label": spec.label, "description": spec.help,
+                 "validators": [_Required()] if spec.required else [],
+                 "render_kw": attributes}
+    if kind.widget == "checkbox":
+        return BooleanField(**arguments)
+    if kind.widget == "select":
+        choices = [(o.value, o.label) for o in spec.options]
+        if spec.multiple:
+            return SelectMultipleField(choices=choices, validate_choice=False,
+                                       widget=Select2ManyWidget(), **arguments)
+        return SelectField(choices=[("", "—"), *choices], validate_choice=False,
+                           widget=Select2Widget(), **arguments)
+    if spec.multiple:
+        attributes["placeholder"] = gettext("One value per line")
+        attributes["rows"] = 3
+        return TextAreaField(**arguments)
+    if kind.widget == "textarea":
+        attributes["rows"] = 3
+        return TextAreaField(**arguments)
+    if kind.widget in ("date", "datetime"):
+        attributes["data-crm-picker"] = kind.widget
+        attributes["autocomplete"] = "off"
+    elif kind.widget in ("email", "url", "tel"):
+        attributes["type"] = kind.widget
+    elif kind.widget in ("number", "money"):
+        attributes["inputmode"] = "decimal"
+    return StringField(**arguments)
+
+
+def form_class(base, granted: list) -> type:
+    """The screen's form with an input for each custom field the user may read (those
+    they may not change are shown disabled)."""
+    inputs = {field_name(g.spec): _input(g.spec, g.editable) for g in granted}
+    return type(base.__name__, (base,), inputs) if inputs else base
+
+
+def names(form) -> list[str]:
+    return [name for name in form._fields if name.startswith(PREFIX)]
+
+
+def fill(form, record, granted: list) -> None:
+    """Show the record's values in the inputs (an edit form's first display)."""
+    if not granted:
+        return
+    stored = (record.custom or {}) if record is not None else {}
+    for g in granted:
+        name = field_name(g.spec)
+        if name not in form:
+            continue
+        value = stored.get(g.spec.code, g.spec.default if record is None else None)
+        form[name].data = bool(value) if g.spec.kind.widget == "checkbox" \
+            else typed_of(g.spec, value)
+
+
+def sent(form, granted: list, record) -> dict:
+    """What the form says of the fields the user may change, as typed: {code: text}. A
+    field that does not belong to the record (another pipeline's) and was left empty is
+    not sent."""
+    found = {}
+    for g in granted:
+        name = field_name(g.spec)
+        if not g.editable or name not in form:
+            continue
+        value = form[name].data
+        if g.spec.kind.widget == "checkbox":
+            value = "yes" if value else "no"
+        elif value is None:
+            value = ""
+        if not custom_fields.belongs(g.spec, record) and value in ("", [], "no"):
+            continue
+        found[g.spec.code] = value
+    return found
+
+
+def section(form) -> Optional[tuple]:
+    fields = names(form)
+    return (SECTION, {"fields": fields}) if fields else None
+
+
+# --- showing values --------------------------------------------------------------------------
+
+
+def display(spec: FieldSpec, stored: Any) -> Markup:
+    """A value on a page or in a list: its text, escaped; a link where it has one; a list's
+    choice with its colour."""
+    if stored is None or stored == [] or stored == "":
+        return Markup("")
+    kind = spec.kind
+    items = stored if spec.multiple and isinstance(stored, list) else [stored]
+    parts = []
+    for item in items:
+        text = escape(text_of(spec, item) if not spec.multiple else kind.text(item, spec))
+        href = kind.href(item, spec)
+        color = kind.color(item, spec)
+        if href and href.lower().startswith(_LINK_SCHEMES):
+            outside = ' target="_blank" rel="noopener noreferrer"' \
+                if href.lower().startswith("http") else ""
+            parts.append(Markup(f'<a href="{escape(href)}"{outside}>{text}</a>'))
+        elif color:
+            parts.append(Markup(f'<span class="crm-option" style="border-color:{escape(color)}">'
+                                f'<span class="crm-option-dot" style="background:{escape(color)}">'
+                                f"</span>{text}</span>"))
+        elif kind.widget == "textarea":
+            parts.append(Markup('<span class="crm-multiline">{}</span>').format(text))
+        else:
+            parts.append(text)
+    return Markup(", ").join(parts)
+
+
+def shown(record) -> tuple[list[str], dict, list]:
+    """The record's readable custom fields for its page: (column names, labels, values)."""
+    columns, labels, values = [], {}, []
+    for spec, stored in custom_fields.values(record):
+        columns.append(spec.key)
+        labels[spec.key] = spec.label
+        values.append(display(spec, stored))
+    return columns, labels, values
+
+
+# --- list filters ------------------------------------------------------------------------------
+
+
+class CustomFilter(BaseFilter):
+    """A filter of a list by a custom field: one object per operation, made per request."""
+
+    def __init__(self, spec: FieldSpec, operator: str, datamodel):
+        super().__init__(spec.key, datamodel)
+        self.spec = spec
+        self.operator = operator
+        self.name = OPERATOR_LABELS[operator]
+        self.arg_name = operator
+
+    def apply(self, query, value):
+        if value is None or (isinstance(value, str) and not value.strip()
+                             and self.operator != "empty"):
+            return query
+        return query.filter(custom_fields.condition(self.datamodel.obj, self.spec,
+                                                    self.operator, value))
+
+
+def filters_of(specs: list[FieldSpec], datamodel) -> dict[str, list[CustomFilter]]:
+    return {spec.key: [CustomFilter(spec, operator, datamodel)
+                       for operator in spec.kind.operators]
+            for spec in specs}
+
+
+def filter_input(spec: FieldSpec) -> Markup:
+    """The input a filter's value is typed into (a list's options in a select box)."""
+    if spec.kind.widget == "select":
+        options = Markup("").join(
+            Markup('<option value="{}">{}</option>').format(o.value, o.label)
+            for o in spec.options)
+        return Markup('<select class="form-control" name="{}">{}</select>').format(
+            spec.key, options)
+    if spec.kind.widget == "checkbox":
+        return Markup('<select class="form-control" name="{}"><option value="yes">{}'
+                      '</option><option value="no">{}</option></select>').format(
+            spec.key, gettext("Yes"), gettext("No"))
+    picker = spec.kind.widget if spec.kind.widget in ("date", "datetime") else ""
+    return Markup('<input class="form-control" type="text" name="{}"{}>').format(
+        spec.key, Markup(f' data-crm-picker="{picker}"') if picker else "")

@@ -1,0 +1,339 @@
+"""Custom fields: definitions through their API and screen, every type through a record's
+form and the API (valid and invalid values, filter, sort, read back), the rules of R10,
+required fields, options, deletion, pipelines and stages, and who sees what."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.models import ChangeLog, Client, CustomField
+from app.views import screen_of
+from tests.factories import CLIENT, INTEREST, default_pipeline
+from tests.helpers import form_errors, route_of, text_of
+
+FIELDS = "/api/v1/custom_field/"
+CLIENTS = "/api/v1/client/"
+
+
+def add_field(api, **definition) -> dict:
+    body = {"entity": "client", "label": {"ru": "Поле", "en": "Field"}, "type": "string",
+            **definition}
+    response = api.post(FIELDS, json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["result"]
+
+
+def client_body(n: int, **more) -> dict:
+    values = {key: value for key, value in CLIENT.json({"user": None, "tag": None,
+                                                        "industry": None}, n).items()
+              if key not in ("tags", "industry", "responsible")}
+    return {**values, **more}
+
+
+def new_client(api, n: int = 1, **more):
+    return api.post(CLIENTS, json=client_body(n, **more))
+
+
+# --- one case per type ------------------------------------------------------------------------
+# type, definition extras, (valid JSON, as stored), invalid JSON, (form text, as stored),
+# invalid text, (filter operation, filter text), a value that sorts before the valid one.
+
+TYPE_CASES = [
+    ("string", {}, ("Договор 42", "Договор 42"), 42, ("Д-7", "Д-7"), "x" * 300,
+     ("eq", "Договор 42"), "Акт 1"),
+    ("text", {}, ("Строка 1\nСтрока 2", "Строка 1\nСтрока 2"), ["a"], ("Текст", "Текст"),
+     "x" * 10001, ("ct", "строка 2"), None),
+    ("integer", {}, (42, 42), "сорок", ("1 200", 1200), "1.5", ("gt", "41"), 7),
+    ("decimal", {}, (12.5, 12.5), "abc", ("1 200,75", 1200.75), "1,2,3,4", ("lt", "13"),
+     -3.25),
+    ("boolean", {}, (True, True), "maybe", ("yes", True), "perhaps", ("eq", "yes"), False),
+    ("date", {}, ("2026-12-03", "2026-12-03"), "03/13/2026", ("05.01.2027", "2027-01-05"),
+     "31.02.2026", ("gt", "01.12.2026"), "2025-01-01"),
+    ("datetime", {}, ("2026-12-03T08:30:00Z", "2026-12-03T08:30:00Z"), "tomorrow",
+     ("05.01.2027 14:30", "2027-01-05T11:30:00Z"), "25:99", ("gt", "01.12.2026 00:00"),
+     "2025-01-01T00:00:00Z"),
+    ("money", {}, ({"amount": 1500.5, "currency": "USD"},
+                   {"amount": 1500.5, "currency": "USD"}), {"amount": "x"},
+     ("2 000,00 EUR", {"amount": 2000, "currency": "EUR"}), "100 XYZ", ("gt", "1000"),
+     {"amount": 10, "currency": "RUB"}),
+    ("url", {}, ("https://example.com/a", "https://example.com/a"), "javascript:alert(1)",
+     ("http://example.org", "http://example.org"), "ftp://example.org", ("ct", "example.com"),
+     "https://aaa.example"),
+    ("email", {}, ("a@example.com", "a@example.com"), "not an e-mail",
+     ("b@example.org", "b@example.org"), "b@", ("eq", "a@example.com"), "0@example.com"),
+    ("phone", {}, ("8 (495) 660-18-12", "+74956601812"), "12",
+     ("+7 916 123-45-67", "+79161234567"), "abc", ("eq", "84956601812"), "+74950000000"),
+    ("address", {}, ("Москва, Тверская 1", "Москва, Тверская 1"), 5,
+     ("Казань", "Казань"), "x" * 501, ("ct", "тверская"), None),
+    ("list", {"options": [{"value": "gold", "label": "Золото", "color": "#ffb300"},
+                          {"value": "silver", "label": "Серебро"}]},
+     ("gold", "gold"), "platinum", ("silver", "silver"), "bronze", ("eq", "gold"), None),
+]
+
+
+@pytest.mark.parametrize(
+    "kind, extra, valid, invalid, typed, typed_invalid, flt, before",
+    [pytest.param(*case, id=case[0]) for case in TYPE_CASES])
+def test_each_type_through_api_form_filter_and_sort(
+        app, api, admin_client, dbx, kind, extra, valid, invalid, typed, typed_invalid, flt,
+        before):
+    field = add_field(api, code="cf", type=kind, filterable=True, show_in_list=True, **extra)
+    code = field["code"]
+
+    # The API: a valid value is stored as the type keeps it and read back.
+    response = new_client(api, 1, custom={code: valid[0]})
+    assert response.status_code == 201, response.get_json()
+    pk = response.get_json()["id"]
+    assert response.get_json()["result"]["custom"][code] == valid[1]
+    assert api.get(f"{CLIENTS}{pk}").get_json()["result"]["custom"][code] == valid[1]
+
+    # An invalid value: 422, with the message under custom.<code>.
+    refused = new_client(api, 2, custom={code: invalid})
+    assert refused.status_code == 422, refused.get_json()
+    assert code in refused.get_json()["message"]["custom"]
+
+    # The form: text as people type it.
+    view = route_of(app, screen_of(Client))
+    form = {**CLIENT.form(CLIENT.deps(dbx), 3), f"custom_{code}": typed[0]}
+    if kind == "boolean":
+        form[f"custom_{code}"] = "y"
+    saved = admin_client.post(f"{view}/add", data=form)
+    assert saved.status_code == 302, form_errors(text_of(saved))
+    stored = dbx.scalar(select(Client.custom).where(Client.name == form["name"]))
+    assert stored[code] == typed[1]
+    if kind != "boolean":  # a box is ticked or not: nothing to mistype
+        form = {**CLIENT.form(CLIENT.deps(dbx), 4), f"custom_{code}": typed_invalid}
+        shown = admin_client.post(f"{view}/add", data=form)
+        assert shown.status_code == 200
+        assert f"custom_{code}" in form_errors(text_of(shown))
+
+    # The filter finds the API's record; the list shows the column.
+    index = _operators(kind).index(flt[0])
+    listed = admin_client.get(f"{view}/list/", query_string={
+        f"_flt_{index}_custom.{code}": flt[1]})
+    assert listed.status_code == 200
+    assert f"/show/{pk}" in text_of(listed)
+
+    # Sorting by the field puts a smaller value first.
+    if before is not None:
+        first = new_client(api, 5, custom={code: before}).get_json()["id"]
+        for direction, expected in (("asc", first), ("desc", pk)):
+            page = text_of(admin_client.get(f"{view}/list/", query_string={
+                "_oc_ClientView": f"custom.{code}", "_od_ClientView": direction}))
+            positions = {key: page.find(f"/show/{key}") for key in (first, pk)}
+            assert all(p >= 0 for p in positions.values())
+            assert min(positions, key=positions.get) == expected, direction
+
+
+def _operators(kind: str) -> tuple:
+    from app.services.custom_types import TYPES
+
+    return TYPES[kind].operators
+
+
+# --- definitions ------------------------------------------------------------------------------
+
+
+def test_code_must_be_new_plain_and_not_builtin(api):
+    add_field(api, code="contract_no")
+    for code, expected in (("contract_no", "already"), ("inn", "built-in"),
+                           ("Bad-Code", "Latin"), ("1abc", "Latin")):
+        response = api.post(FIELDS, json={"entity": "client", "code": code, "label": "X",
+                                          "type": "string"})
+        assert response.status_code == 422, code
+        assert expected in str(response.get_json()["message"]["code"]), code
+
+
+def test_type_and_multiple_never_change(api):
+    field = add_field(api, code="grade", type="list", multiple=True,
+                      options=[{"value": "a"}, {"value": "b"}])
+    for change in ({"type": "string"}, {"multiple": False}, {"code": "other"},
+                   {"entity": "contact"}):
+        response = api.put(f"{FIELDS}{field['id']}", json=change)
+        assert response.status_code == 422, change
+        assert "cannot change" in str(response.get_json()["message"])
+    renamed = api.put(f"{FIELDS}{field['id']}", json={"label": {"ru": "Класс", "en": "Grade"},
+                                                     "type": "list", "multiple": True})
+    assert renamed.status_code == 200, renamed.get_json()
+    assert renamed.get_json()["result"]["label"] == {"ru": "Класс", "en": "Grade"}
+
+
+def test_a_list_needs_options_and_only_a_list_has_them(api):
+    assert api.post(FIELDS, json={"entity": "client", "code": "l", "label": "L",
+                                  "type": "list"}).status_code == 422
+    assert api.post(FIELDS, json={"entity": "client", "code": "s", "label": "S",
+                                  "type": "string", "options": [{"value": "x"}]}
+                    ).status_code == 422
+    assert api.post(FIELDS, json={"entity": "client", "code": "b", "label": "B",
+                                  "type": "boolean", "multiple": True}).status_code == 422
+
+
+def test_removing_an_option_in_use_is_refused_with_the_count(api):
+    field = add_field(api, code="tier", type="list",
+                      options=[{"value": "gold"}, {"value": "silver"}, {"value": "tin"}])
+    for n in (1, 2):
+        assert new_client(api, n, custom={"tier": "gold"}).status_code == 201
+    refused = api.put(f"{FIELDS}{field['id']}", json={"options": [{"value": "silver"}]})
+    assert refused.status_code == 422
+    assert "2 records" in str(refused.get_json()["message"]["options"])
+    # An unused option goes; a label and the order change freely.
+    kept = api.put(f"{FIELDS}{field['id']}", json={"options": [
+        {"value": "silver", "label": "Серебро"}, {"value": "gold", "label": "Золото"}]})
+    assert kept.status_code == 200, kept.get_json()
+    assert [o["value"] for o in kept.get_json()["result"]["options"]] == ["silver", "gold"]
+
+
+def test_required_field_blocks_api_and_form_with_its_label(app, api, admin_client, dbx):
+    add_field(api, code="contract_no", label={"ru": "Номер договора", "en": "Contract No."},
+              required=True)
+    refused = new_client(api, 1)
+    assert refused.status_code == 422
+    assert "Номер договора" in refused.get_json()["message"]["custom"]["contract_no"][0]
+    view = route_of(app, screen_of(Client))
+    page = admin_client.post(f"{view}/add", data=CLIENT.form(CLIENT.deps(dbx), 2))
+    assert "Номер договора" in form_errors(text_of(page))["custom_contract_no"]
+    assert new_client(api, 3, custom={"contract_no": "Д-1"}).status_code == 201
+
+
+def test_unknown_field_is_refused(api):
+    response = new_client(api, 1, custom={"nothing": 1})
+    assert response.status_code == 422
+    assert "nothing" in response.get_json()["message"]["custom"]
+
+
+def test_default_fills_a_new_record(api):
+    add_field(api, code="segment", type="list", default="b",
+              options=[{"value": "a"}, {"value": "b"}])
+    created = new_client(api, 1).get_json()
+    assert created["result"]["custom"]["segment"] == "b"
+
+
+def _index_exists(app, name: str) -> bool:
+    from app.database import db
+    from app.services.custom_fields import index_exists
+
+    with app.app_context(), db.engine.connect() as connection:
+        return index_exists(connection, name)
+
+
+def test_deleting_a_field_removes_values_index_and_is_in_history(app, api, dbx):
+    field = add_field(api, code="old", filterable=True)
+    pks = [new_client(api, n, custom={"old": f"v{n}"}).get_json()["id"] for n in (1, 2)]
+    assert _index_exists(app, "ix_cf_client_old")
+    deleted = api.delete(f"{FIELDS}{field['id']}")
+    assert deleted.status_code == 200
+    assert deleted.get_json()["removed"] == 2
+    for pk in pks:
+        assert "old" not in (dbx.get(Client, pk).custom or {})
+    assert not _index_exists(app, "ix_cf_client_old")
+    logged = dbx.all(select(ChangeLog).where(ChangeLog.entity == "CustomField",
+                                             ChangeLog.action == "delete"))
+    assert logged and logged[0].changes["code"][0] == "old"
+
+
+def test_values_are_in_the_history_field_by_field(api, dbx):
+    add_field(api, code="a")
+    add_field(api, code="b", type="integer")
+    pk = new_client(api, 1, custom={"a": "x", "b": 1}).get_json()["id"]
+    api.put(f"{CLIENTS}{pk}", json={"custom": {"b": 2}})
+    entries = dbx.all(select(ChangeLog).where(ChangeLog.entity == "Client",
+                                              ChangeLog.record_id == pk)
+                      .order_by(ChangeLog.id))
+    assert entries[0].changes["custom.a"] == [None, "x"]
+    assert entries[-1].changes == {"custom.b": [1, 2]}
+
+
+# --- pipelines and stages ---------------------------------------------------------------------
+
+
+def test_a_stage_requires_its_fields_on_the_move(api, dbx):
+    pipeline = default_pipeline(dbx)
+    from app.models import Stage
+    stages = dbx.all(select(Stage).where(Stage.pipeline_id == pipeline, Stage.kind == "open")
+                     .order_by(Stage.sort))
+    add_field(api, entity="interest", code="contract", label="Договор",
+              required_from=[{"pipeline": pipeline, "stage": stages[1].id}])
+    body = INTEREST.json(INTEREST.deps(dbx), 1)
+    created = api.post("/api/v1/interest/", json=body)
+    assert created.status_code == 201, created.get_json()
+    pk = created.get_json()["id"]
+    move = {"stage": stages[1].id, "result": "Talked", "next": {
+        "subject": "Send the contract", "planned_at": "2027-02-01T10:00:00Z"}}
+    refused = api.post(f"/api/v1/interest/{pk}/move", json=move)
+    assert refused.status_code == 422
+    assert "contract" in refused.get_json()["message"]["custom"]
+    moved = api.post(f"/api/v1/interest/{pk}/move", json={**move, "custom": {"contract": "Д-9"}})
+    assert moved.status_code == 200, moved.get_json()
+    assert api.get(f"/api/v1/interest/{pk}").get_json()["result"]["custom"] == {
+        "contract": "Д-9"}
+
+
+def test_a_pipelines_field_is_not_another_pipelines(api, dbx):
+    from tests.factories import PIPELINE
+    other = PIPELINE.create(dbx, n=9)
+    add_field(api, entity="interest", code="only_other", pipelines=[other])
+    body = INTEREST.json(INTEREST.deps(dbx), 1)
+    refused = api.post("/api/v1/interest/", json={**body, "custom": {"only_other": "x"}})
+    assert refused.status_code == 422
+    assert "only_other" in refused.get_json()["message"]["custom"]
+    created = api.post("/api/v1/interest/", json=body).get_json()
+    assert "only_other" not in created["result"]["custom"]
+
+
+# --- who sees what ------------------------------------------------------------------------------
+
+
+def test_hidden_and_read_only_fields_per_role(app, api, api_as, client_as, dbx):
+    add_field(api, code="secret", visibility=[{"role": "Manager", "access": "hidden"}])
+    add_field(api, code="shown", visibility=[{"role": "Manager", "access": "read"}],
+              show_in_list=True)
+    pk = CLIENT.create(dbx, n=1)
+    assert api.put(f"{CLIENTS}{pk}", json={"custom": {"secret": "S3CR3T", "shown": "seen"}}
+                   ).status_code == 200
+    manager = api_as("manager")
+    answer = manager.get(f"{CLIENTS}{pk}").get_json()["result"]["custom"]
+    assert answer == {"shown": "seen"}
+    for code, message in (("secret", "no such field"), ("shown", "may not change")):
+        refused = manager.put(f"{CLIENTS}{pk}", json={"custom": {code: "x"}})
+        assert refused.status_code == 422
+        assert message in refused.get_json()["message"]["custom"][code][0]
+    browser = client_as("manager")
+    view = route_of(app, screen_of(Client))
+    for url in (f"{view}/show/{pk}", f"{view}/list/", f"{view}/edit/{pk}"):
+        page = text_of(browser.get(url))
+        assert "S3CR3T" not in page and "custom_secret" not in page, url
+        assert "seen" in page, url
+    # The administrator sees both.
+    assert api.get(f"{CLIENTS}{pk}").get_json()["result"]["custom"] == {
+        "secret": "S3CR3T", "shown": "seen"}
+
+
+def test_definitions_need_the_settings_right(api_as):
+    manager = api_as("manager")
+    assert manager.get(FIELDS).status_code in (401, 403)
+    assert manager.post(FIELDS, json={"entity": "client", "code": "x", "label": "X",
+                                      "type": "string"}).status_code in (401, 403)
+
+
+def test_the_spec_describes_the_current_fields(api):
+    add_field(api, code="contract_no", type="integer")
+    spec = api.get("/api/v1/_openapi").get_json()
+    custom = spec["components"]["schemas"]["ClientApi.get"]["properties"]["custom"]
+    assert custom["properties"]["contract_no"]["type"] == "integer"
+
+
+def test_the_definition_screen_adds_a_list_field(app, admin_client, dbx):
+    from app.screens.custom_fields import CustomFieldView
+    view = route_of(app, CustomFieldView)
+    page = admin_client.post(f"{view}/add", data={
+        "entity": "client", "field_type": "list", "code": "tier", "label_ru": "Уровень",
+        "label_en": "Tier", "options_text": "gold | Золото | #ffb300\nsilver", "sort": "10",
+        "required": "y", "filterable": "y"})
+    assert page.status_code == 302, form_errors(text_of(page))
+    field = dbx.all(select(CustomField).where(CustomField.code == "tier"))[0]
+    assert field.options[0] == {"value": "gold", "label": "Золото", "color": "#ffb300",
+                                "order": 0}
+    assert field.required and field.filterable
+    form = text_of(admin_client.get(f"{route_of(app, screen_of(Client))}/add"))
+    assert 'name="custom_tier"' in form and "Золото" in form
