@@ -132,7 +132,7 @@ CUSTOM_FIELD = Entity(
     show=("entity", "code", "label_ru", "label_en", "field_type", "multiple", "required",
           "default", "help_ru", "help_en", "options", "sort", "show_in_list", "filterable",
           "show_on_board", "pipelines", "required_from", "visibility"),
-    form=("entity", "code", "label_ru", "label_en", "field_type", "multiple", "required",
+    form=("entity", "field_type", "code", "label_ru", "label_en", "multiple", "required",
           "help_ru", "help_en", "sort", "show_in_list", "filterable", "show_on_board"),
     fixed=("entity", "code", "field_type", "multiple"),
     search=("entity", "code", "label_ru", "field_type"),
