@@ -92,6 +92,9 @@ class CustomFieldChangeSchema(Schema):
                             allow_none=True)
     required_from = fields.List(fields.Nested(StageOfPipelineSchema), allow_none=True)
     visibility = fields.List(fields.Nested(AccessSchema), allow_none=True)
+    settings = fields.Dict(allow_none=True, metadata={
+        "description": 'What the type needs besides: a link\'s {"target": "client" | '
+                       '"contact" | "interest"}, set once'})
     version = fields.Integer(allow_none=True, metadata={
         "description": "The version read; or send If-Match"})
 
@@ -126,6 +129,7 @@ def represent(field: CustomField) -> dict:
                           for p, s in (field.required_from or {}).items()],
         "visibility": [{"role": names.get(v["role"], str(v["role"])), "access": v["access"]}
                        for v in field.visibility or []],
+        "settings": field.settings or {},
         "version": field.version,
     }
 
@@ -135,7 +139,7 @@ def _changes(body: dict) -> tuple[dict, dict]:
     changes: dict[str, Any] = {}
     errors: dict[str, list] = {}
     for name in ("entity", "code", "required", "multiple", "default", "sort",
-                 "show_in_list", "filterable", "show_on_board", "pipelines"):
+                 "show_in_list", "filterable", "show_on_board", "pipelines", "settings"):
         if name in body:
             changes[name] = body[name]
     if "type" in body:

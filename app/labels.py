@@ -113,6 +113,7 @@ LABELS = {
     "pipelines": _l("Pipelines"),
     "required_from": _l("Required from the stage"),
     "visibility": _l("Who sees it"),
+    "settings": _l("Links to"),
     "entity": _l("Entity"),
     "record_id": _l("Record"),
     "action": _l("Action"),

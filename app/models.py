@@ -814,6 +814,8 @@ class CustomField(AuditMixin, Model):
     # Who may see and change it: [{"role": <role id>, "access": "hidden" | "read"}]; a
     # role not named may edit it.
     visibility: Mapped[Optional[list]] = mapped_column(JSON)
+    # What its type needs besides: the entity a link points to ({"target": "client"}).
+    settings: Mapped[Optional[dict]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}

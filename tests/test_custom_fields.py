@@ -337,3 +337,50 @@ def test_the_definition_screen_adds_a_list_field(app, admin_client, dbx):
     assert field.required and field.filterable
     form = text_of(admin_client.get(f"{route_of(app, screen_of(Client))}/add"))
     assert 'name="custom_tier"' in form and "Золото" in form
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+
+def test_a_user_link_takes_an_employee(app, api, admin_client, dbx):
+    add_field(api, code="curator", type="user", filterable=True, show_in_list=True)
+    manager = dbx.user_id("manager")
+    created = new_client(api, 1, custom={"curator": manager})
+    assert created.status_code == 201, created.get_json()
+    pk = created.get_json()["id"]
+    assert new_client(api, 2, custom={"curator": 10**6}).status_code == 422
+    view = route_of(app, screen_of(Client))
+    form = {**CLIENT.form(CLIENT.deps(dbx), 3), "custom_curator": str(dbx.user_id("manager_b"))}
+    assert admin_client.post(f"{view}/add", data=form).status_code == 302
+    listed = text_of(admin_client.get(f"{view}/list/", query_string={
+        "_flt_0_custom.curator": str(manager)}))
+    assert f"/show/{pk}" in listed and form["name"] not in listed
+
+
+def test_a_record_link_offers_only_what_the_user_may_see(app, api, api_as, client_as, dbx):
+    add_field(api, code="partner", type="record", settings={"target": "client"})
+    assert api.post(FIELDS, json={"entity": "client", "code": "bad", "label": "B",
+                                  "type": "record"}).status_code == 422
+    own = CLIENT.create(dbx, n=1)  # the manager's
+    others = dbx.add(lambda s: _client_of(s, dbx.user_id("manager_b"), 2))
+    manager = api_as("manager")
+    body = client_body(3)
+    assert manager.post(CLIENTS, json={**body, "custom": {"partner": own}}).status_code == 201
+    refused = manager.post(CLIENTS, json={**client_body(4), "custom": {"partner": others}})
+    assert refused.status_code == 422
+    assert "partner" in refused.get_json()["message"]["custom"]
+    # The administrator links it; the manager reads the number, not the name.
+    linked = api.post(CLIENTS, json={**client_body(5), "custom": {"partner": others}})
+    assert linked.status_code == 201
+    pk = linked.get_json()["id"]
+    api.put(f"{CLIENTS}{pk}", json={"responsible": dbx.user_id("manager")})
+    page = text_of(client_as("manager").get(f"{route_of(app, screen_of(Client))}/show/{pk}"))
+    assert f"#{others}" in page and "ООО Ромашка 2" not in page
+
+
+def _client_of(session, user_id, n):
+    from tests.factories import to_object
+
+    values = {key: value for key, value in CLIENT.values(
+        {"user": user_id, "tag": None, "industry": None}, n).items() if key != "tags"}
+    return to_object(session, Client, values)

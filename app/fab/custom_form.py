@@ -16,14 +16,18 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.widgets import html_params
 
+from app.database import db
+from app.models import CrmUser
 from app.services import custom_fields
 from app.services.custom_types import FieldSpec, text_of, typed_of
 
 PREFIX = "custom_"
 SECTION = _l("More")
-_LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
+_LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:", "/")
 
 # The filter operations, as the filter's select box names them.
 OPERATOR_LABELS = {
@@ -62,6 +66,15 @@ def _input(spec: FieldSpec, editable: bool):
                  "render_kw": attributes}
     if kind.widget == "checkbox":
         return BooleanField(**arguments)
+    if kind.widget == "user":
+        choices = [(str(user.id), str(user)) for user in _employees()]
+        if spec.multiple:
+            return SelectMultipleField(choices=choices, validate_choice=False,
+                                       widget=Select2ManyWidget(), **arguments)
+        return SelectField(choices=[("", "—"), *choices], validate_choice=False,
+                           widget=Select2Widget(), **arguments)
+    if kind.widget == "record":
+        return StringField(widget=RecordLookupWidget(spec), **arguments)
     if kind.widget == "select":
         choices = [(o.value, o.label) for o in spec.options]
         if spec.multiple:
@@ -84,6 +97,35 @@ def _input(spec: FieldSpec, editable: bool):
     elif kind.widget in ("number", "money"):
         attributes["inputmode"] = "decimal"
     return StringField(**arguments)
+
+
+def _employees() -> list:
+    return db.session.execute(select(CrmUser).where(CrmUser.active.is_(True))
+                              .order_by(CrmUser.first_name, CrmUser.last_name)).scalars().all()
+
+
+class RecordLookupWidget:
+    """A link to a client, contact or interest, looked up by typing (app.screens.lookup):
+    only records the user may see are offered."""
+
+    def __init__(self, spec: FieldSpec):
+        self.spec = spec
+
+    def __call__(self, field, **kwargs):
+        value = field.data if isinstance(field.data, str) else ""
+        selected = Markup("")
+        if value.strip().isdigit():
+            text = self.spec.kind.text(int(value), self.spec)
+            selected = Markup('<option value="{}" selected>{}</option>').format(value, text)
+        target = self.spec.settings.get("target", "client")
+        attributes = {"id": field.id, "name": field.name,
+                      "class": "form-control crm-lookup",
+                      "data-endpoint": f"/lookup/{target}",
+                      "data-placeholder": gettext("Start typing to search")}
+        if kwargs.get("disabled"):
+            attributes["disabled"] = True
+        return Markup("<select {}><option value=\"\"></option>{}</select>").format(
+            Markup(html_params(**attributes)), selected)
 
 
 def form_class(base, granted: list) -> type:
@@ -209,6 +251,11 @@ def filter_input(spec: FieldSpec) -> Markup:
         options = Markup("").join(
             Markup('<option value="{}">{}</option>').format(o.value, o.label)
             for o in spec.options)
+        return Markup('<select class="form-control" name="{}">{}</select>').format(
+            spec.key, options)
+    if spec.kind.widget == "user":
+        options = Markup("").join(Markup('<option value="{}">{}</option>').format(u.id, u)
+                                  for u in _employees())
         return Markup('<select class="form-control" name="{}">{}</select>').format(
             spec.key, options)
     if spec.kind.widget == "checkbox":

@@ -23,7 +23,7 @@ from app.models import Pipeline, Stage
 from app.screens.base import CrmView
 from app.services import custom_field_definitions as definitions
 from app.services import custom_fields, records
-from app.services.custom_types import TYPES, text_of, typed_of
+from app.services.custom_types import LINK_TARGETS, TYPES, text_of, typed_of
 
 ENTITY_LABELS = {
     "client": _l("Clients"),
@@ -36,7 +36,7 @@ ENTITY_LABELS = {
 
 
 # The form's own inputs for the definition's JSON columns, and the columns they fill.
-INPUT_OF = {"options": "options_text", "default": "default_text",
+INPUT_OF = {"options": "options_text", "default": "default_text", "settings": "target",
             "pipelines": "pipeline_ids", "required_from": "required_stages",
             "visibility": "hidden_from"}
 
@@ -79,15 +79,15 @@ def _spec_of(item):
 
 
 class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
-    add_columns = ["entity", "field_type", "code", "label_ru", "label_en", "multiple",
-                   "required", "default_text", "options_text", "help_ru", "help_en", "sort",
+    add_columns = ["entity", "field_type", "target", "code", "label_ru", "label_en",
+                   "multiple", "required", "default_text", "options_text", "help_ru", "help_en", "sort",
                    "show_in_list", "filterable", "show_on_board", "pipeline_ids",
                    "required_stages", "hidden_from", "read_only_for"]
-    edit_columns = [c for c in add_columns if c not in CUSTOM_FIELD.fixed]
-    form_only_fields = ("default_text", "options_text", "pipeline_ids", "required_stages",
+    edit_columns = [c for c in add_columns if c not in (*CUSTOM_FIELD.fixed, "target")]
+    form_only_fields = ("target", "default_text", "options_text", "pipeline_ids", "required_stages",
                         "hidden_from", "read_only_for")
     form_sections = (
-        Section(_l("Field"), ("entity", "field_type", "code", "label_ru", "label_en",
+        Section(_l("Field"), ("entity", "field_type", "target", "code", "label_ru", "label_en",
                               "multiple", "required", "default_text", "options_text")),
         Section(_l("Help"), ("help_ru", "help_en")),
         Section(_l("Where it shows"), ("sort", "show_in_list", "filterable",
@@ -136,8 +136,12 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
             "read_only_for": QuerySelectMultipleField(
                 _l("Read-only for the roles"), get_pk_func=_pk, query_func=_roles, widget=Select2ManyWidget()),
         }
+        target_choice = SelectField(
+            _l("Links to"), choices=[("", "—"), *((name, ENTITY_LABELS[name])
+                                                  for name in LINK_TARGETS)],
+            description=_l("For a link to a record: what it links to. It never changes."))
         self.add_form_extra_fields = {"entity": entity_choice, "field_type": type_choice,
-                                      **fields}
+                                      "target": target_choice, **fields}
         self.edit_form_extra_fields = dict(fields)
         self.formatters_columns = {
             "entity": lambda value: ENTITY_LABELS.get(value, value),
@@ -146,6 +150,7 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
             "visibility": self._show_visibility,
             "pipelines": self._show_pipelines,
             "required_from": self._show_required_from,
+            "settings": lambda settings: ENTITY_LABELS.get((settings or {}).get("target"), ""),
         }
         super().__init__(**kwargs)
 
@@ -219,6 +224,7 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
         if is_new:
             changes.update({name: form[name].data
                             for name in ("entity", "field_type", "code", "multiple")})
+            changes["settings"] = {"target": form.target.data or None}
             changes["code"] = (changes["code"] or "").strip()
         default = form.default_text.data or ""
         if default.strip():

@@ -21,14 +21,14 @@ from sqlalchemy import inspect, select
 from app.database import db
 from app.models import CustomField, Pipeline, Stage
 from app.services import access, custom_fields, records
-from app.services.custom_types import TYPES, Invalid, read_value
+from app.services.custom_types import LINK_TARGETS, TYPES, Invalid, read_value
 from app.services.errors import Forbidden, RecordInvalid
 from app.services.unit_of_work import unit_of_work
 
 # What an administrator may change after the field exists.
 CHANGEABLE = ("label_ru", "label_en", "required", "default", "help_ru", "help_en",
               "options", "sort", "show_in_list", "filterable", "show_on_board", "pipelines",
-              "required_from", "visibility")
+              "required_from", "visibility", "settings")
 # Set when the field is made, never changed after (R10; the code is its name in the data).
 FIXED = ("entity", "code", "field_type", "multiple")
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -165,6 +165,21 @@ def _clean_visibility(raw: Any, errors: dict) -> Optional[list]:
     return kept or None
 
 
+def _clean_settings(kind, raw: Any, field: CustomField, is_new: bool,
+                    errors: dict) -> Optional[dict]:
+    """What a type needs besides: a link's target (client, contact or interest), which
+    never changes once the field exists."""
+    if kind.code != "record":
+        return None
+    target = (raw or {}).get("target") if isinstance(raw, dict) else None
+    if not is_new and target != (field.settings or {}).get("target"):
+        errors["settings"] = [gettext("This cannot change once the field exists.")]
+    elif target not in LINK_TARGETS:
+        errors["settings"] = [gettext("Choose what the field links to: %(names)s.",
+                                      names=", ".join(LINK_TARGETS))]
+    return {"target": target}
+
+
 def _check(field: CustomField, changes: dict, is_new: bool) -> dict:
     """The cleaned changes; raises RecordInvalid with every field's message."""
     errors: dict[str, list[str]] = {}
@@ -212,6 +227,9 @@ def _check(field: CustomField, changes: dict, is_new: bool) -> dict:
             errors["options"] = [gettext("Only a list has options.")]
     elif is_new and kind.code == "list":
         errors["options"] = [gettext("A list needs at least one option.")]
+    if "settings" in cleaned or is_new:
+        cleaned["settings"] = _clean_settings(kind, cleaned.get("settings"), field, is_new,
+                                              errors)
     if "pipelines" in cleaned:
         cleaned["pipelines"] = _clean_pipelines(entity, cleaned["pipelines"], errors)
     if "required_from" in cleaned:

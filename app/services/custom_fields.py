@@ -99,7 +99,7 @@ def _spec(row: CustomField) -> FieldSpec:
         required_from=tuple((int(p), int(s)) for p, s in (row.required_from or {}).items()),
         visibility=tuple((int(v["role"]), v["access"]) for v in row.visibility or ()
                          if isinstance(v, dict) and v.get("access") in (HIDDEN, READ)),
-        version=row.version)
+        settings=dict(row.settings or {}), version=row.version)
 
 
 def _read_definitions(entity: str) -> tuple[FieldSpec, ...]:

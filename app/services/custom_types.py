@@ -21,16 +21,21 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import phonenumbers
+from flask import url_for
 from flask_babel import format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.routing import BuildError
 
-from app.models import CURRENCIES
+from app.database import db
+from app.models import CURRENCIES, Client, Contact, CrmUser, Interest
 from app.rules.validation import (
     ValidationError,
     normalize_phone,
     validate_email,
     validate_phone,
 )
+from app.services import access, request_scope
 from app.services.clock import format_local, format_typed, parse_typed, to_local, to_utc
 from app.services.numbers import parse_decimal
 
@@ -88,7 +93,7 @@ class FieldSpec:
     required_from: tuple[tuple[int, int], ...] = ()  # (pipeline id, stage id)
     visibility: tuple[tuple[int, str], ...] = ()     # (role id, "hidden" | "read")
     version: int = 1
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def kind(self) -> "FieldType":
@@ -597,10 +602,111 @@ class ListType(FieldType):
         return {"type": "string", "enum": [o.value for o in spec.options]}
 
 
+class _LinkType(FieldType):
+    """A link to another record, kept as its id: only what the user may see can be chosen,
+    and a page names only what the user may see (others keep their number)."""
+
+    compared_as = "number"
+    sortable = False
+    operators = ("eq", "ne", "empty")
+    message = _l("The chosen record does not exist.")
+
+    def model(self, spec: FieldSpec):
+        raise NotImplementedError
+
+    def _query_visible(self, model, ids: set[int]) -> dict[int, Any]:
+        raise NotImplementedError
+
+    def visible(self, spec: FieldSpec, ids) -> dict[int, Any]:
+        """{id: record} of `ids` the user may see, kept for the rest of the request."""
+        model = self.model(spec)
+        store = request_scope.request_store()
+        cache = store.setdefault(("custom_links", model), {}) if store is not None else {}
+        wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)
+                  and 0 < i < 2**31 and i not in cache}
+        if wanted:
+            found = self._query_visible(model, wanted)
+            cache.update({i: found.get(i) for i in wanted})
+        return {i: cache[i] for i in ids if cache.get(i) is not None}
+
+    def read(self, value, spec):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(gettext("Send the id of a record."))
+        if value not in self.visible(spec, [value]):
+            raise Invalid(str(self.message))
+        return value
+
+    def read_text(self, text, spec):
+        return self.read(text.strip(), spec)
+
+    def text(self, stored, spec):
+        record = self.visible(spec, [stored]).get(stored)
+        return str(record) if record is not None else ("" if stored is None else f"#{stored}")
+
+    def typed(self, stored, spec):
+        return "" if stored is None else str(stored)
+
+    def schema(self, spec):
+        return {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+class UserType(_LinkType):
+    code = "user"
+    label = _l("Employee")
+    widget = "user"
+    message = _l("There is no such employee.")
+
+    def model(self, spec):
+        return CrmUser
+
+    def _query_visible(self, model, ids):
+        # Every employee sees the others' names (app.services.principals.EMPLOYEE_LISTS).
+        return {user.id: user for user in db.session.execute(
+            select(CrmUser).where(CrmUser.id.in_(ids))).scalars()}
+
+    def read_text(self, text, spec):
+        text = text.strip()
+        if text and not text.isdigit():
+            user = db.session.execute(select(CrmUser).where(
+                CrmUser.username == text)).scalar()
+            if user is None:
+                raise Invalid(str(self.message))
+            text = str(user.id)
+        return super().read_text(text, spec)
+
+
+# The records a link field may point to.
+LINK_TARGETS = {"client": Client, "contact": Contact, "interest": Interest}
+
+
+class RecordType(_LinkType):
+    code = "record"
+    label = _l("Link to a record")
+    widget = "record"
+    can_be_multiple = False
+
+    def model(self, spec):
+        return LINK_TARGETS[spec.settings.get("target", "client")]
+
+    def _query_visible(self, model, ids):
+        return {record.id: record for record in db.session.execute(
+            access.readable(model).where(model.id.in_(ids))).scalars()}
+
+    def href(self, stored, spec):
+        if stored not in self.visible(spec, [stored]):
+            return None
+        try:
+            return url_for(f"{self.model(spec).__name__}View.show", pk=stored)
+        except (BuildError, RuntimeError):
+            return None
+
+
 TYPES: dict[str, FieldType] = {kind.code: kind for kind in (
     StringType(), TextType(), IntegerType(), DecimalType(), BooleanType(), DateType(),
     DateTimeType(), MoneyType(), UrlType(), EmailType(), PhoneType(), AddressType(),
-    ListType(),
+    ListType(), UserType(), RecordType(),
 )}
 
 
@@ -653,11 +759,12 @@ def text_of(spec: FieldSpec, stored: Any) -> str:
 
 def typed_of(spec: FieldSpec, stored: Any) -> Any:
     """The whole value as a form's input holds it (a list for a multiple choice)."""
+    choosing = spec.kind.widget in ("select", "user")
     if stored is None:
-        return [] if spec.multiple and spec.kind.widget == "select" else ""
+        return [] if spec.multiple and choosing else ""
     if spec.multiple:
         items = [spec.kind.typed(item, spec) for item in stored]
-        return items if spec.kind.widget == "select" else "\n".join(items)
+        return items if choosing else "\n".join(items)
     return spec.kind.typed(stored, spec)
 
 

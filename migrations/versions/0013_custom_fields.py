@@ -47,6 +47,7 @@ def upgrade():
         sa.Column('pipelines', sa.JSON(), nullable=True),
         sa.Column('required_from', sa.JSON(), nullable=True),
         sa.Column('visibility', sa.JSON(), nullable=True),
+        sa.Column('settings', sa.JSON(), nullable=True),
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('created_on', sa.DateTime(), nullable=False),
         sa.Column('changed_on', sa.DateTime(), nullable=False),
