@@ -139,7 +139,8 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
         target_choice = SelectField(
             _l("Links to"), choices=[("", "—"), *((name, ENTITY_LABELS[name])
                                                   for name in LINK_TARGETS)],
-            description=_l("For a link to a record: what it links to. It never changes."))
+            description=_l("For a link to a record: what it links to. It never changes."),
+            default="", validate_choice=False)
         self.add_form_extra_fields = {"entity": entity_choice, "field_type": type_choice,
                                       "target": target_choice, **fields}
         self.edit_form_extra_fields = dict(fields)
