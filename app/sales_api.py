@@ -532,7 +532,8 @@ def _card(card: board.Card) -> dict:
             "currency": card.currency, "next_at": _iso(card.next_at),
             "next_subject": card.next_subject, "color": card.color, "flagged": card.flagged,
             "days_in_stage": card.days_in_stage, "over_limit": card.over_limit,
-            "closed_at": _iso(card.closed_at), "version": card.version}
+            "closed_at": _iso(card.closed_at), "version": card.version,
+            "custom": {code: stored for code, _label, _text, stored in card.custom}}
 
 
 def _column(column: board.Column) -> dict:
@@ -601,6 +602,8 @@ class KanbanApi(BaseApi):
                                   next_at: {type: string, nullable: true}
                                   color: {type: string, enum: [red, yellow, green]}
                                   flagged: {type: boolean}
+                                  custom: {type: object, description: "The custom fields
+                                    shown on the board's cards, by code"}
             401:
               $ref: '#/components/responses/401'
             404:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.models import ChangeLog, Client, CustomField
 from app.views import screen_of
-from tests.factories import CLIENT, INTEREST, default_pipeline
+from tests.factories import CLIENT, INTEREST, default_pipeline, first_stage
 from tests.helpers import form_errors, route_of, text_of
 
 FIELDS = "/api/v1/custom_field/"
@@ -384,3 +384,71 @@ def _client_of(session, user_id, n):
     values = {key: value for key, value in CLIENT.values(
         {"user": user_id, "tag": None, "industry": None}, n).items() if key != "tags"}
     return to_object(session, Client, values)
+
+
+def test_the_move_dialog_asks_for_the_stages_fields(app, api, admin_client, dbx):
+    from app.models import Interest, Stage
+    pipeline = default_pipeline(dbx)
+    stages = dbx.all(select(Stage).where(Stage.pipeline_id == pipeline, Stage.kind == "open")
+                     .order_by(Stage.sort))
+    add_field(api, entity="interest", code="contract", label={"ru": "Договор", "en": "Contract"},
+              required_from=[{"pipeline": pipeline, "stage": stages[1].id}])
+    add_field(api, entity="interest", code="later", label="Потом")
+    pk = api.post("/api/v1/interest/", json=INTEREST.json(INTEREST.deps(dbx), 1)
+                  ).get_json()["id"]
+    url = f"/interestview/move/{pk}"
+    asked = text_of(admin_client.get(url, query_string={"stage": stages[1].id, "dialog": 1}))
+    assert 'name="custom_contract"' in asked and 'name="custom_later"' not in asked
+    version = dbx.get(Interest, pk).version
+    form = {"stage": stages[1].id, "result": "Talked", "next_subject": "Send it",
+            "next_planned_at": "01.02.2027 10:00", "version": version}
+    refused = admin_client.post(url, data={**form, "dialog": 1},
+                                query_string={"dialog": 1})
+    assert refused.status_code == 422
+    assert "custom_contract" in form_errors(text_of(refused))
+    moved = admin_client.post(url, data={**form, "custom_contract": "Д-5"})
+    assert moved.status_code == 302
+    saved = dbx.get(Interest, pk)
+    assert saved.stage_id == stages[1].id and saved.custom == {"contract": "Д-5"}
+
+
+def test_the_boards_cards_show_their_fields(api, admin_client, dbx):
+    add_field(api, entity="interest", code="budget", type="money", show_on_board=True,
+              label={"ru": "Бюджет", "en": "Budget"})
+    add_field(api, entity="interest", code="quiet", label="Тихо")
+    body = INTEREST.json(INTEREST.deps(dbx), 1)
+    api.post("/api/v1/interest/", json={**body, "custom": {
+        "budget": {"amount": 5000, "currency": "USD"}, "quiet": "not on cards"}})
+    page = text_of(admin_client.get("/board/"))
+    assert "crm-kcard-custom-budget" in page and "USD" in page
+    assert "not on cards" not in page
+    cards = [card for column in api.get("/api/v1/kanban").get_json()["columns"]
+             for card in column["cards"]]
+    assert cards[0]["custom"] == {"budget": {"amount": 5000, "currency": "USD"}}
+
+
+def test_the_intake_wizard_asks_for_the_interests_and_the_new_clients_fields(
+        api, client_as, dbx):
+    from app.models import Inquiry, Interest
+    from tests.factories import INQUIRY
+    add_field(api, entity="interest", code="budget", type="integer",
+              label={"ru": "Бюджет", "en": "Budget"})
+    add_field(api, entity="client", code="segment", type="list", required=True,
+              options=[{"value": "b2b"}, {"value": "b2c"}])
+    manager = client_as("manager")
+    lead = INQUIRY.create(dbx, n=6)
+    url = f"/inquiryview/convert/{lead}?mode=new"
+    page = text_of(manager.get(url))
+    assert 'name="custom_budget"' in page and 'name="client_custom_segment"' in page
+    stage = first_stage(dbx, default_pipeline(dbx))
+    form = {"title": "Сервер", "stage": stage, "client_kind": "company",
+            "client_name": "ООО «Новое»", "next_subject": "Call back",
+            "next_planned_at": "20.01.2027 10:00", "version": 1, "custom_budget": "100 000"}
+    refused = manager.post(url, data=form)
+    assert refused.status_code == 200
+    assert "client_custom_segment" in form_errors(text_of(refused))
+    done = manager.post(url, data={**form, "client_custom_segment": "b2b"})
+    assert done.status_code == 302, form_errors(text_of(done))
+    interest = dbx.get(Interest, dbx.get(Inquiry, lead).interest_id)
+    assert interest.custom == {"budget": 100000}
+    assert dbx.get(Client, interest.client_id).custom == {"segment": "b2b"}

@@ -41,8 +41,8 @@ OPERATOR_LABELS = {
 }
 
 
-def field_name(spec: FieldSpec) -> str:
-    return PREFIX + spec.code
+def field_name(spec: FieldSpec, prefix: str = PREFIX) -> str:
+    return prefix + spec.code
 
 
 class _Required:
@@ -128,10 +128,11 @@ class RecordLookupWidget:
             Markup(html_params(**attributes)), selected)
 
 
-def form_class(base, granted: list) -> type:
+def form_class(base, granted: list, prefix: str = PREFIX) -> type:
     """The screen's form with an input for each custom field the user may read (those
-    they may not change are shown disabled)."""
-    inputs = {field_name(g.spec): _input(g.spec, g.editable) for g in granted}
+    they may not change are shown disabled); `prefix` names the inputs of a second record
+    in one form (the intake wizard's new client)."""
+    inputs = {field_name(g.spec, prefix): _input(g.spec, g.editable) for g in granted}
     return type(base.__name__, (base,), inputs) if inputs else base
 
 
@@ -139,13 +140,14 @@ def names(form) -> list[str]:
     return [name for name in form._fields if name.startswith(PREFIX)]
 
 
-def fill(form, record, granted: list) -> None:
-    """Show the record's values in the inputs (an edit form's first display)."""
+def fill(form, record, granted: list, prefix: str = PREFIX) -> None:
+    """Show the record's values in the inputs (an edit form's first display); a new
+    record's (None) defaults."""
     if not granted:
         return
     stored = (record.custom or {}) if record is not None else {}
     for g in granted:
-        name = field_name(g.spec)
+        name = field_name(g.spec, prefix)
         if name not in form:
             continue
         value = stored.get(g.spec.code, g.spec.default if record is None else None)
@@ -153,13 +155,13 @@ def fill(form, record, granted: list) -> None:
             else typed_of(g.spec, value)
 
 
-def sent(form, granted: list, record) -> dict:
+def sent(form, granted: list, record, prefix: str = PREFIX) -> dict:
     """What the form says of the fields the user may change, as typed: {code: text}. A
     field that does not belong to the record (another pipeline's) and was left empty is
     not sent."""
     found = {}
     for g in granted:
-        name = field_name(g.spec)
+        name = field_name(g.spec, prefix)
         if not g.editable or name not in form:
             continue
         value = form[name].data

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.database import db
 from app.entities.crm import INQUIRY
+from app.fab import custom_form
 from app.fab.crud import CrmModelView
 from app.fab.forms import LocalDecimalField
 from app.labels import LABELS
@@ -30,7 +31,7 @@ from app.models import CLIENT_KINDS, Client, Contact, Interest, Pipeline, Stage
 from app.screens.base import CrmView
 from app.screens.command_forms import CommandForms, command_form
 from app.screens.plan_form import plan_fields, plan_of
-from app.services import access, bounds, client_search, records, sales
+from app.services import access, bounds, client_search, custom_fields, records, sales
 
 MODES = ("client", "new", "potential")
 
@@ -69,6 +70,10 @@ MODE_FIELDS = {
     "potential": ("potential_name", "potential_company", "potential_phone",
                   "potential_email"),
 }
+
+
+# The inputs of the new client's custom fields, apart from the new interest's.
+CLIENT_CUSTOM = "client_custom_"
 
 
 def first_term(inquiry) -> str:
@@ -147,10 +152,19 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
                 access.readable(Client).where(Client.id == key)).scalar()
             if client is None:
                 abort(404)
-        form = InterestForm()
+        # The custom fields of the new interest, and of the new client in that mode.
+        interest_fields = custom_fields.granted("interest")
+        client_fields = custom_fields.granted("client") if mode == "new" else []
+        form = custom_form.form_class(
+            custom_form.form_class(InterestForm, interest_fields), client_fields,
+            prefix=CLIENT_CUSTOM)()
         self._prepare(inquiry, form, mode)
+        if request.method == "GET":
+            custom_form.fill(form, None, interest_fields)
+            custom_form.fill(form, None, client_fields, prefix=CLIENT_CUSTOM)
+        custom = (interest_fields, client_fields)
         done, _error = self.run_command(
-            form, lambda: self._convert(inquiry, form, mode, client),
+            form, lambda: self._convert(inquiry, form, mode, client, custom),
             gettext("The inquiry is now an interest."), "")
         if done is not None:  # to the new interest's card, not the redirect given above
             return redirect(url_for("InterestView.show", pk=inquiry.interest_id))
@@ -185,11 +199,15 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
         form.potential_phone.data = inquiry.sender_phone
         form.potential_email.data = inquiry.sender_email
 
-    def _convert(self, inquiry, form, mode: str, client) -> None:
+    def _convert(self, inquiry, form, mode: str, client, custom) -> None:
+        interest_fields, client_fields = custom
         stage = db.session.get(Stage, form.stage.data)
         interest = Interest(title=form.title.data, description=form.description.data or None,
                             pipeline=stage.pipeline if stage is not None else None,
                             stage=stage, amount=form.amount.data or 0)
+        if interest_fields:
+            custom_fields.write(interest, custom_form.sent(form, interest_fields, interest),
+                                typed=True)
         new_client = contact = None
         if mode == "client":
             interest.client = client
@@ -198,6 +216,9 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
                                 inn=form.client_inn.data or None,
                                 phone=form.client_phone.data or None,
                                 email=form.client_email.data or None)
+            if client_fields:
+                custom_fields.write(new_client, custom_form.sent(
+                    form, client_fields, new_client, prefix=CLIENT_CUSTOM), typed=True)
             if (form.contact_name.data or "").strip():
                 contact = Contact(name=form.contact_name.data.strip(),
                                   phone=form.client_phone.data or None,
@@ -209,6 +230,19 @@ class InquiryView(CommandForms, CrmView, entity=INQUIRY):
             interest.potential_email = form.potential_email.data or None
         sales.convert(inquiry, interest, plan_of(form), new_client=new_client,
                       contact=contact, seen_version=form.version.data)
+
+    def _apply_errors(self, form, error) -> None:
+        """A custom field's message goes to the new interest's input, else to the new
+        client's of that code."""
+        renamed = {}
+        for name, messages in error.errors.items():
+            code = name.removeprefix("custom.")
+            if name.startswith("custom.") and f"custom_{code}" not in form \
+                    and f"{CLIENT_CUSTOM}{code}" in form:
+                name = CLIENT_CUSTOM + code
+            renamed[name] = messages
+        error.errors = renamed
+        super()._apply_errors(form, error)
 
     @expose("/link/<int:pk>", methods=["POST"])
     @has_access

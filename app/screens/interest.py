@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired
 from app.database import db
 from app.entities.crm import INTEREST
 from app.entities.declaration import Section
+from app.fab import custom_form
 from app.fab.crud import CrmModelView
 from app.fab.widgets import StageSelectWidget
 from app.labels import LABELS
@@ -29,7 +30,7 @@ from app.screens.board import load_text
 from app.screens.command_forms import CommandForms, command_form, done_in_dialog, in_dialog
 from app.screens.lookup import LookupField
 from app.screens.plan_form import PLAN_FIELDS, plan_fields, plan_of
-from app.services import board, cards, records, sales
+from app.services import board, cards, custom_fields, records, sales
 
 RESULT_LABEL = _l("Result of the current interaction")
 
@@ -106,15 +107,24 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
     @has_access
     def move(self, pk):
         interest = self._get_item(pk, "edit")
-        form = MoveForm()
-        self._stage_choices(interest, form, exclude_current=True)
+        stages = MoveForm()
+        self._stage_choices(interest, stages, exclude_current=True)
+        # The custom fields the target stage requires from it on are asked for with the move.
+        wanted = request.form.get("stage", type=int) if request.method == "POST" else \
+            request.args.get("stage", type=int) or _following(interest, stages.stage.choices)
+        target = db.session.get(Stage, wanted) if wanted else None
+        needed = [custom_fields.Granted(spec, custom_fields.EDIT) for spec in
+                  (custom_fields.stage_fields(interest, target) if target else [])]
+        form = custom_form.form_class(MoveForm, needed)()
+        form.stage.choices = stages.stage.choices
         self.read_version(interest, form)
         if request.method == "GET":
-            form.stage.data = request.args.get("stage", type=int) or \
-                _following(interest, form.stage.choices)
+            form.stage.data = wanted
+            custom_form.fill(form, interest, needed)
         done, error = self.run_command(form, lambda: sales.move(
             interest, db.session.get(Stage, form.stage.data), result=form.result.data,
-            plan=plan_of(form), seen_version=form.version.data),
+            plan=plan_of(form), seen_version=form.version.data,
+            custom=custom_form.sent(form, needed, interest), custom_typed=True),
             gettext("The interest is moved."), self.record_url(interest))
         current = sales.current_plan(interest)
         note = gettext("Current interaction: %(subject)s", subject=current.subject) \

@@ -31,9 +31,10 @@ from app.models import (
     StageChange,
     interest_tag,
 )
-from app.services import access
+from app.services import access, custom_fields
 from app.services.cards import GREEN, RED, YELLOW
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
+from app.services.custom_types import is_empty, text_of
 
 # Depth: how far ahead the next interaction of an open interest may be. None: any.
 DEPTHS = {"today": 0, "3days": 3, "week": 7, "month": 30, "all": None}
@@ -72,6 +73,8 @@ class Card:
     version: int
     kind: str = "interest"           # or "inquiry"
     closed_at: Optional[dt.datetime] = None
+    # The custom fields shown on the board's cards: (code, label, value as shown, stored).
+    custom: tuple = ()
 
 
 @dataclass
@@ -260,6 +263,7 @@ def interest_cards(ids: list[int]) -> dict[int, Card]:
         .where(StageChange.interest_id.in_(ids)).group_by(StageChange.interest_id)).all())
     now = utcnow()
     _start, end_of_today = local_day_bounds_utc(local_today())
+    on_cards = [spec for spec in custom_fields.readable("interest") if spec.show_on_board]
     cards = {}
     for pk in ids:
         interest = interests.get(pk)
@@ -277,8 +281,17 @@ def interest_cards(ids: list[int]) -> dict[int, Card]:
             flagged=interest.flagged, days_in_stage=days,
             over_limit=bool(limit and days is not None and interest.closed_at is None
                             and days > limit),
-            version=interest.version, closed_at=interest.closed_at)
+            version=interest.version, closed_at=interest.closed_at,
+            custom=_custom_on_card(interest, on_cards))
     return cards
+
+
+def _custom_on_card(interest, specs) -> tuple:
+    stored = interest.custom or {}
+    return tuple((spec.code, spec.label, text_of(spec, stored[spec.code]), stored[spec.code])
+                 for spec in specs
+                 if custom_fields.belongs(spec, interest)
+                 and not is_empty(spec, stored.get(spec.code)))
 
 
 def colour_of(next_at, interest, now, end_of_today) -> str:

@@ -103,10 +103,12 @@ def _spec(row: CustomField) -> FieldSpec:
 
 
 def _read_definitions(entity: str) -> tuple[FieldSpec, ...]:
-    rows = db.session.execute(
-        select(CustomField).where(CustomField.entity == entity)
-        .order_by(CustomField.sort, CustomField.id)).scalars().all()
-    return tuple(_spec(row) for row in rows if row.field_type in TYPES)
+    # Read while a record is being checked: nothing half-done may be flushed by it.
+    with db.session.no_autoflush:
+        rows = db.session.execute(
+            select(CustomField).where(CustomField.entity == entity)
+            .order_by(CustomField.sort, CustomField.id)).scalars().all()
+        return tuple(_spec(row) for row in rows if row.field_type in TYPES)
 
 
 def definitions(entity: str) -> tuple[FieldSpec, ...]:
@@ -294,7 +296,12 @@ def _stage_changed(record) -> bool:
 def errors(record) -> dict[str, str]:
     """The required fields the record lacks, among those the user may edit: checked when
     the record is new, when the field was written now, and for an interest's stage fields
-    when the stage changed."""
+    when the stage changed; and what `write()` could not write."""
+    with db.session.no_autoflush:
+        return _errors(record)
+
+
+def _errors(record) -> dict[str, str]:
     entity = entity_of(record)
     if entity is None:
         return {}

@@ -252,9 +252,10 @@ def create_interest(interest, plan: Optional[Plan], fill=None) -> Interest:
 
 def move(interest, stage: Optional[Stage], *, result: Optional[str],
          plan: Optional[Plan], seen_version: Any = None,
-         custom: Optional[dict] = None) -> Interest:
+         custom: Optional[dict] = None, custom_typed: bool = False) -> Interest:
     """R2: to another open stage, with the result of the current plan and the next plan;
-    `custom`: the values of the custom fields the stage requires from it on."""
+    `custom`: the values of the custom fields the stage requires from it on (JSON, or text
+    as typed in a form)."""
     with unit_of_work(), records.by_command():
         records.check_version(interest, seen_version)
         _require_open(interest)
@@ -273,7 +274,7 @@ def move(interest, stage: Optional[Stage], *, result: Optional[str],
         def change(moved):
             _set_stage(moved, stage)
             if custom:
-                custom_fields.write(moved, custom)
+                custom_fields.write(moved, custom, typed=custom_typed)
 
         commands.update(interest, change)
         _log(interest, "move", from_stage, stage)
