@@ -56,7 +56,9 @@ class _Required:
 
 def _input(spec: FieldSpec, editable: bool):
     kind = spec.kind
-    attributes: dict[str, Any] = {}
+    # Marked required (the asterisk) but checked by the server, with the field's label in
+    # the message: a browser's own check cannot show on a select box drawn by select2.
+    attributes: dict[str, Any] = {"required": False}
     if not editable:
         attributes["disabled"] = True
     if kind.placeholder:
@@ -218,6 +220,11 @@ def shown(record) -> tuple[list[str], dict, list]:
         labels[spec.key] = spec.label
         values.append(display(spec, stored))
     return columns, labels, values
+
+
+def card_extras(record, view) -> dict:
+    """What a record's card (client, interest) needs to show its custom fields."""
+    return {"custom": shown(record), "can_add_field": view.can("can_add", "CustomFieldView")}
 
 
 # --- list filters ------------------------------------------------------------------------------

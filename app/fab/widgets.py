@@ -222,7 +222,9 @@ def render_search_form_parts(form, columns, filters) -> SearchFormParts:
 
 def with_custom_filters(parts: SearchFormParts, specs) -> SearchFormParts:
     """The search form's parts with the filters of the custom fields the user may read."""
-    labels = {**json.loads(parts.labels_json), **{s.key: s.label for s in specs}}
+    # FAB's script puts a filter's label into the page as HTML: an administrator's label
+    # goes escaped.
+    labels = {**json.loads(parts.labels_json), **{s.key: str(escape(s.label)) for s in specs}}
     fields = {**json.loads(parts.fields_json),
               **{s.key: str(custom_form.filter_input(s)) for s in specs}}
     names = {**json.loads(parts.filters_json),

@@ -14,6 +14,7 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
 
 from app.entities.crm import CLIENT, INTERACTION
+from app.fab import custom_form
 from app.fab.crud import CrmModelView
 from app.labels import LABELS
 from app.models import CLIENT_KINDS
@@ -48,7 +49,8 @@ class ClientView(CrmView, entity=CLIENT):
                 "can_add_interest": self.can("can_add", "InterestView"),
                 "can_add_contact": self.can("can_add", "ContactView"),
                 "can_add_interaction": self.can("can_add", "InteractionView"),
-                "can_edit_interaction": self.can("can_edit", "InteractionView")}
+                "can_edit_interaction": self.can("can_edit", "InteractionView"),
+                **custom_form.card_extras(client, self)}
 
     @staticmethod
     @contextmanager

@@ -5,7 +5,7 @@ go through the commands of app.services.custom_field_definitions."""
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, request
 from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
 from flask_appbuilder.security.sqla.models import Role
@@ -39,6 +39,11 @@ ENTITY_LABELS = {
 INPUT_OF = {"options": "options_text", "default": "default_text", "settings": "target",
             "pipelines": "pipeline_ids", "required_from": "required_stages",
             "visibility": "hidden_from"}
+
+
+def _entity_asked() -> str:
+    asked = request.args.get("entity")
+    return asked if asked in ENTITY_LABELS else "client"
 
 
 def _pk(record) -> int:
@@ -113,8 +118,9 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
     }
 
     def __init__(self, **kwargs):
+        # "Add a field" on a card opens the form for the card's entity (`?entity=`).
         entity_choice = SelectField(_l("Entity"), choices=list(ENTITY_LABELS.items()),
-                                    widget=Select2Widget())
+                                    widget=Select2Widget(), default=_entity_asked)
         type_choice = SelectField(_l("Type"), choices=[(t.code, t.label) for t in
                                                        TYPES.values()],
                                   widget=Select2Widget())

@@ -93,7 +93,7 @@ class InterestView(CommandForms, CrmView, entity=INTEREST):
 
     def show_extras(self, interest) -> dict:
         return {"card": cards.interest_card(interest), "stage_actions": STAGE_ACTIONS,
-                "can_edit": self.can("can_edit")}
+                "can_edit": self.can("can_edit"), **custom_form.card_extras(interest, self)}
 
     # --- the commands ------------------------------------------------------------------------
 

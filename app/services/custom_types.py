@@ -718,15 +718,17 @@ def read_value(spec: FieldSpec, value: Any, *, typed: bool = False) -> Any:
     field of several values, a list of texts or one text with a value per line). None for
     no value. Raises Invalid."""
     kind = spec.kind
-    if value is None:
-        return None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # an empty input, an empty text: no value
     if spec.multiple:
         if typed and isinstance(value, str):
-            value = [line for line in value.splitlines() if line.strip()]
+            value = value.splitlines()
         if not isinstance(value, list):
             raise Invalid(gettext("Send a list of values."))
         stored = []
         for item in value:
+            if item is None or (isinstance(item, str) and not item.strip()):
+                continue
             one = kind.read_text(item, spec) if typed and isinstance(item, str) \
                 else kind.read(item, spec)
             if not kind.is_empty(one) and one not in stored:
