@@ -165,3 +165,59 @@ def test_permissions_and_directories_changed_elsewhere_apply_on_the_next_request
                                    sm.find_permission_view_menu("can_list", "ClientView"))
     status, _ = manager.request("/clientview/list/")
     assert status == 200
+
+
+def test_a_new_custom_field_reaches_the_other_process_on_its_next_request(app, dbx, workers):
+    """Added, renamed and deleted on one process, a custom field is in, renamed in and gone
+    from the other process's form on its very next request: no restart, no migration."""
+    from sqlalchemy import select
+
+    from app.models import CustomField
+
+    manager = Browser(workers[0]).login("manager")
+    admin = Browser(workers[1]).login("admin")
+    status, form = manager.request("/clientview/add")
+    assert status == 200 and "custom_contract_no" not in form
+    status, _ = admin.request("/customfieldview/add", {
+        "entity": "client", "field_type": "string", "code": "contract_no",
+        "label_ru": "Номер договора", "label_en": "Contract No.", "sort": "1"})
+    assert status == 302
+    status, form = manager.request("/clientview/add")
+    assert 'name="custom_contract_no"' in form and "Номер договора" in form
+    pk = dbx.scalar(select(CustomField.id).where(CustomField.code == "contract_no"))
+    status, _ = admin.request(f"/customfieldview/edit/{pk}", {
+        "label_ru": "Договор №", "label_en": "Contract No.", "sort": "1", "version": "1"})
+    assert status == 302
+    status, form = manager.request("/clientview/add")
+    assert "Договор №" in form and "Номер договора" not in form
+    status, _ = admin.request(f"/customfieldview/delete/{pk}", {})
+    assert status == 302
+    status, form = manager.request("/clientview/add")
+    assert "custom_contract_no" not in form
+
+
+def test_concurrent_forms_under_different_definitions_do_not_mix(app, dbx, workers):
+    """The administrator sees a field hidden from managers; their forms, built at the same
+    moments in the same process's threads, never show each other's fields."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import ApiClient, api_token
+    from tests.test_custom_fields import add_field
+
+    api = ApiClient(app.test_client(), api_token(app.test_client(), "admin"))
+    add_field(api, code="salary", label="Оклад",
+              visibility=[{"role": "Manager", "access": "hidden"}])
+    add_field(api, code="everyone", label="Для всех")
+    people = {"manager": Browser(workers[0]).login("manager"),
+              "admin": Browser(workers[0]).login("admin")}
+
+    def form_of(login: str) -> tuple[str, str]:
+        status, page = people[login].request("/clientview/add")
+        assert status == 200
+        return login, page
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(form_of, ["manager", "admin"] * 20))
+    for login, page in answers:
+        assert 'name="custom_everyone"' in page
+        assert ('name="custom_salary"' in page) == (login == "admin"), login

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.models import ChangeLog, Client, CustomField
 from app.views import screen_of
 from tests.factories import CLIENT, INTEREST, default_pipeline, first_stage
-from tests.helpers import form_errors, route_of, text_of
+from tests.helpers import form_errors, route_of, text_of, tr
 
 FIELDS = "/api/v1/custom_field/"
 CLIENTS = "/api/v1/client/"
@@ -135,24 +135,29 @@ def _operators(kind: str) -> tuple:
 # --- definitions ------------------------------------------------------------------------------
 
 
-def test_code_must_be_new_plain_and_not_builtin(api):
+def test_code_must_be_new_plain_and_not_builtin(app, api):
     add_field(api, code="contract_no")
-    for code, expected in (("contract_no", "already"), ("inn", "built-in"),
-                           ("Bad-Code", "Latin"), ("1abc", "Latin")):
+    plain = tr(app, "A code is up to 40 small Latin letters, digits and underscores, "
+                    "starting with a letter.")
+    for code, expected in (
+            ("contract_no", tr(app, "The entity already has a field with this code.")),
+            ("inn", tr(app, "This is the name of a built-in field.")),
+            ("Bad-Code", plain), ("1abc", plain)):
         response = api.post(FIELDS, json={"entity": "client", "code": code, "label": "X",
                                           "type": "string"})
         assert response.status_code == 422, code
         assert expected in str(response.get_json()["message"]["code"]), code
 
 
-def test_type_and_multiple_never_change(api):
+def test_type_and_multiple_never_change(app, api):
     field = add_field(api, code="grade", type="list", multiple=True,
                       options=[{"value": "a"}, {"value": "b"}])
     for change in ({"type": "string"}, {"multiple": False}, {"code": "other"},
                    {"entity": "contact"}):
         response = api.put(f"{FIELDS}{field['id']}", json=change)
         assert response.status_code == 422, change
-        assert "cannot change" in str(response.get_json()["message"])
+        assert tr(app, "This cannot change once the field exists.") in \
+            str(response.get_json()["message"])
     renamed = api.put(f"{FIELDS}{field['id']}", json={"label": {"ru": "Класс", "en": "Grade"},
                                                      "type": "list", "multiple": True})
     assert renamed.status_code == 200, renamed.get_json()
@@ -169,14 +174,16 @@ def test_a_list_needs_options_and_only_a_list_has_them(api):
                                   "type": "boolean", "multiple": True}).status_code == 422
 
 
-def test_removing_an_option_in_use_is_refused_with_the_count(api):
+def test_removing_an_option_in_use_is_refused_with_the_count(app, api):
     field = add_field(api, code="tier", type="list",
                       options=[{"value": "gold"}, {"value": "silver"}, {"value": "tin"}])
     for n in (1, 2):
         assert new_client(api, n, custom={"tier": "gold"}).status_code == 201
     refused = api.put(f"{FIELDS}{field['id']}", json={"options": [{"value": "silver"}]})
     assert refused.status_code == 422
-    assert "2 records" in str(refused.get_json()["message"]["options"])
+    assert refused.get_json()["message"]["options"] == [tr(
+        app, "%(count)d records use the options you removed (%(values)s); change them first.",
+        count=2, values="gold, tin")]
     # An unused option goes; a label and the order change freely.
     kept = api.put(f"{FIELDS}{field['id']}", json={"options": [
         {"value": "silver", "label": "Серебро"}, {"value": "gold", "label": "Золото"}]})
@@ -294,7 +301,8 @@ def test_hidden_and_read_only_fields_per_role(app, api, api_as, client_as, dbx):
     manager = api_as("manager")
     answer = manager.get(f"{CLIENTS}{pk}").get_json()["result"]["custom"]
     assert answer == {"shown": "seen"}
-    for code, message in (("secret", "no such field"), ("shown", "may not change")):
+    for code, message in (("secret", tr(app, "There is no such field.")),
+                          ("shown", tr(app, "You may not change this field."))):
         refused = manager.put(f"{CLIENTS}{pk}", json={"custom": {code: "x"}})
         assert refused.status_code == 422
         assert message in refused.get_json()["message"]["custom"][code][0]
@@ -452,3 +460,60 @@ def test_the_intake_wizard_asks_for_the_interests_and_the_new_clients_fields(
     interest = dbx.get(Interest, dbx.get(Inquiry, lead).interest_id)
     assert interest.custom == {"budget": 100000}
     assert dbx.get(Client, interest.client_id).custom == {"segment": "b2b"}
+
+
+# --- a hidden field leaves no trace ---------------------------------------------------------
+
+SECRET = "S3CR3T-4417"
+SECRET_LABEL = "HIDDEN-LABEL-4417"
+
+
+def test_a_hidden_field_leaves_no_trace_anywhere_its_reader_goes(app, api, api_as, client_as,
+                                                                 dbx):
+    """A field hidden from the Manager and Supervisor roles, set on a client and on an
+    interest, as the manager and the supervisor (who also reads the change log) walk every
+    page and answer that shows those records: not its value, nor (but in the history of
+    the settings, which records the field's definition) its label or its code."""
+    hidden = [{"role": "Manager", "access": "hidden"}, {"role": "Supervisor", "access": "hidden"}]
+    for entity in ("client", "interest"):
+        add_field(api, entity=entity, code="secret_code", label={"ru": SECRET_LABEL,
+                                                                 "en": SECRET_LABEL},
+                  visibility=hidden, show_in_list=True, filterable=True, show_on_board=True)
+    client = new_client(api, 1, custom={"secret_code": SECRET}).get_json()["id"]
+    api.put(f"{CLIENTS}{client}", json={"responsible": dbx.user_id("manager"),
+                                        "custom": {"secret_code": SECRET + "-2"}})
+    body = INTEREST.json(INTEREST.deps(dbx), 2)
+    interest = api.post("/api/v1/interest/", json={
+        **body, "client": client, "responsible": dbx.user_id("manager"),
+        "custom": {"secret_code": SECRET}}).get_json()["id"]
+    from app.models import ChangeLog
+    log_ids = dbx.all(select(ChangeLog.id))
+    screens = [
+        "/clientview/list/", f"/clientview/show/{client}", f"/clientview/edit/{client}",
+        "/clientview/add", "/interestview/list/", f"/interestview/show/{interest}",
+        f"/interestview/edit/{interest}", "/interestview/add", f"/interestview/move/{interest}",
+        "/board/", "/board/?mode=list", "/search/?q=Ромашка", "/search/quick?q=Ромашка",
+        "/changelogview/list/", *(f"/changelogview/show/{pk}" for pk in log_ids),
+        f"/interactionview/list/?client={client}"]
+    answers = [f"{CLIENTS}{client}", CLIENTS, f"/api/v1/interest/{interest}",
+               "/api/v1/interest/", "/api/v1/kanban", "/api/v1/client/search?q=Ромашка",
+               "/api/v1/changelog/", "/api/v1/_openapi", "/api/v1/client/_info"]
+    for login in ("manager", "supervisor"):
+        browser, reader = client_as(login), api_as(login)
+        for url in screens:
+            page = browser.get(url).get_data(as_text=True)
+            for trace in _traces(url):
+                assert trace not in page, (login, url, trace)
+        for url in answers:
+            answer = reader.get(url).get_data(as_text=True)
+            for trace in _traces(url):
+                assert trace not in answer, (login, url, trace)
+    # The administrator sees it where the others do not (so the walk above could fail).
+    admin_page = client_as("admin").get(f"/clientview/show/{client}").get_data(as_text=True)
+    assert SECRET in admin_page and SECRET_LABEL in admin_page
+
+
+def _traces(url: str) -> tuple[str, ...]:
+    if "changelog" in url:  # the definition's own history names the field
+        return (SECRET,)
+    return (SECRET, SECRET_LABEL, "secret_code")

@@ -24,6 +24,7 @@ from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields
 from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoResultFound
 
 from app.fab.api_fields import FittedSchemaConverter
@@ -103,6 +104,16 @@ class CrmSchemaConverter(FittedSchemaConverter):
             many = not (datamodel.is_relation_many_to_one(column.name)
                         or datamodel.is_relation_one_to_one(column.name))
             return fields.Nested(EmployeeSchema, many=many, dump_only=True)
+        related = datamodel.get_related_model(column.name)
+        if nested and not column.children and custom_fields.entity_of(related):
+            # A nested record (an interest's client) without its custom fields: who may
+            # read which of them is the record's own resource's business.
+            shown = [c.key for c in sa_inspect(related).column_attrs if c.key != "custom"]
+            schema = self.convert(shown, related, nested=False,
+                                  parent_schema_name=parent_schema_name)
+            many = not (datamodel.is_relation_many_to_one(column.name)
+                        or datamodel.is_relation_one_to_one(column.name))
+            return fields.Nested(schema, many=many, dump_only=True)
         field = super()._column2relation(datamodel, column, nested=nested,
                                          parent_schema_name=parent_schema_name)
         if nested:
