@@ -70,6 +70,8 @@ SCREENS = [
     ("inquiries-list", "/inquiryview/list/"),
     ("price-list", "/productview/list/"),
     ("requisites-list", "/companyrequisitesview/list/"),
+    ("custom-fields", "/customfieldview/list/"),
+    ("custom-field-add", "/customfieldview/add?entity=interest"),
     ("swagger", "/swagger/v1"),
 ]
 

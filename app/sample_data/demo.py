@@ -57,6 +57,7 @@ from app.sample_data.catalogue import (
 )
 from app.sample_data.demo_records import (
     DEMO_CLIENTS,
+    DEMO_CUSTOM_FIELDS,
     DEMO_INTERESTS,
     DEMO_NEW_INQUIRIES,
     DEMO_USERS,
@@ -74,9 +75,10 @@ from app.sample_data.people import (
     translit,
 )
 from app.seed import SYSTEM_DIRECTORY
-from app.services import plans, records
+from app.services import custom_field_definitions, plans, records
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
+from app.services.unit_of_work import unit_of_work
 
 SEED = 20260401
 
@@ -118,7 +120,8 @@ def create_demo_company(password: str) -> bool:
         return False
     session = db.session
     try:
-        with acting_as(_admin_user_id()):
+        # One transaction: the commands the demo calls (its custom fields) join it.
+        with acting_as(_admin_user_id()), unit_of_work():
             _DemoCompany(Builder(session), password).build()
         session.commit()
     except Exception:
@@ -154,6 +157,7 @@ class _DemoCompany:
         self.products = {p.sku: p for p in self.session.execute(select(Product)).scalars()}
         self.pipelines = {p.name: p for p in self.session.execute(select(Pipeline)).scalars()}
         self.build_organisation()
+        self.build_custom_fields()
         self.build_clients()
         self.build_interests()
         self.build_inquiries()
@@ -208,6 +212,29 @@ class _DemoCompany:
 
     # --- clients ----------------------------------------------------------------------------
 
+    def build_custom_fields(self) -> None:
+        """What a company adds to its cards first: a contract number and payment terms on
+        clients, the client's budget and the date of the decision on interests."""
+        for definition in DEMO_CUSTOM_FIELDS:
+            custom_field_definitions.create(dict(definition))
+
+    @staticmethod
+    def client_custom(index: int, abc: Optional[str]) -> Optional[dict]:
+        values = {"payment_terms": ("prepay", "net14", "net30")[index % 3]}
+        if abc in ("A", "B"):
+            values["contract_no"] = f"Д-2026/{index + 1:03d}"
+        return values
+
+    def interest_custom(self, index: int, amount, stage: Stage) -> Optional[dict]:
+        values = {}
+        if index % 2 == 0:
+            values["client_budget"] = {"amount": int(Decimal(amount) * Decimal("1.2")),
+                                       "currency": "RUB"}
+        if stage.kind == "open" and index % 3 != 2:
+            values["decision_date"] = (self.today + dt.timedelta(days=7 + index % 20)
+                                       ).isoformat()
+        return values or None
+
     def build_clients(self) -> None:
         rng = self.rng
         d = self.dictionary
@@ -242,6 +269,7 @@ class _DemoCompany:
                 comment="ИП, работает по упрощённой системе налогообложения."
                 if sole_proprietor else None,
                 created_on=self.now - dt.timedelta(days=400 - index * 13, hours=index),
+                custom=self.client_custom(index, abc),
             ))
             self.clients[key] = client
             self.contacts[key] = self.build_contacts(client, kind, name, domain)
@@ -310,6 +338,7 @@ class _DemoCompany:
                 flagged=flagged, tags=[d["tag"][t] for t in tags], created_on=created,
                 description=f"{title}. Запрос поступил от клиента, детали — в истории "
                             "взаимодействий." if index % 3 == 0 else None,
+                custom=self.interest_custom(index, amount, stage),
             )
             if not isinstance(who, str):
                 interest.potential_name = who["name"]

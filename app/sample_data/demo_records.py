@@ -203,3 +203,27 @@ DEMO_NEW_INQUIRIES = [
     ("email", "order", "Тимур Хасанов", "ООО «ТатАгроСнаб»", None, "hasanov@tatagrosnab.ru",
      "Просим выставить счёт на 5 коммутаторов на 24 порта.", 44, "manager1"),
 ]
+
+
+# The custom fields the demo company added to its cards (Settings → Custom fields).
+DEMO_CUSTOM_FIELDS = [
+    {"entity": "client", "code": "contract_no", "field_type": "string",
+     "label_ru": "Номер договора", "label_en": "Contract No.", "sort": 10,
+     "show_in_list": True, "filterable": True,
+     "help_ru": "Номер действующего договора с клиентом",
+     "help_en": "The number of the contract in force with the client"},
+    {"entity": "client", "code": "payment_terms", "field_type": "list",
+     "label_ru": "Условия оплаты", "label_en": "Payment terms", "sort": 20,
+     "show_in_list": True, "filterable": True,
+     "options": [{"value": "prepay", "label": "Предоплата", "color": "#43a047"},
+                 {"value": "net14", "label": "Отсрочка 14 дней", "color": "#fb8c00"},
+                 {"value": "net30", "label": "Отсрочка 30 дней", "color": "#e53935"}]},
+    {"entity": "interest", "code": "client_budget", "field_type": "money",
+     "label_ru": "Бюджет клиента", "label_en": "Client's budget", "sort": 10,
+     "show_on_board": True, "filterable": True},
+    {"entity": "interest", "code": "decision_date", "field_type": "date",
+     "label_ru": "Дата решения", "label_en": "Decision date", "sort": 20,
+     "show_on_board": True, "filterable": True,
+     "help_ru": "Когда клиент обещал принять решение",
+     "help_en": "When the client promised to decide"},
+]
