@@ -200,6 +200,14 @@ class Config:
     MAX_CONTENT_LENGTH = int(float(os.environ.get("CRM_MAX_REQUEST_MB", "10")) * 2**20)
     MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
 
+    # Files of custom fields: where they are kept, how large and of which kinds they may be.
+    CRM_CUSTOM_FILES_DIR = os.environ.get("CRM_CUSTOM_FILES_DIR",
+                                          str(INSTANCE_DIR / "custom_files"))
+    CRM_CUSTOM_FILE_MAX_MB = float(os.environ.get("CRM_CUSTOM_FILE_MAX_MB", "5"))
+    CRM_CUSTOM_FILE_TYPES = tuple(os.environ.get(
+        "CRM_CUSTOM_FILE_TYPES",
+        "pdf,doc,docx,xls,xlsx,odt,ods,rtf,txt,csv,png,jpg,jpeg,gif,zip").split(","))
+
     CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Moscow")
     CRM_LIST_MAX_PAGE_SIZE = int(os.environ.get("CRM_LIST_MAX_PAGE_SIZE", "100"))
     CRM_ADMIN_USER = os.environ.get("CRM_ADMIN_USER", "admin")
@@ -213,6 +221,7 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _test_database_url()
     WTF_CSRF_ENABLED = False
+    CRM_CUSTOM_FILES_DIR = tempfile.mkdtemp(prefix="voronka-test-files-")
     # A throw-away database need not survive a power cut: no fsync at all.
     CRM_SQLITE_PRAGMAS = {**Config.CRM_SQLITE_PRAGMAS, "synchronous": "OFF"}
     # Hashing passwords at full strength only slows the suite down.

@@ -11,6 +11,7 @@ from app.menu import CATEGORY_LABELS, MENU
 from app.screens import crm, rights, settings
 from app.screens.base import generic_screen
 from app.screens.board import BoardView
+from app.screens.custom_files import CustomFileView
 from app.screens.lookup import LookupView
 from app.screens.search import SearchView
 
@@ -37,6 +38,7 @@ def register(appbuilder) -> None:
     menu leaves out and the look-ups, without one; then users, roles and rights."""
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_view_no_menu(SearchView)
+    appbuilder.add_view_no_menu(CustomFileView)
     pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,

@@ -517,3 +517,56 @@ def _traces(url: str) -> tuple[str, ...]:
     if "changelog" in url:  # the definition's own history names the field
         return (SECRET,)
     return (SECRET, SECRET_LABEL, "secret_code")
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def test_a_file_field_keeps_a_file_for_those_who_may_read_the_record(
+        app, api, admin_client, client_as, dbx):
+    import base64
+    import io
+
+    add_field(api, code="contract_scan", type="file", label="Скан договора",
+              visibility=[{"role": "Read-only", "access": "hidden"}])
+    content = b"%PDF-1.4 a contract"
+    body = {"name": "contract.pdf", "content": base64.b64encode(content).decode()}
+    created = new_client(api, 1, custom={"contract_scan": body})
+    assert created.status_code == 201, created.get_json()
+    pk = created.get_json()["id"]
+    stored = created.get_json()["result"]["custom"]["contract_scan"]
+    assert stored["name"] == "contract.pdf" and stored["size"] == len(content)
+    # Sent back as read, the file stays; a refused type or size is a 422 with a reason.
+    assert api.put(f"{CLIENTS}{pk}", json={"custom": {"contract_scan": stored}}
+                   ).status_code == 200
+    for bad in ({"name": "run.exe", "content": body["content"]},
+                {"name": "big.pdf", "content": base64.b64encode(b"x" * (6 * 2**20)).decode()},
+                {"name": "x.pdf", "content": "not base64!"}, "x.pdf"):
+        refused = api.put(f"{CLIENTS}{pk}", json={"custom": {"contract_scan": bad}})
+        assert refused.status_code == 422, bad
+        assert "contract_scan" in refused.get_json()["message"]["custom"]
+    url = f"/customfile/client/{pk}/contract_scan"
+    page = text_of(admin_client.get(f"{route_of(app, screen_of(Client))}/show/{pk}"))
+    assert url in page and "contract.pdf" in page
+    download = admin_client.get(url)
+    assert download.status_code == 200 and download.data == content
+    assert "attachment" in download.headers["Content-Disposition"]
+    # The manager may not read someone else's client; the read-only role does not see it.
+    other = CLIENT.create(dbx, n=9)
+    api.put(f"{CLIENTS}{other}", json={"custom": {"contract_scan": body},
+                                       "responsible": dbx.user_id("manager_b")})
+    assert client_as("manager").get(f"/customfile/client/{other}/contract_scan"
+                                    ).status_code == 404
+    assert client_as("readonly").get(url).status_code == 404
+    # A new file by the form replaces it; "remove" takes it away.
+    view = route_of(app, screen_of(Client))
+    version = dbx.get(Client, pk).version
+    form = {**CLIENT.form(CLIENT.deps(dbx), 1), "version": version,
+            "custom_contract_scan": (io.BytesIO(b"second"), "second.txt")}
+    assert admin_client.post(f"{view}/edit/{pk}", data=form,
+                             content_type="multipart/form-data").status_code == 302
+    assert admin_client.get(url).data == b"second"
+    form = {**CLIENT.form(CLIENT.deps(dbx), 1), "version": version + 1,
+            "custom_contract_scan__remove": "y"}
+    assert admin_client.post(f"{view}/edit/{pk}", data=form).status_code == 302
+    assert admin_client.get(url).status_code == 404

@@ -327,7 +327,7 @@ class CrmModelView(ModelView):
         custom = self._custom_list_specs()
         for row, value in zip(result.rows, values, strict=True) if custom else ():
             stored = row.custom or {}
-            value.update({spec.key: custom_form.display(spec, stored.get(spec.code))
+            value.update({spec.key: custom_form.display(spec, stored.get(spec.code), row)
                           for spec in custom})
         widgets["list"] = self.list_widget(
             label_columns={**self.label_columns, **{spec.key: spec.label for spec in custom}},
@@ -414,6 +414,8 @@ class CrmModelView(ModelView):
         """The form as posted, but for what the user may not set: a read-only responsible is
         not read from the request at all, so a forged value is neither checked nor saved."""
         formdata = request.form.copy()
+        for name, upload in request.files.items(multi=True):  # a custom field's file
+            formdata.add(name, upload)
         if self._owner_locked():
             formdata.poplist(self.owner_relation)
         return form_class(formdata=formdata)

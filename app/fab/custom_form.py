@@ -9,6 +9,7 @@ the same values with the same messages.
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Optional
 
 from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
@@ -17,7 +18,15 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    BooleanField,
+    FileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.widgets import html_params
 
 from app.database import db
@@ -26,6 +35,7 @@ from app.services import custom_fields
 from app.services.custom_types import FieldSpec, text_of, typed_of
 
 PREFIX = "custom_"
+REMOVE = "__remove"  # the box that removes a file field's file
 SECTION = _l("More")
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:", "/")
 
@@ -77,6 +87,8 @@ def _input(spec: FieldSpec, editable: bool):
                            widget=Select2Widget(), **arguments)
     if kind.widget == "record":
         return StringField(widget=RecordLookupWidget(spec), **arguments)
+    if kind.widget == "file":
+        return FileField(**arguments)
     if kind.widget == "select":
         choices = [(o.value, o.label) for o in spec.options]
         if spec.multiple:
@@ -134,7 +146,12 @@ def form_class(base, granted: list, prefix: str = PREFIX) -> type:
     """The screen's form with an input for each custom field the user may read (those
     they may not change are shown disabled); `prefix` names the inputs of a second record
     in one form (the intake wizard's new client)."""
-    inputs = {field_name(g.spec, prefix): _input(g.spec, g.editable) for g in granted}
+    inputs = {}
+    for g in granted:
+        inputs[field_name(g.spec, prefix)] = _input(g.spec, g.editable)
+        if g.spec.kind.widget == "file" and g.editable:
+            inputs[field_name(g.spec, prefix) + REMOVE] = BooleanField(
+                _l("Remove the file"), render_kw={"required": False})
     return type(base.__name__, (base,), inputs) if inputs else base
 
 
@@ -153,6 +170,10 @@ def fill(form, record, granted: list, prefix: str = PREFIX) -> None:
         if name not in form:
             continue
         value = stored.get(g.spec.code, g.spec.default if record is None else None)
+        if g.spec.kind.widget == "file":
+            if value:  # a file input cannot hold the file: its name is said under it
+                form[name].description = gettext("Now: %(file)s", file=text_of(g.spec, value))
+            continue
         form[name].data = bool(value) if g.spec.kind.widget == "checkbox" \
             else typed_of(g.spec, value)
 
@@ -167,6 +188,13 @@ def sent(form, granted: list, record, prefix: str = PREFIX) -> dict:
         if not g.editable or name not in form:
             continue
         value = form[name].data
+        if g.spec.kind.widget == "file":
+            if name + REMOVE in form and form[name + REMOVE].data:
+                found[g.spec.code] = None
+            elif isinstance(value, FileStorage) and value.filename:
+                found[g.spec.code] = {"name": value.filename,
+                                      "content": base64.b64encode(value.read()).decode()}
+            continue
         if g.spec.kind.widget == "checkbox":
             value = "yes" if value else "no"
         elif value is None:
@@ -185,7 +213,7 @@ def section(form) -> Optional[tuple]:
 # --- showing values --------------------------------------------------------------------------
 
 
-def display(spec: FieldSpec, stored: Any) -> Markup:
+def display(spec: FieldSpec, stored: Any, record=None) -> Markup:
     """A value on a page or in a list: its text, escaped; a link where it has one; a list's
     choice with its colour."""
     if stored is None or stored == [] or stored == "":
@@ -195,7 +223,7 @@ def display(spec: FieldSpec, stored: Any) -> Markup:
     parts = []
     for item in items:
         text = escape(text_of(spec, item) if not spec.multiple else kind.text(item, spec))
-        href = kind.href(item, spec)
+        href = kind.href(item, spec, record)
         color = kind.color(item, spec)
         if href and href.lower().startswith(_LINK_SCHEMES):
             outside = ' target="_blank" rel="noopener noreferrer"' \
@@ -218,7 +246,7 @@ def shown(record) -> tuple[list[str], dict, list]:
     for spec, stored in custom_fields.values(record):
         columns.append(spec.key)
         labels[spec.key] = spec.label
-        values.append(display(spec, stored))
+        values.append(display(spec, stored, record))
     return columns, labels, values
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     inspect,
     literal,
     not_,
+    null,
     or_,
     select,
     text,
@@ -234,6 +235,8 @@ def write(record, sent: Any, *, typed: bool = False) -> None:
         elif not belongs(field.spec, record):
             problems[key] = gettext("This field belongs to other pipelines than the "
                                     "interest's.")
+        elif field.spec.kind.keeps(new_values.get(code), value):
+            continue
         else:
             try:
                 stored = read_value(field.spec, value, typed=typed)
@@ -416,15 +419,34 @@ def condition(model, spec: FieldSpec, operator: str, raw: Any):
         return holds if operator == "eq" else not_(holds)
     expression = value_expression(model, spec, dialect)
     value = _compared(spec, stored, dialect)
-    if operator == "eq":
-        return expression == value
     if operator == "ne":
         return or_(expression != value, expression.is_(None))
-    if operator == "gt":
-        return expression > value
-    if operator == "lt":
-        return expression < value
-    return false()
+    compare = {"eq": expression.__eq__, "gt": expression.__gt__, "lt": expression.__lt__}
+    if operator not in compare:
+        return false()
+    found = compare[operator](value)
+    if dialect != "sqlite" or not spec.filterable:
+        return found
+    return _planned_for_sqlite(model, found, expression, value, operator)
+
+
+# SQLite cannot tell how many rows a value or a range of an expression index holds. A list
+# ordered by name then either walks its name index looking for the rare matches, or reads
+# a common value's every row from the field's index and sorts them all.
+FEW_MATCHES = 2000
+
+
+def _planned_for_sqlite(model, found, expression, value, operator):
+    """The filter as SQLite should run it: the field's index gives the ids when at most
+    FEW_MATCHES records match (counted on that index); otherwise the index is kept out of
+    it (coalesce() is not the indexed expression) and the list's own order leads."""
+    matches = db.session.execute(select(func.count()).select_from(
+        select(model.id).where(found).limit(FEW_MATCHES + 1).subquery())).scalar()
+    if matches <= FEW_MATCHES:
+        return model.id.in_(select(model.id).where(found))
+    unindexed = func.coalesce(expression, null())
+    return {"eq": unindexed == value, "gt": unindexed > value,
+            "lt": unindexed < value}[operator]
 
 
 def order_expression(model, spec: FieldSpec):

@@ -13,15 +13,21 @@ a list's choice as the option's value. A field that takes several values stores 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import mimetypes
+import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import phonenumbers
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -176,12 +182,17 @@ class FieldType:
         """The value as a form's input holds it (what read_text reads back)."""
         return self.text(stored, spec)
 
-    def href(self, stored: Any, spec: FieldSpec) -> Optional[str]:
-        """Where the value links to (a site, mailto:, tel:), or None."""
+    def href(self, stored: Any, spec: FieldSpec, record=None) -> Optional[str]:
+        """Where the value (of `record`) links to (a site, mailto:, tel:), or None."""
         return None
 
     def color(self, stored: Any, spec: FieldSpec) -> Optional[str]:
         return None
+
+    def keeps(self, current: Any, value: Any) -> bool:
+        """Whether `value` sent for the field means "keep what it holds" (a file sent back
+        as it was read)."""
+        return False
 
     def schema(self, spec: FieldSpec) -> dict:
         """One value, as JSON Schema (OpenAPI 3)."""
@@ -504,7 +515,7 @@ class UrlType(FieldType):
             raise Invalid(gettext("Enter an address that starts with http:// or https://."))
         return text
 
-    def href(self, stored, spec):
+    def href(self, stored, spec, record=None):
         return stored or None
 
     def schema(self, spec):
@@ -525,7 +536,7 @@ class EmailType(FieldType):
             raise Invalid(gettext(error.message)) from None
         return text
 
-    def href(self, stored, spec):
+    def href(self, stored, spec, record=None):
         return f"mailto:{stored}" if stored else None
 
     def schema(self, spec):
@@ -559,7 +570,7 @@ class PhoneType(FieldType):
         return phonenumbers.format_number(number,
                                           phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
-    def href(self, stored, spec):
+    def href(self, stored, spec, record=None):
         return f"tel:{stored}" if stored else None
 
 
@@ -694,7 +705,7 @@ class RecordType(_LinkType):
         return {record.id: record for record in db.session.execute(
             access.readable(model).where(model.id.in_(ids))).scalars()}
 
-    def href(self, stored, spec):
+    def href(self, stored, spec, record=None):
         if stored not in self.visible(spec, [stored]):
             return None
         try:
@@ -703,10 +714,91 @@ class RecordType(_LinkType):
             return None
 
 
+class FileType(FieldType):
+    """A file, kept under the instance's directory (CRM_CUSTOM_FILES_DIR) and given only to
+    users who may read its record (app.screens.custom_files). Sent as JSON as
+    {"name": "contract.pdf", "content": "<base64>"}; its value is {"id", "name", "size",
+    "type"}, and sending that back keeps the file."""
+
+    code = "file"
+    label = _l("File")
+    widget = "file"
+    can_be_multiple = False
+    sortable = False
+    operators = ("empty",)
+
+    def read(self, value, spec):
+        if not isinstance(value, dict) or "content" not in value \
+                or set(value) - {"name", "content", "id", "size", "type"}:
+            raise Invalid(gettext('Send a file as {"name": "contract.pdf", '
+                                  '"content": "<base64>"}.'))
+        if not isinstance(value["content"], str):
+            raise Invalid(gettext("The file's content is not base64."))
+        try:
+            data = base64.b64decode(value["content"], validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid(gettext("The file's content is not base64.")) from None
+        return self.store(str(value.get("name") or ""), data)
+
+    def read_text(self, text, spec):
+        raise Invalid(gettext("Upload a file."))
+
+    @staticmethod
+    def store(name: str, data: bytes) -> dict:
+        """Keep an uploaded file; its value. Refuses a type or a size the settings do not
+        allow."""
+        name = os.path.basename(name.replace("\\", "/")).strip()[:200]
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        allowed = current_app.config["CRM_CUSTOM_FILE_TYPES"]
+        if not name or extension not in allowed:
+            raise Invalid(gettext("Files of this type are not accepted; send one of: "
+                                  "%(types)s.", types=", ".join(allowed)))
+        limit = int(current_app.config["CRM_CUSTOM_FILE_MAX_MB"] * 2**20)
+        if len(data) > limit:
+            raise Invalid(gettext("The file is larger than %(size)s MB.",
+                                  size=format_decimal(limit / 2**20, format="#,##0.#")))
+        key = uuid.uuid4().hex
+        path = file_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return {"id": key, "name": name, "size": len(data),
+                "type": mimetypes.guess_type(name)[0] or "application/octet-stream"}
+
+    def keeps(self, current, value):
+        return isinstance(value, dict) and isinstance(current, dict) and \
+            "content" not in value and value.get("id") == current.get("id")
+
+    def text(self, stored, spec):
+        if not isinstance(stored, dict):
+            return ""
+        size = stored.get("size") or 0
+        shown = f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(size // 1024, 1)} KB"
+        return f"{stored.get('name', '')} ({shown})"
+
+    def href(self, stored, spec, record=None):
+        if not isinstance(stored, dict) or record is None or getattr(record, "id", None) is None:
+            return None
+        return url_for("CustomFileView.download", entity=spec.entity, pk=record.id,
+                       code=spec.code)
+
+    def schema(self, spec):
+        return {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
+            "type": {"type": "string"},
+            "content": {"type": "string", "description": "base64, when sending a file"}}}
+
+
+def file_path(key: str) -> Path:
+    """Where a custom field's file is kept."""
+    if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
+        raise ValueError("not a file key")
+    return Path(current_app.config["CRM_CUSTOM_FILES_DIR"]) / key[:2] / key
+
+
 TYPES: dict[str, FieldType] = {kind.code: kind for kind in (
     StringType(), TextType(), IntegerType(), DecimalType(), BooleanType(), DateType(),
     DateTimeType(), MoneyType(), UrlType(), EmailType(), PhoneType(), AddressType(),
-    ListType(), UserType(), RecordType(),
+    ListType(), UserType(), RecordType(), FileType(),
 )}
 
 

@@ -200,6 +200,22 @@ def log_in(page, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> 
     assert "/login" not in page.url, "login failed: still on the login page"
 
 
+# The demo company's users' password in the browser tests: the company is made once, by
+# the first test that needs it.
+DEMO_PASSWORD = "Demo-Loop-Pass-1"
+
+
+@pytest.fixture(scope="session")
+def demo_company(live_server):
+    from app.database import db
+    from app.sample_data.demo import create_demo_company
+
+    with live_server.app.app_context():
+        create_demo_company(DEMO_PASSWORD)
+        db.session.remove()
+    return live_server
+
+
 @pytest.fixture
 def logged_in(page, live_server):
     """The page, logged in as the administrator through the login form."""

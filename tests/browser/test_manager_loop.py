@@ -18,22 +18,11 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import DEMO_PASSWORD, log_in
 from tests.factories import valid_inn
 
-PASSWORD = "Demo-Loop-Pass-1"
+PASSWORD = DEMO_PASSWORD
 MANAGER = "manager1"
-
-
-@pytest.fixture(scope="module")
-def demo_company(live_server):
-    from app.database import db
-    from app.sample_data.demo import create_demo_company
-
-    with live_server.app.app_context():
-        create_demo_company(PASSWORD)
-        db.session.remove()
-    return live_server
 
 
 @pytest.fixture
