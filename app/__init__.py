@@ -32,7 +32,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     app.config["FAB_ADD_OPENAPI_VIEWS"] = False
 
     from app import models  # noqa: F401  (registers the tables on Model.metadata)
-    from app.services import audit, stamp
+    from app.services import audit, custom_fields, stamp
 
     db.init_app(app)
     with app.app_context():
@@ -48,6 +48,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     api_fields.install()
     with app.app_context():
         audit.install(db.session)
+        custom_fields.install(db.session)
         stamp.install()
         builder = AppBuilder()
         builder.init_app(app, db.session)

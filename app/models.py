@@ -83,6 +83,7 @@ DICTIONARY_KINDS = {
     "service_type": _l("Service types"),
     "tag": _l("Tags"),
     "call_status": _l("Call statuses"),
+    "resource": _l("Resources"),
 }
 CURRENCIES = {"RUB": "RUB", "USD": "USD", "EUR": "EUR", "CNY": "CNY"}
 
@@ -822,6 +823,27 @@ class CustomField(AuditMixin, Model):
 
     def __str__(self) -> str:
         return self.label_ru
+
+
+class CustomBooking(Model):
+    """A resource (a directory item: a meeting room, a car) booked for a time by a custom
+    field of a record; kept with the record's value, so that an overlap is found by an
+    index and refused."""
+
+    __tablename__ = "crm_custom_booking"
+    __table_args__ = (
+        Index("ix_custom_booking_resource", "resource_id", "starts_at", "ends_at"),
+        Index("ix_custom_booking_record", "entity", "record_id", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_dictionary_item.id", ondelete="RESTRICT"), nullable=False)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    entity: Mapped[str] = mapped_column(String(20), nullable=False)
+    record_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    code: Mapped[str] = mapped_column(String(40), nullable=False)
 
 
 class ChangeLog(Model):

@@ -570,3 +570,52 @@ def test_a_file_field_keeps_a_file_for_those_who_may_read_the_record(
             "custom_contract_scan__remove": "y"}
     assert admin_client.post(f"{view}/edit/{pk}", data=form).status_code == 302
     assert admin_client.get(url).status_code == 404
+
+
+# --- bookings -----------------------------------------------------------------------------------
+
+
+def test_a_booking_refuses_an_overlap_naming_the_record_that_holds_it(app, api, admin_client,
+                                                                        dbx):
+    from tests.factories import dictionary_item
+    room = dictionary_item(dbx, "resource", "Переговорная 1")
+    car = dictionary_item(dbx, "resource", "Автомобиль")
+    add_field(api, code="room", type="booking", label="Переговорная", filterable=True,
+              show_in_list=True)
+
+    def book(resource, start, end):
+        return {"room": {"resource": resource, "start": f"2027-03-01T{start}:00Z",
+                         "end": f"2027-03-01T{end}:00Z"}}
+
+    first = new_client(api, 1, custom=book(room, "07", "09"))
+    assert first.status_code == 201, first.get_json()
+    first_pk = first.get_json()["id"]
+    refused = new_client(api, 2, custom=book(room, "08", "10"))
+    assert refused.status_code == 422
+    assert "ООО Ромашка 1" in refused.get_json()["message"]["custom"]["room"][0]
+    assert new_client(api, 3, custom=book(room, "09", "10")).status_code == 201  # adjacent
+    assert new_client(api, 4, custom=book(car, "08", "10")).status_code == 201
+    # A record moves its own booking over itself; an end before the start is refused.
+    assert api.put(f"{CLIENTS}{first_pk}", json={"custom": book(room, "06", "08")}
+                   ).status_code == 200
+    assert new_client(api, 5, custom=book(room, "12", "11")).status_code == 422
+    assert new_client(api, 6, custom={"room": {"resource": 10**6, "start": "2027-03-01",
+                                               "end": "2027-03-02"}}).status_code == 422
+    # Deleted, the record frees the resource.
+    assert api.delete(f"{CLIENTS}{first_pk}").status_code == 200
+    assert new_client(api, 7, custom=book(room, "06", "07")).status_code == 201
+    # The form: the resource and the times in the company's time zone (UTC+3).
+    view = route_of(app, screen_of(Client))
+    form = {**CLIENT.form(CLIENT.deps(dbx), 8), "custom_room": str(room),
+            "custom_room__start": "01.03.2027 12:00", "custom_room__end": "01.03.2027 13:00"}
+    shown = admin_client.post(f"{view}/add", data=form)
+    assert "custom_room" in form_errors(text_of(shown))  # 09:00-10:00 UTC is taken
+    form.update({"custom_room__start": "01.03.2027 14:00",
+                 "custom_room__end": "01.03.2027 15:00"})
+    assert admin_client.post(f"{view}/add", data=form).status_code == 302
+    stored = dbx.scalar(select(Client.custom).where(Client.name == form["name"]))
+    assert stored["room"] == {"resource": room, "start": "2027-03-01T11:00:00Z",
+                              "end": "2027-03-01T12:00:00Z"}
+    listed = text_of(admin_client.get(f"{view}/list/", query_string={
+        "_flt_0_custom.room": str(car)}))
+    assert "ООО Ромашка 4" in listed and "ООО Ромашка 3" not in listed

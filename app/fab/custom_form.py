@@ -30,12 +30,14 @@ from wtforms import (
 from wtforms.widgets import html_params
 
 from app.database import db
-from app.models import CrmUser
+from app.models import CrmUser, DictionaryItem
 from app.services import custom_fields
+from app.services.clock import format_typed, to_local
 from app.services.custom_types import FieldSpec, text_of, typed_of
 
 PREFIX = "custom_"
 REMOVE = "__remove"  # the box that removes a file field's file
+START, END = "__start", "__end"  # a booking's times, beside its resource
 SECTION = _l("More")
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:", "/")
 
@@ -89,6 +91,10 @@ def _input(spec: FieldSpec, editable: bool):
         return StringField(widget=RecordLookupWidget(spec), **arguments)
     if kind.widget == "file":
         return FileField(**arguments)
+    if kind.widget == "booking":
+        choices = [("", "—"), *((str(item.id), str(item)) for item in _resources())]
+        return SelectField(choices=choices, validate_choice=False, widget=Select2Widget(),
+                           **arguments)
     if kind.widget == "select":
         choices = [(o.value, o.label) for o in spec.options]
         if spec.multiple:
@@ -111,6 +117,12 @@ def _input(spec: FieldSpec, editable: bool):
     elif kind.widget in ("number", "money"):
         attributes["inputmode"] = "decimal"
     return StringField(**arguments)
+
+
+def _resources() -> list:
+    return db.session.execute(select(DictionaryItem).where(DictionaryItem.kind == "resource")
+                              .order_by(DictionaryItem.sort, DictionaryItem.name)
+                              ).scalars().all()
 
 
 def _employees() -> list:
@@ -152,6 +164,12 @@ def form_class(base, granted: list, prefix: str = PREFIX) -> type:
         if g.spec.kind.widget == "file" and g.editable:
             inputs[field_name(g.spec, prefix) + REMOVE] = BooleanField(
                 _l("Remove the file"), render_kw={"required": False})
+        if g.spec.kind.widget == "booking":
+            for part, label in ((START, _l("From")), (END, _l("To"))):
+                inputs[field_name(g.spec, prefix) + part] = StringField(
+                    label, render_kw={"data-crm-picker": "datetime", "autocomplete": "off",
+                                      "placeholder": gettext("dd.mm.yyyy hh:mm"),
+                                      "disabled": not g.editable, "required": False})
     return type(base.__name__, (base,), inputs) if inputs else base
 
 
@@ -174,6 +192,13 @@ def fill(form, record, granted: list, prefix: str = PREFIX) -> None:
             if value:  # a file input cannot hold the file: its name is said under it
                 form[name].description = gettext("Now: %(file)s", file=text_of(g.spec, value))
             continue
+        if g.spec.kind.widget == "booking":
+            if isinstance(value, dict):
+                start, end = g.spec.kind.span(value)
+                form[name].data = str(value.get("resource", ""))
+                form[name + START].data = format_typed(to_local(start))
+                form[name + END].data = format_typed(to_local(end))
+            continue
         form[name].data = bool(value) if g.spec.kind.widget == "checkbox" \
             else typed_of(g.spec, value)
 
@@ -195,6 +220,10 @@ def sent(form, granted: list, record, prefix: str = PREFIX) -> dict:
                 found[g.spec.code] = {"name": value.filename,
                                       "content": base64.b64encode(value.read()).decode()}
             continue
+        if g.spec.kind.widget == "booking":
+            times = (form[name + START].data or "", form[name + END].data or "")
+            value = {"resource": value or "", "start": times[0], "end": times[1]} \
+                if (value or any(t.strip() for t in times)) else ""
         if g.spec.kind.widget == "checkbox":
             value = "yes" if value else "no"
         elif value is None:
@@ -290,9 +319,10 @@ def filter_input(spec: FieldSpec) -> Markup:
             for o in spec.options)
         return Markup('<select class="form-control" name="{}">{}</select>').format(
             spec.key, options)
-    if spec.kind.widget == "user":
+    if spec.kind.widget in ("user", "booking"):
+        choices = _employees() if spec.kind.widget == "user" else _resources()
         options = Markup("").join(Markup('<option value="{}">{}</option>').format(u.id, u)
-                                  for u in _employees())
+                                  for u in choices)
         return Markup('<select class="form-control" name="{}">{}</select>').format(
             spec.key, options)
     if spec.kind.widget == "checkbox":

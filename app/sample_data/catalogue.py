@@ -112,6 +112,12 @@ DIRECTORY = {
         ("callback", "Просили перезвонить", 0, "#5bc0de"),
         ("wrong_number", "Неверный номер", 0, "#d9534f"),
     ],
+    # What booking fields book (app.services.custom_types.BookingType).
+    "resource": [
+        ("meeting_room", "Переговорная", 0, "#5bc0de"),
+        ("showroom", "Демонстрационный зал", 0, "#337ab7"),
+        ("car", "Служебный автомобиль", 0, "#f0ad4e"),
+    ],
 }
 
 # group name, parent group name, sort

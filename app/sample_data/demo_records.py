@@ -226,4 +226,8 @@ DEMO_CUSTOM_FIELDS = [
      "show_on_board": True, "filterable": True,
      "help_ru": "Когда клиент обещал принять решение",
      "help_en": "When the client promised to decide"},
+    {"entity": "interaction", "code": "room", "field_type": "booking",
+     "label_ru": "Переговорная", "label_en": "Meeting room", "sort": 10,
+     "help_ru": "Для встречи в офисе: занятое время не даст забронировать повторно",
+     "help_en": "For a meeting at the office: a room booked for that time is refused"},
 ]

@@ -16,7 +16,7 @@ it is neither shown nor written, and naming it is answered as naming an unknown 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from flask_babel import gettext
@@ -26,9 +26,12 @@ from sqlalchemy import (
     String,
     and_,
     cast,
+    delete,
+    event,
     exists,
     false,
     func,
+    insert,
     inspect,
     literal,
     not_,
@@ -46,6 +49,7 @@ from app.models import (
     CUSTOM_FIELD_ENTITIES,
     Client,
     Contact,
+    CustomBooking,
     CustomField,
     Inquiry,
     Interaction,
@@ -243,6 +247,11 @@ def write(record, sent: Any, *, typed: bool = False) -> None:
             except Invalid as error:
                 problems[key] = error.message
                 continue
+            conflict = None if stored is None else \
+                field.spec.kind.conflict(field.spec, stored, record)
+            if conflict:
+                problems[key] = conflict
+                continue
             if stored is None:
                 new_values.pop(code, None)
             else:
@@ -409,7 +418,7 @@ def condition(model, spec: FieldSpec, operator: str, raw: Any):
             func.replace(func.lower(expression), "ё", "е")
         return folded.contains(fold_case(typed), autoescape=True)
     try:
-        stored = read_value(replace(spec, multiple=False), raw, typed=isinstance(raw, str))
+        stored = spec.kind.filter_value(raw, spec)
     except Invalid:
         return false() if operator != "ne" else true()
     if stored is None:
@@ -523,6 +532,40 @@ def count_using(entity: str, code: str, values: Iterable[str]) -> int:
     return db.session.execute(select(func.count()).select_from(model).where(held)).scalar()
 
 
+# --- bookings --------------------------------------------------------------------------------
+
+
+def _sync_bookings(session, flush_context) -> None:
+    """Keep crm_custom_booking as the booking fields' values say, in the flush that writes
+    them (so that the next booking in the transaction sees them)."""
+    changed = [(obj, False) for obj in (*session.new, *session.dirty)
+               if entity_of(obj) is not None and inspect(obj).attrs.custom.history.has_changes()]
+    changed += [(obj, True) for obj in session.deleted if entity_of(obj) is not None]
+    for obj, deleted in changed:
+        entity = entity_of(obj)
+        specs = [spec for spec in definitions(entity) if spec.type == "booking"]
+        if not specs and not deleted:
+            continue
+        where = (CustomBooking.entity == entity) & (CustomBooking.record_id == obj.id)
+        if deleted:
+            session.execute(delete(CustomBooking).where(where))
+            continue
+        for spec in specs:
+            session.execute(delete(CustomBooking).where(where & (CustomBooking.code == spec.code)))
+            value = (obj.custom or {}).get(spec.code)
+            if isinstance(value, dict) and value.get("resource"):
+                start, end = TYPES["booking"].span(value)
+                session.execute(insert(CustomBooking).values(
+                    resource_id=value["resource"], starts_at=start, ends_at=end,
+                    entity=entity, record_id=obj.id, code=spec.code))
+
+
+def install(session_class) -> None:
+    """Attach the bookings' upkeep to a session class (the app's scoped session)."""
+    if not event.contains(session_class, "after_flush", _sync_bookings):
+        event.listen(session_class, "after_flush", _sync_bookings)
+
+
 def purge_values(entity: str, code: str) -> int:
     """Remove the field's values from every record, a batch of records at a time (within
     the current transaction); how many records held one."""
@@ -535,6 +578,8 @@ def purge_values(entity: str, code: str) -> int:
         path = literal(f'$."{code}"', literal_execute=True)
         has = func.json_type(model.custom, path).is_not(None)
         removed = func.json_remove(model.custom, path)
+    db.session.execute(delete(CustomBooking).where(CustomBooking.entity == entity,
+                                                   CustomBooking.code == code))
     total = 0
     while True:
         ids = db.session.execute(select(model.id).where(has).limit(PURGE_BATCH)).scalars().all()

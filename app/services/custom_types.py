@@ -20,7 +20,7 @@ import mimetypes
 import os
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Optional
@@ -34,7 +34,18 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from app.database import db
-from app.models import CURRENCIES, Client, Contact, CrmUser, Interest
+from app.models import (
+    CURRENCIES,
+    Client,
+    Contact,
+    CrmUser,
+    CustomBooking,
+    DictionaryItem,
+    Inquiry,
+    Interaction,
+    Interest,
+    Product,
+)
 from app.rules.validation import (
     ValidationError,
     normalize_phone,
@@ -194,6 +205,11 @@ class FieldType:
         as it was read)."""
         return False
 
+    def conflict(self, spec: FieldSpec, stored: Any, record) -> Optional[str]:
+        """Why the record cannot hold the value because of other records (a resource
+        booked by another), or None."""
+        return None
+
     def schema(self, spec: FieldSpec) -> dict:
         """One value, as JSON Schema (OpenAPI 3)."""
         return {"type": "string", "maxLength": self.max_length}
@@ -203,6 +219,10 @@ class FieldType:
     def compared(self, stored: Any) -> Any:
         """What the database compares for a stored value (a filter's operand)."""
         return stored
+
+    def filter_value(self, raw: Any, spec: FieldSpec) -> Any:
+        """A filter's operand as stored (None: no value); raises Invalid."""
+        return read_value(replace(spec, multiple=False), raw, typed=isinstance(raw, str))
 
 
 class StringType(FieldType):
@@ -788,6 +808,124 @@ class FileType(FieldType):
             "content": {"type": "string", "description": "base64, when sending a file"}}}
 
 
+def _moment(value: Any) -> dt.datetime:
+    """A time sent as ISO 8601 (UTC unless it says otherwise) or typed in the company's
+    time zone as 03.12.2026 14:30; naive UTC."""
+    if not isinstance(value, str):
+        raise ValueError(value)
+    text = value.strip()
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return to_utc(parse_typed(text, with_time=True))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+class BookingType(FieldType):
+    """A resource of the "Resources" directory (a meeting room, a car) for a time: stored as
+    {"resource": <id>, "start": "…Z", "end": "…Z"}. Another record's booking of the same
+    resource that overlaps it is refused, naming that record."""
+
+    code = "booking"
+    label = _l("Resource booking")
+    widget = "booking"
+    can_be_multiple = False
+    sortable = False
+    compared_as = "number"
+    path = ("resource",)
+    operators = ("eq", "empty")
+    message = _l('Send a booking as {"resource": 3, "start": "2026-12-03T10:00:00Z", '
+                 '"end": "2026-12-03T12:00:00Z"}.')
+
+    def read(self, value, spec):
+        if not isinstance(value, dict) or set(value) - {"resource", "start", "end"} \
+                or not {"resource", "start", "end"} <= set(value):
+            raise Invalid(str(self.message))
+        resource = value["resource"]
+        if isinstance(resource, str) and resource.strip().isdigit():
+            resource = int(resource)
+        if isinstance(resource, bool) or not isinstance(resource, int) \
+                or not 0 < resource < 2**31 or self.resource(resource) is None:
+            raise Invalid(gettext("There is no such resource."))
+        try:
+            start, end = _moment(value["start"]), _moment(value["end"])
+        except (ValueError, TypeError, OverflowError):
+            raise Invalid(gettext("Enter the times as 03.12.2026 14:30.")) from None
+        if end <= start:
+            raise Invalid(gettext("The booking must end after it starts."))
+        return {"resource": resource, "start": DateTimeType._stored(start),
+                "end": DateTimeType._stored(end)}
+
+    def read_text(self, text, spec):
+        raise Invalid(str(self.message))
+
+    def filter_value(self, raw, spec):
+        """A filter names the resource."""
+        text = str(raw).strip()
+        if not text.isdigit() or self.resource(int(text)) is None:
+            raise Invalid(gettext("There is no such resource."))
+        return {"resource": int(text)}
+
+    def compared(self, stored):
+        return stored.get("resource") if isinstance(stored, dict) else stored
+
+    @staticmethod
+    def resource(pk: int):
+        item = db.session.get(DictionaryItem, pk)
+        return item if item is not None and item.kind == "resource" else None
+
+    @staticmethod
+    def span(stored: dict) -> tuple[dt.datetime, dt.datetime]:
+        return DateTimeType.moment(stored["start"]), DateTimeType.moment(stored["end"])
+
+    def conflict(self, spec, stored, record):
+        start, end = self.span(stored)
+        query = select(CustomBooking).where(
+            CustomBooking.resource_id == stored["resource"], CustomBooking.starts_at < end,
+            CustomBooking.ends_at > start)
+        if getattr(record, "id", None) is not None:
+            query = query.where(~((CustomBooking.entity == spec.entity)
+                                  & (CustomBooking.record_id == record.id)
+                                  & (CustomBooking.code == spec.code)))
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Bookings of one resource are checked one at a time: the resource's row lock.
+            db.session.execute(select(DictionaryItem.id).where(
+                DictionaryItem.id == stored["resource"]).with_for_update())
+        taken = db.session.execute(query.limit(1)).scalar()
+        if taken is None:
+            return None
+        holder = _holder_name(taken)
+        return gettext("%(resource)s is booked from %(start)s to %(end)s by %(holder)s.",
+                       resource=self.resource(taken.resource_id),
+                       start=format_local(taken.starts_at), end=format_local(taken.ends_at),
+                       holder=holder)
+
+    def text(self, stored, spec):
+        if not isinstance(stored, dict):
+            return ""
+        resource = self.resource(stored.get("resource") or 0)
+        start, end = self.span(stored)
+        return f"{resource or '#' + str(stored.get('resource'))}: " \
+               f"{format_local(start)} – {format_local(end)}"
+
+    def schema(self, spec):
+        return {"type": "object", "required": ["resource", "start", "end"], "properties": {
+            "resource": {"type": "integer", "description": "A \"Resources\" directory item"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"}}}
+
+
+def _holder_name(booking) -> str:
+    """The record holding a booking, by name when the user may read it."""
+    model = LINK_TARGETS.get(booking.entity) or {
+        "inquiry": Inquiry, "interaction": Interaction, "product": Product}.get(booking.entity)
+    record = None if model is None else db.session.execute(
+        access.readable(model).where(model.id == booking.record_id)).scalar()
+    return f"\u201c{record}\u201d" if record is not None else gettext("another record")
+
+
 def file_path(key: str) -> Path:
     """Where a custom field's file is kept."""
     if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
@@ -798,7 +936,7 @@ def file_path(key: str) -> Path:
 TYPES: dict[str, FieldType] = {kind.code: kind for kind in (
     StringType(), TextType(), IntegerType(), DecimalType(), BooleanType(), DateType(),
     DateTimeType(), MoneyType(), UrlType(), EmailType(), PhoneType(), AddressType(),
-    ListType(), UserType(), RecordType(), FileType(),
+    ListType(), UserType(), RecordType(), FileType(), BookingType(),
 )}
 
 

@@ -5,7 +5,8 @@ Revises: 9d1f6b2a4c57
 Create Date: 2026-12-04 13:00:00
 
 crm_custom_field holds the fields administrators add; each entity that has them keeps
-their values in its `custom` column (JSONB on PostgreSQL), keyed by the field's code. The
+their values in its `custom` column (JSONB on PostgreSQL), keyed by the field's code;
+crm_custom_booking the resources booked by booking fields. The
 indexes of filterable fields (ix_cf_*) are made and dropped with their fields by the
 application (app.services.custom_fields), not here.
 """
@@ -60,9 +61,29 @@ def upgrade():
     )
     for table in TABLES:
         op.add_column(table, sa.Column('custom', VALUES, nullable=True))
+    op.create_table(
+        'crm_custom_booking',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('resource_id', sa.Integer(), nullable=False),
+        sa.Column('starts_at', sa.DateTime(), nullable=False),
+        sa.Column('ends_at', sa.DateTime(), nullable=False),
+        sa.Column('entity', sa.String(length=20), nullable=False),
+        sa.Column('record_id', sa.Integer(), nullable=False),
+        sa.Column('code', sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(['resource_id'], ['crm_dictionary_item.id'],
+                                ondelete='RESTRICT'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_custom_booking_resource', 'crm_custom_booking',
+                    ['resource_id', 'starts_at', 'ends_at'])
+    op.create_index('ix_custom_booking_record', 'crm_custom_booking',
+                    ['entity', 'record_id', 'code'])
 
 
 def downgrade():
+    op.drop_index('ix_custom_booking_record', table_name='crm_custom_booking')
+    op.drop_index('ix_custom_booking_resource', table_name='crm_custom_booking')
+    op.drop_table('crm_custom_booking')
     bind = op.get_bind()
     for table in TABLES:
         for index in sa.inspect(bind).get_indexes(table):
