@@ -619,3 +619,12 @@ def test_a_booking_refuses_an_overlap_naming_the_record_that_holds_it(app, api, 
     listed = text_of(admin_client.get(f"{view}/list/", query_string={
         "_flt_0_custom.room": str(car)}))
     assert "ООО Ромашка 4" in listed and "ООО Ромашка 3" not in listed
+
+
+def test_the_indexes_of_fields_are_no_drift_for_flask_db_check(app, api):
+    add_field(api, code="checked", type="integer", filterable=True)
+    add_field(api, code="several", type="list", multiple=True, filterable=True,
+              options=[{"value": "a"}])
+    assert _index_exists(app, "ix_cf_client_checked")
+    result = app.test_cli_runner().invoke(args=["db", "check"])
+    assert result.exit_code == 0, result.output

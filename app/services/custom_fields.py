@@ -22,7 +22,6 @@ from typing import Any, Iterable, Optional
 from flask_babel import gettext
 from sqlalchemy import (
     Index,
-    Numeric,
     String,
     and_,
     cast,
@@ -367,11 +366,13 @@ def value_expression(model, spec: FieldSpec, dialect: Optional[str] = None):
     if dialect == "postgresql":
         element = model.custom
         for part in path[:-1]:
-            element = element.op("->")(literal(part, literal_execute=True))
-        text = element.op("->>")(literal(path[-1], literal_execute=True))
+            element = element.op("->", return_type=JSONB)(literal(part, literal_execute=True))
         if kind.compared_as == "number":
-            return cast(text, Numeric)
-        return cast(text, String)
+            # A number as JSONB: JSONB orders numbers as numbers, and unlike a cast to
+            # numeric it cannot fail on a row that holds something else (an index is built
+            # over rows deleted but not yet vacuumed too).
+            return element.op("->", return_type=JSONB)(literal(path[-1], literal_execute=True))
+        return cast(element.op("->>")(literal(path[-1], literal_execute=True)), String)
     json_path = "$." + ".".join(f'"{part}"' for part in path)
     return func.json_extract(model.custom, literal(json_path, literal_execute=True))
 
@@ -382,6 +383,8 @@ def _compared(spec: FieldSpec, stored: Any, dialect: str) -> Any:
         if dialect == "postgresql":
             return "true" if value else "false"
         return 1 if value else 0
+    if spec.kind.compared_as == "number" and dialect == "postgresql":
+        return literal(value, type_=JSONB)  # compared with the JSONB expression
     return value
 
 
@@ -506,6 +509,9 @@ def sync_index(spec: Optional[FieldSpec], entity: str, code: str) -> None:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     elif wanted is not None and not present:
         wanted.create(connection)
+    if wanted is not None:
+        # Made, not declared: the models' tables stay what the migrations made.
+        wanted.table.indexes.discard(wanted)
 
 
 # --- records that use a value ------------------------------------------------------------
