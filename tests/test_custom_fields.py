@@ -628,3 +628,16 @@ def test_the_indexes_of_fields_are_no_drift_for_flask_db_check(app, api):
     assert _index_exists(app, "ix_cf_client_checked")
     result = app.test_cli_runner().invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+def test_records_without_a_value_come_last_in_either_order(app, api, admin_client):
+    add_field(api, code="rank", type="integer", filterable=True, show_in_list=True)
+    empty = new_client(api, 1).get_json()["id"]
+    low = new_client(api, 2, custom={"rank": 1}).get_json()["id"]
+    high = new_client(api, 3, custom={"rank": 9}).get_json()["id"]
+    view = route_of(app, screen_of(Client))
+    for direction, expected in (("asc", [low, high, empty]), ("desc", [high, low, empty])):
+        page = text_of(admin_client.get(f"{view}/list/", query_string={
+            "_oc_ClientView": "custom.rank", "_od_ClientView": direction}))
+        shown = sorted(expected, key=lambda pk: page.find(f"/show/{pk}"))
+        assert shown == expected, direction

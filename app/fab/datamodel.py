@@ -28,6 +28,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import (
     asc,
     desc,
+    func,
     literal,
     literal_column,
     select,
@@ -104,8 +105,7 @@ class CrmInterface(SQLAInterface):
         pk = getattr(self.obj, self.get_pk_name())
         custom = self._custom_order(order_column)
         if custom is not None:
-            # As the field's index is made: its value, then the id.
-            return "column", [direction(custom), direction(pk)]
+            return "custom", (custom, direction)
         if order_column in self.list_columns:
             # A name is ordered by its normalised copy: that is what the index covers.
             shadow = SEARCH_SHADOWS.get(self.obj, {}).get(order_column)
@@ -164,8 +164,31 @@ class CrmInterface(SQLAInterface):
             query = base_query.with_entities(pk).order_by(*details).offset(offset).limit(limit)
             # Plain keys: executed as a statement, not through the ORM's row handling.
             return list(self.session.execute(query.statement).scalars())
+        if kind == "custom":
+            return self._page_ids_by_custom(base_query, *details, offset, limit)
         relation, direction = details
         return self._page_ids_by_relation(base_query, relation, direction, offset, limit)
+
+    def _page_ids_by_custom(self, base_query, expression, direction, offset, limit) -> list:
+        """Ordered by a custom field: the records that have a value, in the field's index
+        order (its value, then the id), then those without one, by id. Most records lack a
+        newly added field; read in one index order, its empty values (first on SQLite going
+        up, on PostgreSQL going down) would all be passed over before the first value."""
+        pk = getattr(self.obj, self.get_pk_name())
+        wanted = offset + limit
+        base = base_query.with_entities(pk.label("id")).statement
+        valued = base.add_columns(expression.label("v")).where(expression.is_not(None)) \
+            .order_by(direction(expression), direction(pk)).limit(wanted).subquery()
+        empty = base.where(expression.is_(None)).order_by(direction(pk)).limit(wanted) \
+            .subquery()
+        ordered = union_all(
+            select(valued.c.id, literal(0).label("part"), func.row_number().over(
+                order_by=(direction(valued.c.v), direction(valued.c.id))).label("n")),
+            select(empty.c.id, literal(1).label("part"), func.row_number().over(
+                order_by=direction(empty.c.id)).label("n"))).subquery()
+        statement = select(ordered.c.id).order_by(ordered.c.part, ordered.c.n) \
+            .offset(offset).limit(limit)
+        return [row[0] for row in self.session.execute(statement).all()]
 
     def _page_ids_by_relation(self, base_query, relation, direction, offset, limit) -> list:
         pk = getattr(self.obj, self.get_pk_name())
