@@ -641,3 +641,25 @@ def test_records_without_a_value_come_last_in_either_order(app, api, admin_clien
             "_oc_ClientView": "custom.rank", "_od_ClientView": direction}))
         shown = sorted(expected, key=lambda pk: page.find(f"/show/{pk}"))
         assert shown == expected, direction
+
+
+def test_the_api_filters_and_sorts_by_a_custom_field(api, api_as):
+    import prison
+    add_field(api, code="rank", type="integer", filterable=True)
+    add_field(api, code="secret", type="integer", filterable=True,
+              visibility=[{"role": "Manager", "access": "hidden"}])
+    ids = {n: new_client(api, n, custom={"rank": n, "secret": n}).get_json()["id"]
+           for n in (1, 2, 3)}
+
+    def listed(reader, **arguments):
+        answer = reader.get(f"{CLIENTS}?q={prison.dumps(arguments)}")
+        return answer.status_code, [row["id"] for row in (answer.get_json() or {}).get(
+            "result", [])]
+
+    status, found = listed(api, filters=[{"col": "custom.rank", "opr": "gt", "value": 1}],
+                           order_column="custom.rank", order_direction="desc")
+    assert status == 200 and found == [ids[3], ids[2]]
+    # A field hidden from the reader neither filters nor sorts.
+    status, _found = listed(api_as("manager"),
+                            filters=[{"col": "custom.secret", "opr": "eq", "value": 1}])
+    assert status == 400

@@ -288,14 +288,12 @@ def card_extras(record, view) -> dict:
 
 
 class CustomFilter(BaseFilter):
-    """A filter of a list by a custom field: one object per operation, made per request."""
+    """A filter of a list by a custom field, with one of its type's operations: a class per
+    field and operation, made per request (`filters_of`), that FAB instantiates as it does
+    its own."""
 
-    def __init__(self, spec: FieldSpec, operator: str, datamodel):
-        super().__init__(spec.key, datamodel)
-        self.spec = spec
-        self.operator = operator
-        self.name = OPERATOR_LABELS[operator]
-        self.arg_name = operator
+    spec: FieldSpec
+    operator: str
 
     def apply(self, query, value):
         if value is None or (isinstance(value, str) and not value.strip()
@@ -306,9 +304,14 @@ class CustomFilter(BaseFilter):
 
 
 def filters_of(specs: list[FieldSpec], datamodel) -> dict[str, list[CustomFilter]]:
-    return {spec.key: [CustomFilter(spec, operator, datamodel)
-                       for operator in spec.kind.operators]
-            for spec in specs}
+    found = {}
+    for spec in specs:
+        found[spec.key] = [
+            type(f"CustomFilter_{operator}", (CustomFilter,), {
+                "spec": spec, "operator": operator, "name": OPERATOR_LABELS[operator],
+                "arg_name": operator})(spec.key, datamodel)
+            for operator in spec.kind.operators]
+    return found
 
 
 def filter_input(spec: FieldSpec) -> Markup:

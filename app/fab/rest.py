@@ -27,6 +27,7 @@ from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoResultFound
 
+from app.fab import custom_form
 from app.fab.api_fields import FittedSchemaConverter
 from app.fab.filters import add_api_filters, empty_filters, joined_filters
 from app.models import ChangeLog
@@ -189,10 +190,31 @@ class CrmApi(ModelRestApi):
     # --- reading ------------------------------------------------------------------------
 
     def _handle_filters_args(self, rison_args: dict[str, Any]):
-        """FAB keeps one filter object per resource; each request gets its own copy here."""
+        """FAB keeps one filter object per resource; each request gets its own copy here,
+        with the custom fields the user may read and filter by (`custom.<code>`)."""
         filters = empty_filters(self._filters)
+        custom = custom_form.filters_of(
+            [spec for spec in self._custom_readable() if spec.filterable], self.datamodel)
+        if custom:
+            filters._search_filters = {**filters._search_filters, **custom}
+            filters._all_filters = {**filters._all_filters, **custom}
+            filters.search_columns = [*filters.search_columns, *custom]
         add_api_filters(filters, rison_args.get("filters", []))
         return joined_filters(filters, self._base_filters)
+
+    def _handle_order_args(self, rison_args: dict[str, Any]):
+        """A custom field the user may read and that holds one value sorts too
+        (`order_column: custom.<code>`)."""
+        column = rison_args.get("order_column", "")
+        if column.startswith("custom.") and column in {
+                spec.key for spec in self._custom_readable()
+                if spec.kind.sortable and not spec.multiple}:
+            return column, rison_args.get("order_direction", "") or "asc"
+        return super()._handle_order_args(rison_args)
+
+    def _custom_readable(self) -> list:
+        entity = custom_fields.entity_of(self.datamodel.obj)
+        return custom_fields.readable(entity) if entity else []
 
     # --- writing ------------------------------------------------------------------------
 
