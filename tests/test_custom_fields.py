@@ -663,3 +663,18 @@ def test_the_api_filters_and_sorts_by_a_custom_field(api, api_as):
     status, _found = listed(api_as("manager"),
                             filters=[{"col": "custom.secret", "opr": "eq", "value": 1}])
     assert status == 400
+
+
+def test_pages_sorted_by_a_custom_field_go_on_past_the_last_value(app, api, admin_client):
+    add_field(api, code="rank", type="integer", filterable=True)
+    ranked = [new_client(api, n, custom={"rank": n}).get_json()["id"] for n in range(1, 4)]
+    empty = [new_client(api, n).get_json()["id"] for n in range(4, 7)]
+    view = route_of(app, screen_of(Client))
+    seen = []
+    for page in range(3):
+        html = text_of(admin_client.get(f"{view}/list/", query_string={
+            "_oc_ClientView": "custom.rank", "_od_ClientView": "asc",
+            "psize_ClientView": 2, "page_ClientView": page}))
+        seen += sorted((pk for pk in [*ranked, *empty] if f"/show/{pk}\"" in html),
+                       key=lambda pk: html.find(f"/show/{pk}\""))
+    assert seen == [*ranked, *sorted(empty)]

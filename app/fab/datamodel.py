@@ -175,20 +175,18 @@ class CrmInterface(SQLAInterface):
         newly added field; read in one index order, its empty values (first on SQLite going
         up, on PostgreSQL going down) would all be passed over before the first value."""
         pk = getattr(self.obj, self.get_pk_name())
-        wanted = offset + limit
-        base = base_query.with_entities(pk.label("id")).statement
-        valued = base.add_columns(expression.label("v")).where(expression.is_not(None)) \
-            .order_by(direction(expression), direction(pk)).limit(wanted).subquery()
-        empty = base.where(expression.is_(None)).order_by(direction(pk)).limit(wanted) \
-            .subquery()
-        ordered = union_all(
-            select(valued.c.id, literal(0).label("part"), func.row_number().over(
-                order_by=(direction(valued.c.v), direction(valued.c.id))).label("n")),
-            select(empty.c.id, literal(1).label("part"), func.row_number().over(
-                order_by=direction(empty.c.id)).label("n"))).subquery()
-        statement = select(ordered.c.id).order_by(ordered.c.part, ordered.c.n) \
-            .offset(offset).limit(limit)
-        return [row[0] for row in self.session.execute(statement).all()]
+        base = base_query.with_entities(pk).statement
+        with_value = base.where(expression.is_not(None))
+        ids = list(self.session.execute(
+            with_value.order_by(direction(expression), direction(pk))
+            .offset(offset).limit(limit)).scalars())
+        if len(ids) < limit:  # the page reaches the records without a value
+            valued = offset + len(ids) if ids else self.session.execute(
+                select(func.count()).select_from(with_value.subquery())).scalar()
+            ids += self.session.execute(
+                base.where(expression.is_(None)).order_by(direction(pk))
+                .offset(max(offset - valued, 0)).limit(limit - len(ids))).scalars()
+        return ids
 
     def _page_ids_by_relation(self, base_query, relation, direction, offset, limit) -> list:
         pk = getattr(self.obj, self.get_pk_name())
