@@ -32,7 +32,7 @@ from wtforms.fields.core import UnboundField
 
 from app.fab import custom_form
 from app.fab.datamodel import CrmInterface
-from app.fab.filters import empty_filters, joined_filters
+from app.fab.filters import joined_filters
 from app.fab.forms import use_typed_fields
 from app.fab.widgets import (
     CrmFormWidget,
@@ -197,13 +197,7 @@ class CrmModelView(ModelView):
     def _request_filters(self):
         """A copy of the view's filters for this request only: FAB's object is shared. The
         custom fields the user may read and filter by join it."""
-        filters = empty_filters(self._filters)
-        custom = custom_form.filters_of(
-            [spec for spec in self._custom_readable() if spec.filterable], self.datamodel)
-        if custom:
-            filters._search_filters = {**filters._search_filters, **custom}
-            filters._all_filters = {**filters._all_filters, **custom}
-            filters.search_columns = [*filters.search_columns, *custom]
+        filters = custom_form.request_filters(self._filters, self.datamodel)
         _read_filter_args(filters)
         return filters
 

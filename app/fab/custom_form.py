@@ -30,6 +30,7 @@ from wtforms import (
 from wtforms.widgets import html_params
 
 from app.database import db
+from app.fab.filters import empty_filters
 from app.models import CrmUser, DictionaryItem
 from app.services import custom_fields
 from app.services.clock import format_typed, to_local
@@ -301,6 +302,26 @@ class CustomFilter(BaseFilter):
             return query
         return query.filter(custom_fields.condition(self.datamodel.obj, self.spec,
                                                     self.operator, value))
+
+
+def readable_specs(model) -> list[FieldSpec]:
+    """The custom fields of a model's records the user may read (none for other models)."""
+    entity = custom_fields.entity_of(model)
+    return custom_fields.readable(entity) if entity else []
+
+
+def request_filters(view_filters, datamodel):
+    """A copy of a screen's or a resource's filters for one request, without active ones
+    (FAB shares the object between requests), with a filter for each custom field the user
+    may read and filter by (`custom.<code>`)."""
+    filters = empty_filters(view_filters)
+    custom = filters_of([spec for spec in readable_specs(datamodel.obj) if spec.filterable],
+                        datamodel)
+    if custom:
+        filters._search_filters = {**filters._search_filters, **custom}
+        filters._all_filters = {**filters._all_filters, **custom}
+        filters.search_columns = [*filters.search_columns, *custom]
+    return filters
 
 
 def filters_of(specs: list[FieldSpec], datamodel) -> dict[str, list[CustomFilter]]:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import NoResultFound
 
 from app.fab import custom_form
 from app.fab.api_fields import FittedSchemaConverter
-from app.fab.filters import add_api_filters, empty_filters, joined_filters
+from app.fab.filters import add_api_filters, joined_filters
 from app.models import ChangeLog
 from app.services import bounds, commands, custom_fields, records
 from app.services.errors import RuleBroken
@@ -192,13 +192,7 @@ class CrmApi(ModelRestApi):
     def _handle_filters_args(self, rison_args: dict[str, Any]):
         """FAB keeps one filter object per resource; each request gets its own copy here,
         with the custom fields the user may read and filter by (`custom.<code>`)."""
-        filters = empty_filters(self._filters)
-        custom = custom_form.filters_of(
-            [spec for spec in self._custom_readable() if spec.filterable], self.datamodel)
-        if custom:
-            filters._search_filters = {**filters._search_filters, **custom}
-            filters._all_filters = {**filters._all_filters, **custom}
-            filters.search_columns = [*filters.search_columns, *custom]
+        filters = custom_form.request_filters(self._filters, self.datamodel)
         add_api_filters(filters, rison_args.get("filters", []))
         return joined_filters(filters, self._base_filters)
 
@@ -207,14 +201,11 @@ class CrmApi(ModelRestApi):
         (`order_column: custom.<code>`)."""
         column = rison_args.get("order_column", "")
         if column.startswith("custom.") and column in {
-                spec.key for spec in self._custom_readable()
+                spec.key for spec in custom_form.readable_specs(self.datamodel.obj)
                 if spec.kind.sortable and not spec.multiple}:
             return column, rison_args.get("order_direction", "") or "asc"
         return super()._handle_order_args(rison_args)
 
-    def _custom_readable(self) -> list:
-        entity = custom_fields.entity_of(self.datamodel.obj)
-        return custom_fields.readable(entity) if entity else []
 
     # --- writing ------------------------------------------------------------------------
 

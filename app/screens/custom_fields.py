@@ -17,22 +17,17 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional as OptionalValue
 
 from app.database import db
+from app.entities import MATRIX_ENTITIES
 from app.entities.declaration import Section
 from app.entities.settings import CUSTOM_FIELD
-from app.models import Pipeline, Stage
+from app.models import CUSTOM_FIELD_ENTITIES, Pipeline, Stage
 from app.screens.base import CrmView
 from app.services import custom_field_definitions as definitions
 from app.services import custom_fields, records
 from app.services.custom_types import LINK_TARGETS, TYPES, text_of, typed_of
 
-ENTITY_LABELS = {
-    "client": _l("Clients"),
-    "contact": _l("Contacts"),
-    "inquiry": _l("Inquiries"),
-    "interest": _l("Interests"),
-    "interaction": _l("Interactions"),
-    "product": _l("Products"),
-}
+# The entities that have custom fields, as the rights matrix names them.
+ENTITY_LABELS = {name: MATRIX_ENTITIES[name] for name in CUSTOM_FIELD_ENTITIES}
 
 
 # The form's own inputs for the definition's JSON columns, and the columns they fill.
