@@ -81,6 +81,8 @@ def _input(spec: FieldSpec, editable: bool):
                  "render_kw": attributes}
     if kind.widget == "checkbox":
         return BooleanField(**arguments)
+    if kind.widget not in ("file",):
+        attributes["class"] = "form-control"
     if kind.widget == "user":
         choices = [(str(user.id), str(user)) for user in _employees()]
         if spec.multiple:
@@ -169,6 +171,7 @@ def form_class(base, granted: list, prefix: str = PREFIX) -> type:
             for part, label in ((START, _l("From")), (END, _l("To"))):
                 inputs[field_name(g.spec, prefix) + part] = StringField(
                     label, render_kw={"data-crm-picker": "datetime", "autocomplete": "off",
+                                      "class": "form-control",
                                       "placeholder": gettext("dd.mm.yyyy hh:mm"),
                                       "disabled": not g.editable, "required": False})
     return type(base.__name__, (base,), inputs) if inputs else base

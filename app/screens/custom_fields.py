@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from flask import flash, request
 from flask_appbuilder.fields import QuerySelectMultipleField
-from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import (
+    BS3TextAreaFieldWidget,
+    BS3TextFieldWidget,
+    Select2ManyWidget,
+    Select2Widget,
+)
 from flask_appbuilder.security.sqla.models import Role
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -120,11 +125,15 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
                                                        TYPES.values()],
                                   widget=Select2Widget())
         fields = {
-            "default_text": StringField(_l("Default value")),
-            "options_text": TextAreaField(_l("Options"), render_kw={"rows": 5}),
-            "help_ru": TextAreaField(_l("Help in Russian"), render_kw={"rows": 2}),
-            "help_en": TextAreaField(_l("Help in English"), render_kw={"rows": 2}),
-            "sort": IntegerField(_l("Order"), [OptionalValue()], default=100),
+            "default_text": StringField(_l("Default value"), widget=BS3TextFieldWidget()),
+            "options_text": TextAreaField(_l("Options"), widget=BS3TextAreaFieldWidget(),
+                                          render_kw={"rows": 5}),
+            "help_ru": TextAreaField(_l("Help in Russian"), widget=BS3TextAreaFieldWidget(),
+                                     render_kw={"rows": 2}),
+            "help_en": TextAreaField(_l("Help in English"), widget=BS3TextAreaFieldWidget(),
+                                     render_kw={"rows": 2}),
+            "sort": IntegerField(_l("Order"), [OptionalValue()], default=100,
+                                 widget=BS3TextFieldWidget()),
             "pipeline_ids": QuerySelectMultipleField(
                 _l("Pipelines"), get_pk_func=_pk, query_func=lambda: db.session.query(Pipeline)
                 .order_by(Pipeline.sort, Pipeline.name), widget=Select2ManyWidget()),
@@ -141,7 +150,10 @@ class CustomFieldView(CrmView, entity=CUSTOM_FIELD):
             _l("Links to"), choices=[("", "—"), *((name, ENTITY_LABELS[name])
                                                   for name in LINK_TARGETS)],
             description=_l("For a link to a record: what it links to. It never changes."),
-            default="", validate_choice=False)
+            default="", validate_choice=False, widget=Select2Widget())
+        for name, field in fields.items():  # FAB describes only the model's own columns
+            if name in self.description_columns:
+                field.kwargs["description"] = self.description_columns[name]
         self.add_form_extra_fields = {"entity": entity_choice, "field_type": type_choice,
                                       "target": target_choice, **fields}
         self.edit_form_extra_fields = dict(fields)
