@@ -76,6 +76,8 @@ def _input(spec: FieldSpec, editable: bool):
         attributes["disabled"] = True
     if kind.placeholder:
         attributes["placeholder"] = str(kind.placeholder)
+    if spec.pipelines:  # shown while one of its pipelines is chosen (crm/stages.js)
+        attributes["data-crm-pipelines"] = ",".join(str(pk) for pk in spec.pipelines)
     arguments = {"label": spec.label, "description": spec.help,
                  "validators": [_Required()] if spec.required else [],
                  "render_kw": attributes}

@@ -133,3 +133,28 @@ def test_html_in_labels_help_and_options_is_text_everywhere(
         assert page.evaluate("window.__xss") is None, url
         assert page.locator("#xss-bold").count() == 0, url
     assert not page.js_errors, page.js_errors
+
+
+def test_an_interests_form_shows_the_fields_of_the_chosen_pipeline(
+        page, live_server, fields_removed_after):
+    from app.models import Pipeline, Stage
+    from app.services import commands, custom_field_definitions
+    from tests.helpers import as_admin
+
+    with as_admin(live_server.app) as default:
+        other = commands.create(Pipeline(name=f"Сервис {uuid.uuid4().hex[:4]}", sort=50))
+        commands.create(Stage(pipeline=other, name="Заявка", sort=10, kind="open"))
+        custom_field_definitions.create({
+            "entity": "interest", "code": "sla_hours", "field_type": "integer",
+            "label_ru": "Срок реакции, ч", "pipelines": [other.id]})
+        other_id, default_id = other.id, default.id
+    log_in(page)
+    page.goto("/interestview/add")
+    block = page.locator(".crm-field-custom_sla_hours")
+    page.locator("#pipeline").select_option(str(default_id))
+    page.locator("#pipeline").dispatch_event("change")
+    expect(block).to_be_hidden()
+    page.locator("#pipeline").select_option(str(other_id))
+    page.locator("#pipeline").dispatch_event("change")
+    expect(block).to_be_visible()
+    assert not page.js_errors, page.js_errors

@@ -1,6 +1,8 @@
 /* Voronka CRM: the stage box of an interest offers the stages of the chosen pipeline only.
    Each stage <option> carries data-pipeline (app.widgets.StageSelectWidget); the options of
-   other pipelines are taken out of the box and put back when their pipeline is chosen. */
+   other pipelines are taken out of the box and put back when their pipeline is chosen.
+   Custom fields of some pipelines only (data-crm-pipelines, app.fab.custom_form) show
+   while one of theirs is chosen. */
 (function ($) {
     "use strict";
 
@@ -25,7 +27,23 @@
         stage.trigger("change.select2");
     }
 
+    function showPipelineFields(form, pipeline) {
+        var chosen = pipeline.val();
+        form.find("[data-crm-pipelines]").each(function () {
+            var owners = this.getAttribute("data-crm-pipelines").split(",");
+            $(this).closest(".crm-field").toggle(!chosen || owners.indexOf(chosen) >= 0);
+        });
+    }
+
     $(function () {
+        $("form").has("[data-crm-pipelines]").each(function () {
+            var form = $(this);
+            var pipeline = form.find("select[name=pipeline]");
+            if (pipeline.length) {
+                showPipelineFields(form, pipeline);
+                pipeline.on("change", function () { showPipelineFields(form, pipeline); });
+            }
+        });
         $("select.crm-stage-select").each(function () {
             var stage = $(this);
             var form = stage.closest("form");
