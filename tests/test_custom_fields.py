@@ -678,3 +678,28 @@ def test_pages_sorted_by_a_custom_field_go_on_past_the_last_value(app, api, admi
         seen += sorted((pk for pk in [*ranked, *empty] if f"/show/{pk}\"" in html),
                        key=lambda pk: html.find(f"/show/{pk}\""))
     assert seen == [*ranked, *sorted(empty)]
+
+
+def test_a_field_of_several_values_through_api_form_and_filter(app, api, admin_client, dbx):
+    add_field(api, code="channels", type="list", multiple=True, filterable=True,
+              show_in_list=True, options=[{"value": "mail", "label": "Почта"},
+                                          {"value": "phone", "label": "Телефон"},
+                                          {"value": "visit", "label": "Визит"}])
+    add_field(api, code="phones", type="phone", multiple=True)
+    both = new_client(api, 1, custom={"channels": ["mail", "visit"],
+                                      "phones": ["8 495 660-18-12", "+7 916 123-45-67"]})
+    assert both.status_code == 201, both.get_json()
+    assert both.get_json()["result"]["custom"] == {
+        "channels": ["mail", "visit"], "phones": ["+74956601812", "+79161234567"]}
+    assert new_client(api, 2, custom={"channels": "mail"}).status_code == 422
+    assert new_client(api, 3, custom={"channels": ["mail", "fax"]}).status_code == 422
+    view = route_of(app, screen_of(Client))
+    form = {**CLIENT.form(CLIENT.deps(dbx), 4), "custom_channels": ["phone", "mail"],
+            "custom_phones": "8 (812) 000-11-22\n"}
+    assert admin_client.post(f"{view}/add", data=form).status_code == 302
+    stored = dbx.scalar(select(Client.custom).where(Client.name == form["name"]))
+    assert stored == {"channels": ["phone", "mail"], "phones": ["+78120001122"]}
+    listed = text_of(admin_client.get(f"{view}/list/", query_string={
+        "_flt_0_custom.channels": "visit"}))
+    assert "ООО Ромашка 1" in listed and form["name"] not in listed
+    assert "Почта" in listed and "Визит" in listed
