@@ -85,9 +85,14 @@ def downgrade():
     op.drop_index('ix_custom_booking_resource', table_name='crm_custom_booking')
     op.drop_table('crm_custom_booking')
     bind = op.get_bind()
+    # The fields' indexes, by name: reflection does not see SQLite's expression indexes.
+    if bind.dialect.name == "postgresql":
+        query = "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix\\_cf\\_%'"
+    else:
+        query = ("SELECT name FROM sqlite_master WHERE type = 'index' "
+                 "AND name LIKE 'ix\\_cf\\_%' ESCAPE '\\'")
+    for name in bind.execute(sa.text(query)).scalars().all():
+        op.execute(f'DROP INDEX "{name}"')
     for table in TABLES:
-        for index in sa.inspect(bind).get_indexes(table):
-            if index["name"].startswith("ix_cf_"):
-                op.drop_index(index["name"], table_name=table)
         op.drop_column(table, 'custom')
     op.drop_table('crm_custom_field')
