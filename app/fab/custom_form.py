@@ -67,77 +67,183 @@ class _Required:
         return None
 
 
-def _input(spec: FieldSpec, editable: bool):
-    kind = spec.kind
-    # Marked required (the asterisk) but checked by the server, with the field's label in
-    # the message: a browser's own check cannot show on a select box drawn by select2.
-    attributes: dict[str, Any] = {"required": False}
-    if not editable:
-        attributes["disabled"] = True
-    if kind.placeholder:
-        attributes["placeholder"] = str(kind.placeholder)
-    if spec.pipelines:  # shown while one of its pipelines is chosen (crm/stages.js)
-        attributes["data-crm-pipelines"] = ",".join(str(pk) for pk in spec.pipelines)
-    arguments = {"label": spec.label, "description": spec.help,
-                 "validators": [_Required()] if spec.required else [],
-                 "render_kw": attributes}
-    if kind.widget == "checkbox":
-        return BooleanField(**arguments)
-    if kind.widget not in ("file",):
-        attributes["class"] = "form-control"
-    if kind.widget == "user":
-        choices = [(str(user.id), str(user)) for user in _employees()]
+def _options(choices) -> Markup:
+    return Markup("").join(Markup('<option value="{}">{}</option>').format(value, label)
+                           for value, label in choices)
+
+
+# --- the inputs: one class per kind of input a type names (FieldType.widget) ---------------
+
+
+class Input:
+    """A text input, for what is typed on one line; `attributes` tell the browser more
+    (a calendar for dates, the keyboard of an e-mail or a number)."""
+
+    def __init__(self, **attributes):
+        self.attributes = attributes
+
+    def fields(self, spec: FieldSpec, editable: bool, arguments: dict) -> dict:
+        """The form's fields for the field: {suffix of the input's name: unbound field}."""
+        arguments["render_kw"].update({"class": "form-control", **self.attributes})
+        return {"": StringField(**arguments)}
+
+    def fill(self, form, name: str, spec: FieldSpec, value) -> None:
+        form[name].data = typed_of(spec, value)
+
+    def sent(self, form, name: str, spec: FieldSpec) -> Any:
+        """What the inputs say, as typed (KEEP: nothing to change)."""
+        value = form[name].data
+        return "" if value is None else value
+
+    def filter_input(self, spec: FieldSpec) -> Markup:
+        """The input a list's filter takes its value in."""
+        return Markup('<input class="form-control" type="text" name="{}" {}>').format(
+            spec.key, Markup(html_params(**{k: v for k, v in self.attributes.items()
+                                            if k.startswith("data-")})))
+
+
+KEEP = object()  # an input that says to keep the value (a file not uploaded again)
+
+
+class Lines(Input):
+    """Several values of a typed kind, one per line."""
+
+    def fields(self, spec, editable, arguments):
+        arguments["render_kw"].update({"class": "form-control", "rows": 3,
+                                       "placeholder": gettext("One value per line")})
+        return {"": TextAreaField(**arguments)}
+
+
+class Text(Input):
+    """Text of several lines."""
+
+    def fields(self, spec, editable, arguments):
+        arguments["render_kw"].update({"class": "form-control", "rows": 3})
+        return {"": TextAreaField(**arguments)}
+
+
+class Checkbox(Input):
+    def fields(self, spec, editable, arguments):
+        return {"": BooleanField(**arguments)}
+
+    def fill(self, form, name, spec, value):
+        form[name].data = bool(value)
+
+    def sent(self, form, name, spec):
+        return "yes" if form[name].data else "no"
+
+    def filter_input(self, spec):
+        return Markup('<select class="form-control" name="{}">{}</select>').format(
+            spec.key, _options([("yes", gettext("Yes")), ("no", gettext("No"))]))
+
+
+class Choice(Input):
+    """One or several of a field's choices, in a select box."""
+
+    def choices(self, spec: FieldSpec) -> list:
+        return [(o.value, o.label) for o in spec.options]
+
+    def fields(self, spec, editable, arguments):
+        arguments["render_kw"]["class"] = "form-control"
         if spec.multiple:
-            return SelectMultipleField(choices=choices, validate_choice=False,
-                                       widget=Select2ManyWidget(), **arguments)
-        return SelectField(choices=[("", "—"), *choices], validate_choice=False,
-                           widget=Select2Widget(), **arguments)
-    if kind.widget == "record":
-        return StringField(widget=RecordLookupWidget(spec), **arguments)
-    if kind.widget == "file":
-        return FileField(**arguments)
-    if kind.widget == "booking":
-        choices = [("", "—"), *((str(item.id), str(item)) for item in _resources())]
-        return SelectField(choices=choices, validate_choice=False, widget=Select2Widget(),
-                           **arguments)
-    if kind.widget == "select":
-        choices = [(o.value, o.label) for o in spec.options]
-        if spec.multiple:
-            return SelectMultipleField(choices=choices, validate_choice=False,
-                                       widget=Select2ManyWidget(), **arguments)
-        return SelectField(choices=[("", "—"), *choices], validate_choice=False,
-                           widget=Select2Widget(), **arguments)
-    if spec.multiple:
-        attributes["placeholder"] = gettext("One value per line")
-        attributes["rows"] = 3
-        return TextAreaField(**arguments)
-    if kind.widget == "textarea":
-        attributes["rows"] = 3
-        return TextAreaField(**arguments)
-    if kind.widget in ("date", "datetime"):
-        attributes["data-crm-picker"] = kind.widget
-        attributes["autocomplete"] = "off"
-    elif kind.widget in ("email", "url", "tel"):
-        attributes["type"] = kind.widget
-    elif kind.widget in ("number", "money"):
-        attributes["inputmode"] = "decimal"
-    return StringField(**arguments)
+            return {"": SelectMultipleField(choices=self.choices(spec), validate_choice=False,
+                                            widget=Select2ManyWidget(), **arguments)}
+        return {"": SelectField(choices=[("", "—"), *self.choices(spec)],
+                                validate_choice=False, widget=Select2Widget(), **arguments)}
+
+    def filter_input(self, spec):
+        return Markup('<select class="form-control" name="{}">{}</select>').format(
+            spec.key, _options(self.choices(spec)))
 
 
-def _resources() -> list:
-    return db.session.execute(select(DictionaryItem).where(DictionaryItem.kind == "resource")
-                              .order_by(DictionaryItem.sort, DictionaryItem.name)
-                              ).scalars().all()
+class Employee(Choice):
+    def choices(self, spec):
+        return [(str(user.id), str(user)) for user in db.session.execute(
+            select(CrmUser).where(CrmUser.active.is_(True))
+            .order_by(CrmUser.first_name, CrmUser.last_name)).scalars()]
 
 
-def _employees() -> list:
-    return db.session.execute(select(CrmUser).where(CrmUser.active.is_(True))
-                              .order_by(CrmUser.first_name, CrmUser.last_name)).scalars().all()
+class RecordLookup(Input):
+    """A client, contact or interest, looked up by typing (app.screens.lookup): only the
+    records the user may see are offered."""
+
+    def fields(self, spec, editable, arguments):
+        return {"": StringField(widget=RecordLookupWidget(spec), **arguments)}
+
+
+class Upload(Input):
+    """A file to upload, and a box to remove the one kept."""
+
+    def fields(self, spec, editable, arguments):
+        fields = {"": FileField(**arguments)}
+        if editable:
+            fields[REMOVE] = BooleanField(_l("Remove the file"), render_kw={"required": False})
+        return fields
+
+    def fill(self, form, name, spec, value):
+        if value:  # a file input cannot hold the file: its name is said under it
+            form[name].description = gettext("Now: %(file)s", file=text_of(spec, value))
+
+    def sent(self, form, name, spec):
+        upload = form[name].data
+        if name + REMOVE in form and form[name + REMOVE].data:
+            return None
+        if isinstance(upload, FileStorage) and upload.filename:
+            return {"name": upload.filename, "content": base64.b64encode(upload.read()).decode()}
+        return KEEP
+
+
+class Booking(Choice):
+    """A resource in a select box, and the times from and to."""
+
+    def choices(self, spec):
+        return [(str(item.id), str(item)) for item in db.session.execute(
+            select(DictionaryItem).where(DictionaryItem.kind == "resource")
+            .order_by(DictionaryItem.sort, DictionaryItem.name)).scalars()]
+
+    def fields(self, spec, editable, arguments):
+        fields = super().fields(spec, editable, arguments)
+        for part, label in ((START, _l("From")), (END, _l("To"))):
+            fields[part] = StringField(label, render_kw={
+                "data-crm-picker": "datetime", "autocomplete": "off", "class": "form-control",
+                "placeholder": gettext("dd.mm.yyyy hh:mm"), "disabled": not editable,
+                "required": False})
+        return fields
+
+    def fill(self, form, name, spec, value):
+        if isinstance(value, dict):
+            start, end = spec.kind.span(value)
+            form[name].data = str(value.get("resource", ""))
+            form[name + START].data = format_typed(to_local(start))
+            form[name + END].data = format_typed(to_local(end))
+
+    def sent(self, form, name, spec):
+        resource = form[name].data or ""
+        times = (form[name + START].data or "", form[name + END].data or "")
+        if not resource and not any(t.strip() for t in times):
+            return ""
+        return {"resource": resource, "start": times[0], "end": times[1]}
+
+
+INPUTS = {
+    "text": Input(), "number": Input(inputmode="decimal"), "money": Input(inputmode="decimal"),
+    "date": Input(**{"data-crm-picker": "date", "autocomplete": "off"}),
+    "datetime": Input(**{"data-crm-picker": "datetime", "autocomplete": "off"}),
+    "email": Input(type="email"), "url": Input(type="url"), "tel": Input(type="tel"),
+    "textarea": Text(), "checkbox": Checkbox(), "select": Choice(), "user": Employee(),
+    "record": RecordLookup(), "file": Upload(), "booking": Booking(),
+}
+LINES = Lines()
+
+
+def input_of(spec: FieldSpec) -> Input:
+    """The input of a field: its type's, or one value per line for several typed ones."""
+    found = INPUTS[spec.kind.widget]
+    return LINES if spec.multiple and type(found) is Input else found
 
 
 class RecordLookupWidget:
-    """A link to a client, contact or interest, looked up by typing (app.screens.lookup):
-    only records the user may see are offered."""
+    """The select box of RecordLookup, filled by crm/lookup.js as the user types."""
 
     def __init__(self, spec: FieldSpec):
         self.spec = spec
@@ -159,24 +265,31 @@ class RecordLookupWidget:
             Markup(html_params(**attributes)), selected)
 
 
+# --- a record's form ------------------------------------------------------------------------
+
+
 def form_class(base, granted: list, prefix: str = PREFIX) -> type:
     """The screen's form with an input for each custom field the user may read (those
     they may not change are shown disabled); `prefix` names the inputs of a second record
     in one form (the intake wizard's new client)."""
-    inputs = {}
+    fields = {}
     for g in granted:
-        inputs[field_name(g.spec, prefix)] = _input(g.spec, g.editable)
-        if g.spec.kind.widget == "file" and g.editable:
-            inputs[field_name(g.spec, prefix) + REMOVE] = BooleanField(
-                _l("Remove the file"), render_kw={"required": False})
-        if g.spec.kind.widget == "booking":
-            for part, label in ((START, _l("From")), (END, _l("To"))):
-                inputs[field_name(g.spec, prefix) + part] = StringField(
-                    label, render_kw={"data-crm-picker": "datetime", "autocomplete": "off",
-                                      "class": "form-control",
-                                      "placeholder": gettext("dd.mm.yyyy hh:mm"),
-                                      "disabled": not g.editable, "required": False})
-    return type(base.__name__, (base,), inputs) if inputs else base
+        spec = g.spec
+        # Marked required (the asterisk) but checked by the server, with the field's label
+        # in the message: a browser's own check cannot show on a select box of select2.
+        attributes: dict[str, Any] = {"required": False}
+        if not g.editable:
+            attributes["disabled"] = True
+        if spec.kind.placeholder:
+            attributes["placeholder"] = str(spec.kind.placeholder)
+        if spec.pipelines:  # shown while one of its pipelines is chosen (crm/stages.js)
+            attributes["data-crm-pipelines"] = ",".join(str(pk) for pk in spec.pipelines)
+        arguments = {"label": spec.label, "description": spec.help,
+                     "validators": [_Required()] if spec.required else [],
+                     "render_kw": attributes}
+        for suffix, field in input_of(spec).fields(spec, g.editable, arguments).items():
+            fields[field_name(spec, prefix) + suffix] = field
+    return type(base.__name__, (base,), fields) if fields else base
 
 
 def names(form) -> list[str]:
@@ -186,27 +299,12 @@ def names(form) -> list[str]:
 def fill(form, record, granted: list, prefix: str = PREFIX) -> None:
     """Show the record's values in the inputs (an edit form's first display); a new
     record's (None) defaults."""
-    if not granted:
-        return
     stored = (record.custom or {}) if record is not None else {}
     for g in granted:
         name = field_name(g.spec, prefix)
-        if name not in form:
-            continue
-        value = stored.get(g.spec.code, g.spec.default if record is None else None)
-        if g.spec.kind.widget == "file":
-            if value:  # a file input cannot hold the file: its name is said under it
-                form[name].description = gettext("Now: %(file)s", file=text_of(g.spec, value))
-            continue
-        if g.spec.kind.widget == "booking":
-            if isinstance(value, dict):
-                start, end = g.spec.kind.span(value)
-                form[name].data = str(value.get("resource", ""))
-                form[name + START].data = format_typed(to_local(start))
-                form[name + END].data = format_typed(to_local(end))
-            continue
-        form[name].data = bool(value) if g.spec.kind.widget == "checkbox" \
-            else typed_of(g.spec, value)
+        if name in form:
+            value = stored.get(g.spec.code, g.spec.default if record is None else None)
+            input_of(g.spec).fill(form, name, g.spec, value)
 
 
 def sent(form, granted: list, record, prefix: str = PREFIX) -> dict:
@@ -218,23 +316,9 @@ def sent(form, granted: list, record, prefix: str = PREFIX) -> dict:
         name = field_name(g.spec, prefix)
         if not g.editable or name not in form:
             continue
-        value = form[name].data
-        if g.spec.kind.widget == "file":
-            if name + REMOVE in form and form[name + REMOVE].data:
-                found[g.spec.code] = None
-            elif isinstance(value, FileStorage) and value.filename:
-                found[g.spec.code] = {"name": value.filename,
-                                      "content": base64.b64encode(value.read()).decode()}
-            continue
-        if g.spec.kind.widget == "booking":
-            times = (form[name + START].data or "", form[name + END].data or "")
-            value = {"resource": value or "", "start": times[0], "end": times[1]} \
-                if (value or any(t.strip() for t in times)) else ""
-        if g.spec.kind.widget == "checkbox":
-            value = "yes" if value else "no"
-        elif value is None:
-            value = ""
-        if not custom_fields.belongs(g.spec, record) and value in ("", [], "no"):
+        value = input_of(g.spec).sent(form, name, g.spec)
+        if value is KEEP or (not custom_fields.belongs(g.spec, record)
+                             and value in ("", [], "no", None)):
             continue
         found[g.spec.code] = value
     return found
@@ -268,7 +352,7 @@ def display(spec: FieldSpec, stored: Any, record=None) -> Markup:
             parts.append(Markup(f'<span class="crm-option" style="border-color:{escape(color)}">'
                                 f'<span class="crm-option-dot" style="background:{escape(color)}">'
                                 f"</span>{text}</span>"))
-        elif kind.widget == "textarea":
+        elif kind.multiline:
             parts.append(Markup('<span class="crm-multiline">{}</span>').format(text))
         else:
             parts.append(text)
@@ -341,23 +425,5 @@ def filters_of(specs: list[FieldSpec], datamodel) -> dict[str, list[CustomFilter
 
 
 def filter_input(spec: FieldSpec) -> Markup:
-    """The input a filter's value is typed into (a list's options in a select box)."""
-    if spec.kind.widget == "select":
-        options = Markup("").join(
-            Markup('<option value="{}">{}</option>').format(o.value, o.label)
-            for o in spec.options)
-        return Markup('<select class="form-control" name="{}">{}</select>').format(
-            spec.key, options)
-    if spec.kind.widget in ("user", "booking"):
-        choices = _employees() if spec.kind.widget == "user" else _resources()
-        options = Markup("").join(Markup('<option value="{}">{}</option>').format(u.id, u)
-                                  for u in choices)
-        return Markup('<select class="form-control" name="{}">{}</select>').format(
-            spec.key, options)
-    if spec.kind.widget == "checkbox":
-        return Markup('<select class="form-control" name="{}"><option value="yes">{}'
-                      '</option><option value="no">{}</option></select>').format(
-            spec.key, gettext("Yes"), gettext("No"))
-    picker = spec.kind.widget if spec.kind.widget in ("date", "datetime") else ""
-    return Markup('<input class="form-control" type="text" name="{}"{}>').format(
-        spec.key, Markup(f' data-crm-picker="{picker}"') if picker else "")
+    """The input a list's filter takes its value in (a list's options in a select box)."""
+    return input_of(spec).filter_input(spec)

@@ -164,6 +164,8 @@ class FieldType:
     operators: tuple[str, ...] = ("eq", "ne", "empty")
     placeholder: Any = ""
     max_length = 255
+    multiline = False   # its text keeps its lines on a page
+    chooses = False     # its values are chosen from a list (a form holds them as a list)
 
     # Reading ------------------------------------------------------------------------------
 
@@ -235,6 +237,7 @@ class TextType(FieldType):
     code = "text"
     label = _l("Text (several lines)")
     widget = "textarea"
+    multiline = True
     can_be_multiple = False
     sortable = False
     operators = ("ct", "empty")
@@ -245,6 +248,7 @@ class AddressType(FieldType):
     code = "address"
     label = _l("Address")
     widget = "textarea"
+    multiline = True
     can_be_multiple = False
     operators = ("ct", "empty")
     max_length = 500
@@ -600,6 +604,7 @@ class ListType(FieldType):
     code = "list"
     label = _l("List")
     widget = "select"
+    chooses = True
     operators = ("eq", "ne", "empty")
 
     def read(self, value, spec):
@@ -687,6 +692,7 @@ class UserType(_LinkType):
     code = "user"
     label = _l("Employee")
     widget = "user"
+    chooses = True
     message = _l("There is no such employee.")
 
     def model(self, spec):
@@ -991,7 +997,7 @@ def text_of(spec: FieldSpec, stored: Any) -> str:
 
 def typed_of(spec: FieldSpec, stored: Any) -> Any:
     """The whole value as a form's input holds it (a list for a multiple choice)."""
-    choosing = spec.kind.widget in ("select", "user")
+    choosing = spec.kind.chooses
     if stored is None:
         return [] if spec.multiple and choosing else ""
     if spec.multiple:
