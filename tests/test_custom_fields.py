@@ -703,3 +703,48 @@ def test_a_field_of_several_values_through_api_form_and_filter(app, api, admin_c
         "_flt_0_custom.channels": "visit"}))
     assert "ООО Ромашка 1" in listed and form["name"] not in listed
     assert "Почта" in listed and "Визит" in listed
+
+
+def test_values_read_back_from_the_text_a_page_shows(app, api, dbx):
+    """What a page shows of a value (and an export writes) is read back by its type (an
+    import's cell)."""
+    from app.models import DictionaryItem
+    from app.services import custom_fields
+    from app.services.actor import acting_as
+    from app.services.custom_types import read_value, text_of
+    from tests.factories import dictionary_item
+    dictionary_item(dbx, "resource", "Переговорная 2")
+    sent = {
+        "integer": 1200, "decimal": 12.75, "boolean": True, "date": "2026-12-03",
+        "datetime": "2026-12-03T08:30:00Z", "money": {"amount": 1500.5, "currency": "USD"},
+        "phone": "+74956601812", "list": "gold",
+        "booking": {"resource": None, "start": "2027-03-01T07:00:00Z",
+                    "end": "2027-03-01T09:00:00Z"}}
+    for kind in sent:
+        extra = {"options": [{"value": "gold", "label": "Золото"}]} if kind == "list" else {}
+        add_field(api, code=f"f_{kind}", type=kind, **extra)
+    room = dbx.scalar(select(DictionaryItem.id).where(DictionaryItem.name == "Переговорная 2"))
+    sent["booking"]["resource"] = room
+    with app.test_request_context(), acting_as(dbx.user_id("admin")):
+        specs = {spec.code: spec for spec in custom_fields.definitions("client")}
+        for kind, value in sent.items():
+            spec = specs[f"f_{kind}"]
+            shown = text_of(spec, value)
+            assert read_value(spec, shown, typed=True) == value, (kind, shown)
+
+
+def test_a_record_link_through_the_form_and_the_filter(app, api, client_as, dbx):
+    add_field(api, code="partner", type="record", settings={"target": "client"},
+              filterable=True, show_in_list=True)
+    own = CLIENT.create(dbx, n=1)
+    others = dbx.add(lambda s: _client_of(s, dbx.user_id("manager_b"), 2))
+    manager = client_as("manager")
+    view = route_of(app, screen_of(Client))
+    form = {**CLIENT.form(CLIENT.deps(dbx), 3), "custom_partner": str(others)}
+    refused = manager.post(f"{view}/add", data=form)
+    assert "custom_partner" in form_errors(text_of(refused))
+    form["custom_partner"] = str(own)
+    assert manager.post(f"{view}/add", data=form).status_code == 302
+    page = text_of(manager.get(f"{view}/list/", query_string={
+        "_flt_0_custom.partner": str(own)}))
+    assert form["name"] in page and f"/clientview/show/{own}" in page

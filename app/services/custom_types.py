@@ -865,7 +865,19 @@ class BookingType(FieldType):
                 "end": DateTimeType._stored(end)}
 
     def read_text(self, text, spec):
-        raise Invalid(str(self.message))
+        """A booking as a page shows it (an import's cell): "Переговорная: 03.12.2026
+        10:00 – 03.12.2026 12:00", the resource by its name."""
+        match = re.fullmatch(r"\s*(.+?)\s*:\s*(\d.+?)\s+[–—-]\s+(\d.+?)\s*", text)
+        if match is None:
+            raise Invalid(gettext("Write a booking as \u201cMeeting room: 03.12.2026 10:00 "
+                                  "\u2013 03.12.2026 12:00\u201d."))
+        name, start, end = match.groups()
+        found = [item.id for item in db.session.execute(select(DictionaryItem).where(
+            DictionaryItem.kind == "resource")).scalars()
+            if item.name.casefold() == name.casefold()]
+        if len(found) != 1:
+            raise Invalid(gettext("There is no such resource."))
+        return self.read({"resource": found[0], "start": start, "end": end}, spec)
 
     def filter_value(self, raw, spec):
         """A filter names the resource."""
