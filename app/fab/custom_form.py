@@ -299,6 +299,8 @@ def names(form) -> list[str]:
 def fill(form, record, granted: list, prefix: str = PREFIX) -> None:
     """Show the record's values in the inputs (an edit form's first display); a new
     record's (None) defaults."""
+    if not granted:  # a record without custom fields (an interest's product line)
+        return
     stored = (record.custom or {}) if record is not None else {}
     for g in granted:
         name = field_name(g.spec, prefix)
