@@ -748,3 +748,40 @@ def test_a_record_link_through_the_form_and_the_filter(app, api, client_as, dbx)
     page = text_of(manager.get(f"{view}/list/", query_string={
         "_flt_0_custom.partner": str(own)}))
     assert form["name"] in page and f"/clientview/show/{own}" in page
+
+
+def test_a_file_no_record_holds_is_removed_from_the_disk(app, api, dbx):
+    import base64
+
+    from app.services.custom_types import file_path
+
+    add_field(api, code="scan", type="file")
+
+    def upload(name):
+        return {"name": name, "content": base64.b64encode(name.encode()).decode()}
+
+    def path_of(value):
+        with app.app_context():
+            return file_path(value["id"])
+
+    created = new_client(api, 1, custom={"scan": upload("a.pdf")}).get_json()
+    pk, first = created["id"], created["result"]["custom"]["scan"]
+    assert path_of(first).is_file()
+    second = api.put(f"{CLIENTS}{pk}", json={"custom": {"scan": upload("b.pdf")}}
+                     ).get_json()["result"]["custom"]["scan"]
+    assert not path_of(first).exists() and path_of(second).is_file()
+    # A save refused after the upload leaves no file behind.
+    import os
+    folder = app.config["CRM_CUSTOM_FILES_DIR"]
+    before = {f for _root, _dirs, files in os.walk(folder) for f in files}
+    refused = api.put(f"{CLIENTS}{pk}", json={"inn": "123", "custom": {"scan": upload("c.pdf")}})
+    assert refused.status_code == 422
+    assert {f for _root, _dirs, files in os.walk(folder) for f in files} == before
+    # A deleted record's file goes; so do a deleted field's.
+    assert api.delete(f"{CLIENTS}{pk}").status_code == 200
+    assert not path_of(second).exists()
+    other = new_client(api, 2, custom={"scan": upload("d.pdf")}).get_json()
+    third = other["result"]["custom"]["scan"]
+    field = api.get(f"{FIELDS}?entity=client").get_json()["result"][0]["id"]
+    assert api.delete(f"{FIELDS}{field}").status_code == 200
+    assert not path_of(third).exists()

@@ -15,6 +15,7 @@ it is neither shown nor written, and naming it is answered as naming an unknown 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
@@ -59,14 +60,18 @@ from app.models import (
 from app.rules.validation import fold_case
 from app.services import actor, principals
 from app.services.custom_types import (
+    FILES_NEW,
     TYPES,
     FieldSpec,
     Invalid,
     Option,
+    file_path,
     is_empty,
     read_value,
 )
 from app.services.stamp import StampedCache
+
+log = logging.getLogger(__name__)
 
 MODELS = {"client": Client, "contact": Contact, "inquiry": Inquiry, "interest": Interest,
           "interaction": Interaction, "product": Product}
@@ -566,10 +571,62 @@ def _sync_bookings(session, flush_context) -> None:
                     entity=entity, record_id=obj.id, code=spec.code))
 
 
+# --- files ------------------------------------------------------------------------------------
+
+# session.info's key of the files a transaction no longer holds (removed once it commits);
+# FILES_NEW, of those it stored (removed if it rolls back), is the file type's.
+FILES_GONE = "crm_custom_files_gone"
+
+
+def _file_keys(spec: FieldSpec, value) -> set[str]:
+    return {value["id"]} if spec.type == "file" and isinstance(value, dict) \
+        and isinstance(value.get("id"), str) else set()
+
+
+def _note_files_gone(session, flush_context) -> None:
+    """The files that the records flushed no longer hold: replaced, removed, or of a
+    deleted record."""
+    gone = session.info.setdefault(FILES_GONE, set())
+    for obj in (*session.dirty, *session.deleted):
+        entity = entity_of(obj)
+        if entity is None:
+            continue
+        state = inspect(obj)
+        history = state.attrs.custom.history
+        deleted = obj in session.deleted
+        if not deleted and not history.has_changes():
+            continue
+        old = (history.deleted[0] if history.deleted else state.dict.get("custom")) or {}
+        new = {} if deleted else (state.dict.get("custom") or {})
+        for spec in definitions(entity):
+            gone |= _file_keys(spec, old.get(spec.code)) - _file_keys(spec, new.get(spec.code))
+
+
+def _remove_files(keys) -> None:
+    for key in keys:
+        try:
+            file_path(key).unlink(missing_ok=True)
+        except (OSError, ValueError):
+            log.warning("a custom field's file could not be removed: %s", key)
+
+
+def _after_commit(session) -> None:
+    session.info.pop(FILES_NEW, None)
+    _remove_files(session.info.pop(FILES_GONE, ()))
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(FILES_GONE, None)
+    _remove_files(session.info.pop(FILES_NEW, ()))
+
+
 def install(session_class) -> None:
-    """Attach the bookings' upkeep to a session class (the app's scoped session)."""
-    if not event.contains(session_class, "after_flush", _sync_bookings):
-        event.listen(session_class, "after_flush", _sync_bookings)
+    """Attach the upkeep of bookings and files to a session class (the app's session)."""
+    for name, listener in (("after_flush", _sync_bookings), ("after_flush", _note_files_gone),
+                           ("after_commit", _after_commit),
+                           ("after_rollback", _after_rollback)):
+        if not event.contains(session_class, name, listener):
+            event.listen(session_class, name, listener)
 
 
 def purge_values(entity: str, code: str) -> int:
@@ -588,9 +645,15 @@ def purge_values(entity: str, code: str) -> int:
                                                    CustomBooking.code == code))
     total = 0
     while True:
-        ids = db.session.execute(select(model.id).where(has).limit(PURGE_BATCH)).scalars().all()
+        rows = db.session.execute(select(model.id, model.custom).where(has)
+                                  .limit(PURGE_BATCH)).all()
+        ids = [row.id for row in rows]
         if not ids:
             return total
+        db.session.info.setdefault(FILES_GONE, set()).update(
+            value["id"] for row in rows
+            if isinstance(value := (row.custom or {}).get(code), dict)
+            and isinstance(value.get("id"), str))
         db.session.execute(update(model.__table__).where(model.id.in_(ids))
                            .values(custom=removed))
         total += len(ids)

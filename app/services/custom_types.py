@@ -787,6 +787,8 @@ class FileType(FieldType):
         path = file_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        # Removed again if the record is not saved (app.services.custom_fields).
+        db.session.info.setdefault(FILES_NEW, set()).add(key)
         return {"id": key, "name": name, "size": len(data),
                 "type": mimetypes.guess_type(name)[0] or "application/octet-stream"}
 
@@ -942,6 +944,10 @@ def _holder_name(booking) -> str:
     record = None if model is None else db.session.execute(
         access.readable(model).where(model.id == booking.record_id)).scalar()
     return f"\u201c{record}\u201d" if record is not None else gettext("another record")
+
+
+# session.info's key of the files the transaction stored.
+FILES_NEW = "crm_custom_files_new"
 
 
 def file_path(key: str) -> Path:
