@@ -785,3 +785,19 @@ def test_a_file_no_record_holds_is_removed_from_the_disk(app, api, dbx):
     field = api.get(f"{FIELDS}?entity=client").get_json()["result"][0]["id"]
     assert api.delete(f"{FIELDS}{field}").status_code == 200
     assert not path_of(third).exists()
+
+
+def test_files_bookings_and_record_links_take_no_default(app, api, dbx):
+    from tests.factories import dictionary_item
+    room = dictionary_item(dbx, "resource", "Переговорная 3")
+    client = CLIENT.create(dbx, n=1)
+    for kind, default, extra in (
+            ("booking", {"resource": room, "start": "2027-03-01T07:00:00Z",
+                         "end": "2027-03-01T08:00:00Z"}, {}),
+            ("record", client, {"settings": {"target": "client"}}),
+            ("file", {"name": "a.pdf", "content": "YQ=="}, {})):
+        refused = api.post(FIELDS, json={"entity": "client", "code": f"d_{kind}", "label": "D",
+                                         "type": kind, "default": default, **extra})
+        assert refused.status_code == 422, kind
+        assert refused.get_json()["message"]["default"] == [
+            tr(app, "A field of this type has no default.")]

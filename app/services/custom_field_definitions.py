@@ -266,6 +266,8 @@ def _check(field: CustomField, changes: dict, is_new: bool) -> dict:
                                             else cleaned["default"], typed=typed)
         except Invalid as error:
             raise RecordInvalid({"default": [error.message]}) from None
+        if cleaned["default"] is not None and not kind.takes_default:
+            raise RecordInvalid({"default": [gettext("A field of this type has no default.")]})
     return cleaned
 
 

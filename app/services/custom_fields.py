@@ -15,6 +15,7 @@ it is neither shown nor written, and naming it is answered as naming an unknown 
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -274,7 +275,8 @@ def fill_defaults(record) -> None:
     current = dict(record.custom or {})
     for spec in definitions(entity):
         if spec.default is not None and spec.code not in current and belongs(spec, record):
-            current[spec.code] = spec.default
+            # A copy: the definition is shared by every request of the process.
+            current[spec.code] = copy.deepcopy(spec.default)
     record.custom = current or None
 
 

@@ -166,6 +166,10 @@ class FieldType:
     max_length = 255
     multiline = False   # its text keeps its lines on a page
     chooses = False     # its values are chosen from a list (a form holds them as a list)
+    # Whether a new record may start with a value set by the field (not a file, a link
+    # that the creating user might not see, or a booking that would hold the resource for
+    # every new record at once).
+    takes_default = True
 
     # Reading ------------------------------------------------------------------------------
 
@@ -720,6 +724,7 @@ LINK_TARGETS = {"client": Client, "contact": Contact, "interest": Interest}
 
 class RecordType(_LinkType):
     code = "record"
+    takes_default = False
     label = _l("Link to a record")
     widget = "record"
     can_be_multiple = False
@@ -747,6 +752,7 @@ class FileType(FieldType):
     "type"}, and sending that back keeps the file."""
 
     code = "file"
+    takes_default = False
     label = _l("File")
     widget = "file"
     can_be_multiple = False
@@ -837,6 +843,7 @@ class BookingType(FieldType):
     resource that overlaps it is refused, naming that record."""
 
     code = "booking"
+    takes_default = False
     label = _l("Resource booking")
     widget = "booking"
     can_be_multiple = False
