@@ -801,3 +801,14 @@ def test_files_bookings_and_record_links_take_no_default(app, api, dbx):
         assert refused.status_code == 422, kind
         assert refused.get_json()["message"]["default"] == [
             tr(app, "A field of this type has no default.")]
+
+
+def test_a_booked_resource_is_not_deleted_while_bookings_hold_it(api, dbx):
+    from tests.factories import dictionary_item
+    room = dictionary_item(dbx, "resource", "Переговорная 4")
+    add_field(api, code="room", type="booking")
+    new_client(api, 1, custom={"room": {"resource": room, "start": "2027-03-01T07:00:00Z",
+                                        "end": "2027-03-01T08:00:00Z"}})
+    refused = api.delete(f"/api/v1/dictionary/{room}")
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "conflict"

@@ -308,7 +308,7 @@ def delete(obj) -> None:
 
 # What the records of a table are called, when they stop a deletion.
 _TABLE_LABELS = {**{entity.model.__name__: entity.plural for entity in ENTITIES if entity.plural},
-                 "CrmUser": _l("Users")}
+                 "CrmUser": _l("Users"), "CustomBooking": _l("Bookings")}
 
 
 def _table_label(cls) -> Optional[str]:
