@@ -812,3 +812,24 @@ def test_a_booked_resource_is_not_deleted_while_bookings_hold_it(api, dbx):
     refused = api.delete(f"/api/v1/dictionary/{room}")
     assert refused.status_code == 409
     assert refused.get_json()["code"] == "conflict"
+
+
+def test_the_intake_wizard_takes_the_new_clients_file(api, client_as, dbx):
+    import io
+
+    from app.models import Inquiry, Interest
+    from tests.factories import INQUIRY
+    add_field(api, entity="client", code="card_scan", type="file", label="Карточка")
+    manager = client_as("manager")
+    lead = INQUIRY.create(dbx, n=6)
+    url = f"/inquiryview/convert/{lead}?mode=new"
+    page = text_of(manager.get(url))
+    assert 'enctype="multipart/form-data"' in page and "crm-intake-client-fields" in page
+    done = manager.post(url, content_type="multipart/form-data", data={
+        "title": "Сервер", "stage": first_stage(dbx, default_pipeline(dbx)),
+        "client_kind": "company", "client_name": "ООО «С файлом»",
+        "next_subject": "Call back", "next_planned_at": "20.01.2027 10:00", "version": 1,
+        "client_custom_card_scan": (io.BytesIO(b"card"), "card.pdf")})
+    assert done.status_code == 302, form_errors(text_of(done))
+    interest = dbx.get(Interest, dbx.get(Inquiry, lead).interest_id)
+    assert dbx.get(Client, interest.client_id).custom["card_scan"]["name"] == "card.pdf"
