@@ -158,3 +158,35 @@ def test_an_interests_form_shows_the_fields_of_the_chosen_pipeline(
     page.locator("#pipeline").dispatch_event("change")
     expect(block).to_be_visible()
     assert not page.js_errors, page.js_errors
+
+
+def test_a_card_dragged_to_a_stage_asks_for_the_fields_it_requires(
+        logged_in, live_server, fields_removed_after, shot):
+    from app.services import custom_field_definitions
+    from tests.browser.test_board_drag import _drag, _fill_plan, _make_interests, _stage_of
+    from tests.helpers import as_admin
+
+    tag = uuid.uuid4().hex[:6]
+    ids = _make_interests(live_server, tag)
+    with as_admin(live_server.app):
+        custom_field_definitions.create({
+            "entity": "interest", "code": "contract_no", "field_type": "string",
+            "label_ru": "Номер договора", "label_en": "Contract No.",
+            "required_from": [ids["second"]]})
+    page = logged_in
+    page.goto("/board/?depth=all")
+    _drag(page, ids["client"], ids["second"])
+    dialog = page.locator(".crm-dialog")
+    field = dialog.locator(".crm-field-custom_contract_no")
+    expect(field).to_contain_text("Номер договора")
+    _fill_plan(page, f"Отправить договор {tag}")
+    dialog.locator(".crm-command-submit").click()
+    expect(field.locator(".crm-field-error")).to_contain_text("Номер договора")
+    shot("asked-in-dialog")
+    dialog.locator("#custom_contract_no").fill(f"Д-{tag}")
+    with page.expect_navigation():
+        dialog.locator(".crm-command-submit").click()
+    expect(page.locator(f'.crm-kcol[data-stage="{ids["second"]}"] '
+                        f'.crm-kcard[data-id="{ids["client"]}"]')).to_be_visible()
+    assert _stage_of(live_server, ids["client"]) == ids["second"]
+    assert page.js_errors == [], page.js_errors
