@@ -399,6 +399,9 @@ class Client(CustomValuesMixin, VersionedMixin, Model):
     contact_type_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
     source_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_dictionary_item.id"))
     responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    # A person's birthday (a company has none), and its key as a contact's.
+    birthday: Mapped[Optional[dt.date]] = mapped_column(Date)
+    birthday_key: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     abc_class: Mapped[Optional[str]] = mapped_column(String(1))
     xyz_class: Mapped[Optional[str]] = mapped_column(String(1))
     comment: Mapped[Optional[str]] = mapped_column(Text)
@@ -442,6 +445,9 @@ class Contact(CustomValuesMixin, VersionedMixin, Model):
     phone_tail: Mapped[Optional[str]] = mapped_column(SearchString(20))
     email_domain: Mapped[Optional[str]] = mapped_column(SearchString(255))
     birthday: Mapped[Optional[dt.date]] = mapped_column(Date)
+    # The birthday's month * 100 + day (app.rules.validation.birthday_key): the reminders
+    # find the birthdays of the coming days by an index, whatever the year of birth.
+    birthday_key: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     is_key: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)
 
@@ -861,10 +867,129 @@ class ChangeLog(Model):
     user_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("ab_user.id", ondelete="SET NULL"), index=True
     )
+    # Who wrote when no user did: a scheduled job ("job:reminders_overdue"), a command.
+    actor: Mapped[Optional[str]] = mapped_column(String(80))
 
     user = relationship("CrmUser")
 
     def __str__(self) -> str:
         return f"{self.entity} #{self.record_id} {self.action}"
+
+
+# --- Scheduled jobs and notifications ------------------------------------------------------
+
+JOB_RUN_STATUSES = {
+    "running": _l("Running"),
+    "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"),
+    "interrupted": _l("Interrupted"),
+}
+JOB_RUN_TRIGGERS = {
+    "schedule": _l("On schedule"),
+    "catch_up": _l("Caught up after a pause"),
+    "manual": _l("Run now"),
+}
+
+
+class JobRun(Model):
+    """One run of a scheduled job (app.jobs) for one slot of its schedule. The unique
+    (job, slot) pair is what keeps two scheduler processes from running a slot twice."""
+
+    __tablename__ = "crm_job_run"
+    __table_args__ = (
+        UniqueConstraint("job_id", "slot", name="uq_job_run_slot"),
+        Index("ix_job_run_job", "job_id", "id"),
+        Index("ix_job_run_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(60), nullable=False)
+    # The time of the schedule the run is for (naive UTC); a run started by hand: its start.
+    slot: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    trigger: Mapped[str] = mapped_column(String(10), nullable=False, default="schedule")
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="running")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    # The host and process that ran it.
+    runner: Mapped[Optional[str]] = mapped_column(String(120))
+    requested_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL"))
+
+    requested_by = relationship("CrmUser")
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.slot:%Y-%m-%d %H:%M}"
+
+
+class JobLease(Model):
+    """Which process runs a job now, until when: the job's lock on SQLite, which has no
+    advisory locks (PostgreSQL uses one of those instead)."""
+
+    __tablename__ = "crm_job_lease"
+
+    job_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class Setting(Model):
+    """A company-wide setting an administrator changes on a screen (app.services.settings):
+    how many days ahead birthdays are announced, when an inquiry counts as forgotten."""
+
+    __tablename__ = "crm_setting"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Optional[object]] = mapped_column(JSON)
+
+
+class Notification(Model):
+    """A reminder for one user (app.services.notifications): what it is about (kind and
+    record), the day it is for, and the values its text is made of in the reader's
+    language. Never the same reminder twice: (kind, record, user, day) is unique."""
+
+    __tablename__ = "crm_notification"
+    __table_args__ = (
+        UniqueConstraint("kind", "entity", "record_id", "user_id", "day",
+                         name="uq_notification_once"),
+        Index("ix_notification_user_unread", "user_id", "read_at", "id"),
+        Index("ix_notification_user", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                         nullable=False)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    entity: Mapped[str] = mapped_column(String(20), nullable=False)
+    record_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    payload: Mapped[Optional[dict]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    read_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # When it went by e-mail; NULL: not (yet), or the user asked for none.
+    emailed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    user = relationship("CrmUser")
+
+
+NOTIFICATION_DELIVERIES = {
+    "digest": _l("In the morning digest"),
+    "instant": _l("At once"),
+}
+
+
+class NotificationSetting(Model):
+    """A user's choice of reminders: the kinds turned off, how e-mails come (one morning
+    digest, or each notice at once) and in which language."""
+
+    __tablename__ = "crm_notification_setting"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    disabled: Mapped[Optional[list]] = mapped_column(JSON)
+    delivery: Mapped[str] = mapped_column(String(10), nullable=False, default="digest")
+    language: Mapped[Optional[str]] = mapped_column(String(5))
 
 

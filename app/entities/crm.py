@@ -22,6 +22,7 @@ from app.models import (
     InterestProduct,
 )
 from app.rules.validation import (
+    birthday_key,
     email_domain,
     normalize_name,
     normalize_phone,
@@ -56,6 +57,12 @@ def _contact_text(contact) -> str:
         else contact.name
 
 
+def _client_check(client) -> dict:
+    if client.birthday is not None and client.kind != "person":
+        return {"birthday": gettext("Only a person has a birthday; a company has none.")}
+    return {}
+
+
 CLIENT = Entity(
     Client, "client", owner="responsible", tracked=True,
     # Its list and resource, and the navbar's quick search (app.screens.search).
@@ -66,14 +73,16 @@ CLIENT = Entity(
                     "phone": ("phone_normalized", normalize_phone),
                     "email": ("email_normalized", normalize_search)},
     search_keys={"phone": (("phone_tail", phone_tail),),
-                 "email": (("email_domain", email_domain),)},
+                 "email": (("email_domain", email_domain),),
+                 "birthday": (("birthday_key", birthday_key),)},
     positioned_by="name_search",
     list=("name", "kind", "inn", "phone", "email", "responsible"),
     show=("name", "kind", "inn", "kpp", "ogrn", "phone", "email", "site", "address",
-          "industry", "size", "contact_type", "source", "responsible", "tags", "abc_class",
-          "xyz_class", "comment"),
+          "birthday", "industry", "size", "contact_type", "source", "responsible", "tags",
+          "abc_class", "xyz_class", "comment"),
     form=("kind", "name", "inn", "kpp", "ogrn", "phone", "email", "site", "address",
-          "industry", "size", "contact_type", "source", "responsible", "tags", "comment"),
+          "birthday", "industry", "size", "contact_type", "source", "responsible", "tags",
+          "comment"),
     api_read=("abc_class", "xyz_class"),
     search=("name", "inn", "phone", "email", "responsible", "industry", "source", "tags",
             "kind"),
@@ -90,11 +99,12 @@ CLIENT = Entity(
     related=(Contact, Interest, Interaction),
     sections=(Section(MAIN, ("kind", "name", "responsible", "comment")),
               Section(_l("Requisites"), ("inn", "kpp", "ogrn", "address")),
-              Section(CONTACT_DETAILS, ("phone", "email", "site")),
+              Section(CONTACT_DETAILS, ("phone", "email", "site", "birthday")),
               Section(CLASSIFICATION, ("industry", "size", "contact_type", "source", "tags",
                                        "abc_class", "xyz_class"))),
     rules={"inn": checks.inn, "kpp": checks.kpp, "ogrn": checks.ogrn,
            "email": checks.email, "phone": checks.phone},
+    check=_client_check,
 )
 
 
@@ -112,7 +122,8 @@ CONTACT = Entity(
                     "phone": ("phone_normalized", normalize_phone),
                     "email": ("email_normalized", normalize_search)},
     search_keys={"phone": (("phone_tail", phone_tail),),
-                 "email": (("email_domain", email_domain),)},
+                 "email": (("email_domain", email_domain),),
+                 "birthday": (("birthday_key", birthday_key),)},
     list=("name", "client", "position", "phone", "email", "is_key"),
     show=("name", "client", "position", "phone", "email", "birthday", "is_key",
           "responsible"),

@@ -501,3 +501,12 @@ def phone_search_prefix(value):
         elif not digits.startswith("7"):
             digits = "7" + digits
     return "+" + digits
+
+
+def birthday_key(value):
+    """A birthday as month * 100 + day (12 May -> 512), or None: the same every year, so
+    that the birthdays of the coming days are one indexed range, whatever the year."""
+    if not value:
+        return None
+    return value.month * 100 + value.day
+

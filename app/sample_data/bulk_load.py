@@ -28,7 +28,7 @@ COLUMNS = {
     "crm_client_tag": ("client_id", "tag_id"),
     "crm_contact": ("id", "client_id", "name", "name_search", "position", "phone",
                     "phone_normalized", "phone_tail", "email", "email_normalized",
-                    "email_domain", "birthday", "is_key",
+                    "email_domain", "birthday", "birthday_key", "is_key",
                     "responsible_id", *AUDIT, "version"),
     "crm_interest": ("id", "title", "title_search", "description", "service_type_id",
                      "deal_type_id", "source_id", "pipeline_id", "stage_id", "amount",

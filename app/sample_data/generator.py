@@ -307,16 +307,16 @@ class _Generator:
             email = f"{self.tr(first)[0]}.{self.tr(surname)}@{domain}" \
                 if domain and r() < 0.8 else None
         phone = self.mobile(3 * contact_id + 1) if r() < 0.85 else None
-        birthday = None
+        birthday = birthday_key = None
         if r() < 0.4:
-            birthday = self.writer.day(dt.date(1955 + int(r() * 45), 1 + int(r() * 12),
-                                               1 + int(r() * 28)))
+            born = dt.date(1955 + int(r() * 45), 1 + int(r() * 12), 1 + int(r() * 28))
+            birthday, birthday_key = self.writer.day(born), born.month * 100 + born.day
         self.rows["crm_contact"].append((
             contact_id, client_id, name, _CONTACT_NAME_SEARCH(name), position, phone,
             _PHONE_NORMALIZED(phone) or None if phone else None,
             _PHONE_TAIL(phone) if phone else None,
             email, _EMAIL_NORMALIZED(email) or None if email else None,
-            _EMAIL_DOMAIN(email) if email else None, birthday,
+            _EMAIL_DOMAIN(email) if email else None, birthday, birthday_key,
             number == 0, responsible, created_s, created_s, responsible, responsible, 1))
         return contact_id
 

@@ -23,12 +23,12 @@ from app.models import (
     ChangeLog,
     utcnow,
 )
-from app.services.actor import current_user_id
+from app.services.actor import current, current_user_id
 
 # Columns that say nothing a reader of the history needs.
 _UNLOGGED = {*AUDIT_STAMPS, "version",
              "name_search", "title_search", "phone_normalized", "email_normalized",
-             "phone_tail", "email_domain"}
+             "phone_tail", "email_domain", "birthday_key"}
 
 def _refresh_search_shadows(obj: Any) -> None:
     for source, (shadow, normalise) in SEARCH_SHADOWS.get(type(obj), {}).items():
@@ -179,7 +179,10 @@ def _write(session: Session, flush_context) -> None:
     pending = session.info.pop("crm_changelog_pending", [])
     if not pending:
         return
-    user_id = current_user_id()
+    acting = current()
+    user_id = None if acting is None else acting.user_id
+    # A job or a command names itself where no user acts.
+    actor_name = acting.name[:80] if acting is not None and user_id is None else None
     now = utcnow()
     rows = []
     for action, obj, changes in pending:
@@ -194,6 +197,7 @@ def _write(session: Session, flush_context) -> None:
             "changes": changes,
             "changed_at": now,
             "user_id": user_id,
+            "actor": actor_name,
         })
     session.execute(ChangeLog.__table__.insert(), rows)
 
