@@ -32,6 +32,8 @@ from app.models import (
     Inquiry,
     Interaction,
     Interest,
+    Notification,
+    NotificationSetting,
 )
 from app.services import actor
 from app.services.errors import Forbidden, RecordInvalid
@@ -80,6 +82,10 @@ from app.services.principals import (
 
 # --- The filter ----------------------------------------------------------------------------
 
+# Records that belong to one user alone (their reminders and their choice of them): only
+# that user reads them, the administrator included, whatever the rights matrix says.
+PERSONAL = {Notification: Notification.user_id, NotificationSetting: NotificationSetting.user_id}
+
 
 def _users_in(departments: Iterable[int]):
     return select(CrmUser.id).where(CrmUser.department_id.in_(sorted(departments)))
@@ -102,6 +108,8 @@ def condition(model, action: str = "read", user=None):
     p = principal(user)
     if p.user_id is None:
         return false()
+    if model in PERSONAL:
+        return PERSONAL[model] == p.user_id
     if p.is_admin:
         return true()
     if model is ChangeLog:

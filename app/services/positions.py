@@ -11,8 +11,9 @@ and the list knows its exact length. A list the access filter narrows to some ow
 manager's, a department's) adds up only their counts, and finds its deep pages the same way.
 
 The summary is built when a deep page is first asked for (and by the data generator); the
-changes are folded into the counts when they pile up, and the stretches are cut again
-when one has grown too long.
+nightly upkeep job (app.jobs: positions_upkeep) folds the day's changes into the counts
+and cuts the stretches again where one has grown too long, so no page a user waits for
+does that work.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 BUCKET_ROWS = 1000
 DEEP_OFFSET = 5000               # shallower pages simply skip their rows
-COMPACT_AFTER = 5000             # changes noted since the last fold
 REBUILD_OVER = 20 * BUCKET_ROWS  # a stretch this long is cut again
 
 
@@ -128,8 +128,7 @@ def locate(session, list_name: str, offset: int, page_size: int,
            owners: Optional[Iterable[int]] = None) -> Optional[Start]:
     """Where the page of `page_size` rows from `offset` (from 0) starts and ends, or None
     when the list has no summary (it could not be built). `owners`: only the rows of
-    these users (0 for rows without an owner), or all rows. Tidies the summary when it
-    needs it."""
+    these users (0 for rows without an owner), or all rows."""
     wanted = None if owners is None else frozenset(owners)
     statement = _locate_statement(wanted)
     values = {"list": list_name, "offset": offset, "size": page_size}
@@ -140,10 +139,6 @@ def locate(session, list_name: str, offset: int, page_size: int,
         if not rebuild(session, list_name):
             return None
         row = session.execute(statement, values).one()
-    if (row.longest or 0) > REBUILD_OVER:
-        rebuild(session, list_name)
-    elif row.changes > COMPACT_AFTER:
-        compact(session, list_name)
     if row.start_key is None:
         return Start(None, None, 0, int(row.total or 0))
     return Start(row.start_key, int(row.start_id), int(row.skip), int(row.total),
@@ -261,3 +256,30 @@ def _is_lock_failure(error: Exception) -> bool:
 def rebuild_all(session) -> None:
     for list_name in LISTS:
         rebuild(session, list_name)
+
+
+def upkeep(session) -> int:
+    """Fold each summarised list's noted changes into its counts, and cut its stretches
+    again when one has grown past REBUILD_OVER rows. A list with no summary yet is left
+    for its first deep page. Answers how many noted changes were folded."""
+    folded = 0
+    for list_name in LISTS:
+        stretches, longest = session.execute(text(
+            "SELECT COUNT(*), MAX(rows) FROM crm_list_position WHERE list_name = :list"),
+            {"list": list_name}).one()
+        if not stretches:
+            continue
+        changes = session.execute(text(
+            "SELECT COUNT(*) FROM crm_list_position_change WHERE list_name = :list"),
+            {"list": list_name}).scalar()
+        session.commit()  # the folds below run in transactions of their own
+        if changes and not compact(session, list_name):
+            continue
+        folded += changes
+        longest = session.execute(text(
+            "SELECT MAX(rows) FROM crm_list_position WHERE list_name = :list"),
+            {"list": list_name}).scalar()
+        session.commit()
+        if (longest or 0) > REBUILD_OVER:
+            rebuild(session, list_name)
+    return folded
