@@ -33,6 +33,17 @@ CRM_PASSWORD_MIN_LENGTH  Minimal length of a new password (default: 10); it also
                      upper-case letter, a lower-case letter and a digit.
 CRM_API_TOKEN_MINUTES  Lifetime of an API access token, in minutes (default: 15).
 CRM_API_REFRESH_DAYS   Lifetime of an API refresh token, in days (default: 7).
+CRM_SCHEDULER        "embedded" (default): `make run` runs the scheduled jobs in one of its web
+                     processes; "off": the web processes run none, and `flask crm scheduler`
+                     runs them in a process of its own (app.jobs.scheduler).
+CRM_JOB_SCHEDULES    Changed schedules of jobs, as JSON: {"reminders_digest": "daily 08:30",
+                     "reminders_birthdays": "off"}; "every 10m", "every 1h", "daily HH:MM"
+                     (the company's time zone) or "off" (app.jobs).
+CRM_SMTP_URL         Where reminders are e-mailed from: smtp://user:password@host:587?starttls=1,
+                     smtps://user:password@host:465, smtp://host:25. Unset: no e-mail.
+CRM_MAIL_FROM        The sender of those e-mails (default: Voronka CRM <noreply@localhost>).
+CRM_BASE_URL         The address users open the CRM at, for the links in e-mails
+                     (default: http://HOST:PORT).
 CRM_MAX_REQUEST_MB   Largest request body in megabytes (default: 10), for a form field too;
                      a larger one answers 413. No route takes file uploads today; one that
                      does can allow more for itself (Flask's request.max_content_length).
@@ -208,6 +219,14 @@ class Config:
         "CRM_CUSTOM_FILE_TYPES",
         "pdf,doc,docx,xls,xlsx,odt,ods,rtf,txt,csv,png,jpg,jpeg,gif,zip").split(","))
 
+    CRM_INSTANCE_DIR = str(INSTANCE_DIR)
+    CRM_SCHEDULER = os.environ.get("CRM_SCHEDULER", "embedded")
+    CRM_JOB_SCHEDULES = os.environ.get("CRM_JOB_SCHEDULES") or {}
+    CRM_SMTP_URL = os.environ.get("CRM_SMTP_URL") or None
+    CRM_MAIL_FROM = os.environ.get("CRM_MAIL_FROM") or "Voronka CRM <noreply@localhost>"
+    CRM_BASE_URL = os.environ.get("CRM_BASE_URL") or \
+        f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+
     CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Moscow")
     CRM_LIST_MAX_PAGE_SIZE = int(os.environ.get("CRM_LIST_MAX_PAGE_SIZE", "100"))
     CRM_ADMIN_USER = os.environ.get("CRM_ADMIN_USER", "admin")
@@ -219,6 +238,9 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    # Tests run jobs themselves; a test of the scheduler starts its own.
+    CRM_SCHEDULER = "off"
+    CRM_SMTP_URL = None
     SQLALCHEMY_DATABASE_URI = _test_database_url()
     WTF_CSRF_ENABLED = False
     CRM_CUSTOM_FILES_DIR = tempfile.mkdtemp(prefix="voronka-test-files-")

@@ -8,6 +8,10 @@ built and the schema checked once, in gunicorn's first process, before the worke
 forked from it: workers starting together, or one restarted after a crash, do no start-up
 work of their own and cannot race on it. Each worker opens its own database connections.
 
+With CRM_SCHEDULER=embedded (the default) exactly one of the workers also runs the
+scheduled jobs (app.jobs.scheduler); with CRM_SCHEDULER=off none does, and
+`flask crm scheduler` runs them in a process of its own.
+
 gunicorn runs on Linux and macOS. Where it cannot be imported (Windows) the same
 application is served by waitress in a single process of CRM_THREADS threads.
 """
@@ -18,6 +22,7 @@ import os
 import sys
 
 from app import create_app, db
+from app.jobs.scheduler import start_embedded
 from app.services.schema import schema_problem
 
 MAX_DEFAULT_WORKERS = 4
@@ -88,9 +93,13 @@ def serve_with_gunicorn(app, options: dict, on_ready=None, wsgi=None) -> None:
         with app.app_context():
             db.engine.dispose(close=False)
 
+    def post_worker_init(_worker):
+        start_embedded(app)
+
     class Server(BaseApplication):
         def load_config(self):
-            for name, value in {**options, "post_fork": post_fork}.items():
+            hooks = {"post_fork": post_fork, "post_worker_init": post_worker_init}
+            for name, value in {**options, **hooks}.items():
                 self.cfg.set(name, value)
             if on_ready is not None:
                 self.cfg.set("when_ready", lambda server: on_ready(
@@ -107,6 +116,7 @@ def serve_with_waitress(app, host: str, port: int, threads: int, on_ready=None) 
     from waitress import create_server
 
     server = create_server(app, host=host, port=port, threads=threads, ident="Voronka")
+    start_embedded(app)
     if on_ready is not None:
         on_ready(server.effective_port)
     server.run()
@@ -116,10 +126,17 @@ def banner(app, host: str, port: int, how: str) -> str:
     admin = app.config["CRM_ADMIN_USER"]
     return (f"Voronka CRM is serving on http://{host}:{port}/ with {how} "
             "(press Ctrl+C to stop)\n"
+            f"{_scheduler_line(app)}\n"
             f"Log in as '{admin}' with CRM_ADMIN_PASSWORD or the password printed when the "
             "administrator was created;\n"
             "demo users supervisor, manager1, manager2, support1 use CRM_DEMO_PASSWORD "
             f"('{app.config['CRM_DEMO_PASSWORD']}' unless set).")
+
+
+def _scheduler_line(app) -> str:
+    if app.config.get("CRM_SCHEDULER", "embedded") == "embedded":
+        return "Scheduled jobs (reminders, upkeep) run inside this server."
+    return "Scheduled jobs run elsewhere: start `flask crm scheduler` (CRM_SCHEDULER=off)."
 
 
 def main() -> None:

@@ -80,5 +80,43 @@ def generate_command(clients: int, seed: int) -> None:
     generate(clients=clients, seed=seed, echo=click.echo)
 
 
+@crm.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduled jobs in this process until stopped (start the web processes with
+    CRM_SCHEDULER=off then)."""
+    from app.jobs import JOBS
+    from app.jobs.scheduler import next_run_at, run_forever
+
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+    for job in JOBS:
+        when = next_run_at(job.id)
+        click.echo(f"{job.id:28} {job.schedule.text:14} next: "
+                   f"{when.isoformat(sep=' ', timespec='minutes') + ' UTC' if when else '-'}")
+    click.echo("Scheduler running (press Ctrl+C to stop).")
+    run_forever(current_app._get_current_object())
+
+
+@crm.command("run-job")
+@click.argument("job_id")
+def run_job_command(job_id: str) -> None:
+    """Run one scheduled job now, as "run now" does, and print how it went."""
+    from app.jobs import BY_ID
+    from app.jobs.runner import run
+    from app.models import utcnow
+
+    job = BY_ID.get(job_id)
+    if job is None:
+        raise click.ClickException(f"No such job: {job_id}. Jobs: {', '.join(BY_ID)}")
+    record = run(job, utcnow(), "manual")
+    if record is None:
+        raise click.ClickException(f"{job_id} is running in another process now.")
+    click.echo(f"{job_id}: {record.status}, {record.rows} rows")
+    if record.error:
+        click.echo(record.error, err=True)
+        sys.exit(1)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(crm)
