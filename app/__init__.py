@@ -43,6 +43,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
 
     from app import api, cli, errors, views
     from app.fab import api_fields, openapi, widgets
+    from app.screens import notifications as notification_screens
     from app.web import auth, request_guard
 
     api_fields.install()
@@ -59,6 +60,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         auth.install(app)
         cli.register(app)
         widgets.install(app)
+        notification_screens.install(app)
         request_guard.install(app, builder)
     global appbuilder
     appbuilder = builder

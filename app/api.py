@@ -12,6 +12,7 @@ from app.custom_fields_api import CustomFieldApi
 from app.entities import BY_API
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
+from app.jobs_api import JobApi, JobRunApi, NotificationApi
 from app.labels import LABELS
 from app.models import AUDIT_STAMPS, Client, Inquiry, Interaction, Interest
 from app.sales_api import (
@@ -92,3 +93,6 @@ def register(appbuilder) -> None:
         appbuilder.add_api(resource_class)
     appbuilder.add_api(KanbanApi)
     appbuilder.add_api(CustomFieldApi)
+    appbuilder.add_api(JobApi)
+    appbuilder.add_api(JobRunApi)
+    appbuilder.add_api(NotificationApi)

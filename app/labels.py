@@ -124,5 +124,15 @@ LABELS = {
     "changed_on": _l("Changed at"),
     "created_by": _l("Created by"),
     "changed_by": _l("Changed by"),
+    "job_id": _l("Job"),
+    "slot": _l("Slot"),
+    "trigger": _l("Started by"),
+    "started_at": _l("Started"),
+    "finished_at": _l("Finished"),
+    "rows": _l("Rows"),
+    "runner": _l("Process"),
+    "requested_by": _l("Run by"),
+    "requested_by_id": _l("Run by"),
+    "error": _l("Error"),
 }
 

@@ -27,7 +27,8 @@ class MenuEntry:
 
 # Pages that are not an entity's list, first in their category. Whoever may read the
 # entity they are a page of (its declaration's `pages`) sees them.
-PAGES = [MenuEntry("BoardView", "My sales", _l("My sales"), "Sales", "fa-columns")]
+PAGES = [MenuEntry("BoardView", "My sales", _l("My sales"), "Sales", "fa-columns"),
+         MenuEntry("JobView", "Jobs", _l("Jobs"), "Settings", "fa-clock-o")]
 
 # The entities' lists, where and in the order their declarations place them (app.entities).
 _LISTS = [MenuEntry(entity.view_name, entity.menu.name, entity.titles["list_title"],

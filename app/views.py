@@ -12,7 +12,9 @@ from app.screens import crm, rights, settings
 from app.screens.base import generic_screen
 from app.screens.board import BoardView
 from app.screens.custom_files import CustomFileView
+from app.screens.jobs import JobView
 from app.screens.lookup import LookupView
+from app.screens.notifications import NotificationView
 from app.screens.search import SearchView
 
 _OWN = {screen.entity.model: screen for screen in [*crm.SCREENS, *settings.SCREENS]}
@@ -39,7 +41,8 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_view_no_menu(SearchView)
     appbuilder.add_view_no_menu(CustomFileView)
-    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView]}
+    appbuilder.add_view_no_menu(NotificationView)
+    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, JobView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
                             category=entry.category, icon=entry.icon,

@@ -31,6 +31,8 @@ ALLOWED = {
     "services/duplicates.py": "R8 looks across every client; of one the user may not see "
                               "it tells only that it exists and whose it is",
     "fab/datamodel.py": "the lists' data model: every query it makes carries the filter",
+    "services/reminders.py": "the jobs find whom to remind among every user; each user's "
+                             "reminders are then read through the filter as that user",
     "sample_data/demo.py": "the demo company, written by the system",
     "sample_data/generator.py": "bulk generated data, written by the system",
 }

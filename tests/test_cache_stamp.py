@@ -81,8 +81,8 @@ def test_a_stamped_cache_keeps_a_value_while_the_stamp_stays(app):
 
 @pytest.mark.parametrize("login", ["admin", "manager", "supervisor"])
 def test_a_list_page_reads_the_user_and_its_rows_only(dbx, client_as, count_queries, login):
-    """The user with the stamp, the page's ids, its rows: rights, departments, permissions
-    and the search form come from what the process keeps."""
+    """The user with the stamp and the bell's count, the page's ids, its rows: rights,
+    departments, permissions and the search form come from what the process keeps."""
     browser = client_as(login)
     bulk_clients(dbx, 30, responsible=[login])
     browser.get("/clientview/list/")

@@ -206,7 +206,7 @@ def test_the_client_form_is_in_sections(client_as, app):
         tr(app, label) for label in ("Main", "Requisites", "Contacts", "Classification"))
     assert list(sections)[:4] == [main, requisites, contacts, classification]
     assert sections[requisites] == ["inn", "kpp", "ogrn", "address"]
-    assert sections[contacts] == ["phone", "email", "site"]
+    assert sections[contacts] == ["phone", "email", "site", "birthday"]
     assert "industry" in sections[classification] and "tags" in sections[classification]
     assert sections[main][:2] == ["kind", "name"]
 

@@ -25,7 +25,6 @@ def small_stretches(monkeypatch):
     monkeypatch.setattr(positions, "BUCKET_ROWS", 7)
     monkeypatch.setattr(positions, "DEEP_OFFSET", 2 * PAGE)
     monkeypatch.setattr(positions, "REBUILD_OVER", 1000)
-    monkeypatch.setattr(positions, "COMPACT_AFTER", 1000)
 
 
 def expected_page(dbx, page: int) -> list[int]:
@@ -134,14 +133,25 @@ def test_a_deep_page_costs_two_statements_more_than_its_rows(admin_client, dbx,
     assert counter.count == 4, counter.dump()
 
 
-def test_changes_are_folded_and_long_stretches_cut_again(admin_client, dbx, monkeypatch,
+def upkeep(app) -> None:
+    """The nightly job (app.jobs: positions_upkeep)."""
+    from app.jobs import BY_ID, runner
+    from app.models import utcnow
+
+    with app.app_context():
+        record = runner.run(BY_ID["positions_upkeep"], utcnow(), "manual")
+        assert record is not None and record.status == "succeeded", record and record.error
+
+
+def test_changes_are_folded_and_long_stretches_cut_again(app, admin_client, dbx, monkeypatch,
                                                          small_stretches):
     bulk_clients(dbx, 40)
     listed(admin_client, 3)                                 # builds the summary
     bulk_clients(dbx, 6)
-    monkeypatch.setattr(positions, "COMPACT_AFTER", 3)
-    shown, _html = listed(admin_client, 3)                  # folds the 6 changes
+    shown, _html = listed(admin_client, 3)                  # a page folds nothing
     assert shown == expected_page(dbx, 3)
+    assert dbx.count(ListPositionChange) == 6
+    upkeep(app)                                             # the night folds the 6 changes
     assert dbx.count(ListPositionChange) == 0
     assert summary_counts(dbx) == true_counts(dbx)
 
@@ -151,7 +161,7 @@ def test_changes_are_folded_and_long_stretches_cut_again(admin_client, dbx, monk
                   .values(name_search=text("'!' || name_search")))
         s.commit()
     monkeypatch.setattr(positions, "REBUILD_OVER", 20)
-    listed(admin_client, 3)                                 # cuts the list again
+    upkeep(app)                                             # cuts the list again
     assert max(summary_counts(dbx).values()) <= 7
     for page in range(10):
         assert listed(admin_client, page)[0] == expected_page(dbx, page)
@@ -277,14 +287,13 @@ def test_a_busy_summary_is_left_for_later_and_the_page_still_served(app, admin_c
                                                                     monkeypatch,
                                                                     small_stretches):
     """Folding the changes needs a lock; when another transaction holds it, the page is
-    served from the summary as it is (changes included) and the fold waits for a later
-    page."""
+    served from the summary as it is (changes included) and the nightly job leaves the
+    fold for its next run."""
     from app.database import db
 
     bulk_clients(dbx, 40)
     listed(admin_client, 3)                                 # builds the summary
     bulk_clients(dbx, 6)
-    monkeypatch.setattr(positions, "COMPACT_AFTER", 3)
     with app.app_context():
         blocker = db.engine.raw_connection()
         on_postgresql = db.engine.dialect.name == "postgresql"
@@ -297,10 +306,13 @@ def test_a_busy_summary_is_left_for_later_and_the_page_still_served(app, admin_c
         shown, html = listed(admin_client, 3)
         assert shown == expected_page(dbx, 3)
         assert record_count(html) == "46"
+        with app.app_context():
+            assert positions.upkeep(db.session) == 0         # busy: left for the next run
+            db.session.remove()
     finally:
         blocker.rollback()
         blocker.close()
     assert dbx.count(ListPositionChange) == 6
-    listed(admin_client, 3)                                 # now it folds
+    upkeep(app)                                             # now it folds
     assert dbx.count(ListPositionChange) == 0
     assert summary_counts(dbx) == true_counts(dbx)

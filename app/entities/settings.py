@@ -108,8 +108,11 @@ COMPANY_REQUISITES = Entity(
     check=_requisites_check,
 )
 
+# Settings → Jobs (app.screens.jobs) and the jobs' resources (app.jobs_api) are pages of
+# the same right as the history: what the system did, and when.
 CHANGE_LOG = Entity(
     ChangeLog, "settings", label=_l("History"), list_title=_l("History"),
+    pages=("ChangeLogView", "ChangeLogApi", "JobView", "JobApi", "JobRunApi"),
     menu=MenuPlace("History", "Settings", "fa-history"),
     read_only=True,
     list=("changed_at", "user", "entity", "record_id", "action"),

@@ -57,6 +57,11 @@ PERSONAL_PERMISSIONS = [
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
     ("menu_access", "CRM"),
+    # Their own notifications and choice of reminders (app.screens.notifications).
+    ("can_list", "NotificationView"),
+    ("can_edit", "NotificationView"),
+    ("can_get", "NotificationApi"),
+    ("can_put", "NotificationApi"),
 ]
 
 CRM = ("client", "contact", "inquiry", "interest", "interaction")
