@@ -1,12 +1,13 @@
 """What the reminder jobs find (app.jobs): each function makes one kind of notification
 for every user it concerns and answers how many it made.
 
-Each user's reminders are read through the access filter as that user (a manager who can
-no longer see a client hears nothing of it) and written in a transaction of their own:
-a run cut short leaves whole users done, and the next run does the rest, since a reminder
-already made is never made again (app.services.notifications). The candidates are read
-without the ones already made, so a run that finds nothing new costs one indexed read per
-user.
+Each job first reads its candidates for every user at once, leaving out the reminders
+already made (one statement, what raw SQL would read), then keeps of each user's
+candidates those the access filter gives that user (a manager who can no longer see a
+client hears nothing of it), and makes each user's reminders in a transaction of their
+own: a run cut short leaves whole users done, and the next run does the rest, since a
+reminder already made is never made again (app.services.notifications). A run that finds
+nothing new costs its one read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import calendar
 import datetime as dt
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 
 from app.database import db
 from app.models import (
@@ -40,6 +41,8 @@ from app.services.principals import ALL, principal, subtree
 OVERDUE_LOOKBACK = dt.timedelta(days=7)
 # How many of today's items the digest lists by name.
 DIGEST_ITEMS = 20
+# Stale inquiries whose reminders (to every person told of each) one transaction makes.
+INQUIRIES_PER_TRANSACTION = 500
 
 
 def _active_users() -> list[int]:
@@ -47,14 +50,55 @@ def _active_users() -> list[int]:
         select(CrmUser.id).where(CrmUser.active.is_(True)).order_by(CrmUser.id)).scalars())
 
 
-def _not_made(kind: str, entity: str, record_column, user_id: int, day=None):
-    """No notification of this kind about the row exists yet for the user (that day)."""
+def _not_made(kind: str, entity: str, record_column, user_column=None, day=None):
+    """No notification of this kind about the row exists yet (for that user, that day)."""
     made = select(Notification.id).where(
         Notification.kind == kind, Notification.entity == entity,
-        Notification.record_id == record_column, Notification.user_id == user_id)
+        Notification.record_id == record_column)
+    if user_column is not None:
+        made = made.where(Notification.user_id == user_column)
     if day is not None:
         made = made.where(Notification.day == day)
     return ~exists(made)
+
+
+# Ids per statement when the access filter is asked about candidates (SQLite's limit of
+# bound values is far above).
+_CHUNK = 5000
+
+
+def _readable(model, ids) -> set[int]:
+    """Of these records of `model`, those the acting user may read."""
+    ids = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        found.update(db.session.execute(access.readable(model, model.id).where(
+            model.id.in_(ids[start:start + _CHUNK]))).scalars())
+    return found
+
+
+def _by_user(rows, user_of) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        user_id = user_of(row)
+        if user_id is not None:
+            grouped.setdefault(user_id, []).append(row)
+    return grouped
+
+
+def _for_candidates(kind: str, model, candidates: dict[int, list], make) -> int:
+    """Each active user's candidates (records of `model`, whose id is a row's first
+    value) that the access filter gives them, as notifications (`make(user_id, row)`), one
+    transaction per user. Answers how many were made."""
+    active = set(_active_users())
+    users = sorted(user for user in candidates if user in active)
+
+    def rows_of(user_id: int) -> list[dict]:
+        mine = candidates[user_id]
+        readable = _readable(model, [row[0] for row in mine])
+        return [make(user_id, row) for row in mine if row[0] in readable]
+
+    return _for_users(kind, users, rows_of)
 
 
 def _for_users(kind: str, users: Iterable[int], rows_of) -> int:
@@ -73,10 +117,6 @@ def _for_users(kind: str, users: Iterable[int], rows_of) -> int:
     return made
 
 
-def _client_name(interaction_client) -> Optional[str]:
-    return None if interaction_client is None else str(interaction_client)
-
-
 # --- Overdue ------------------------------------------------------------------------------
 
 
@@ -84,30 +124,24 @@ def overdue(now: dt.datetime) -> int:
     """Interactions and tasks that became overdue: to their responsible, each once; and
     once a day to each head of department, the overdue work of the subtree by manager."""
     since = now - OVERDUE_LOOKBACK
-
-    def rows_of(user_id: int) -> list[dict]:
-        found = db.session.execute(
-            access.readable(Interaction, Interaction.id, Interaction.subject,
-                            Interaction.planned_at, Client.name)
-            .outerjoin(Client, Client.id == Interaction.client_id)
-            .where(Interaction.responsible_id == user_id, Interaction.status == "planned",
-                   Interaction.planned_at >= since, Interaction.planned_at < now,
-                   _not_made("overdue", "interaction", Interaction.id, user_id))).all()
-        return [{"user_id": user_id, "kind": "overdue", "entity": "interaction",
-                 "record_id": row.id, "day": to_local(row.planned_at).date(),
-                 "payload": {"subject": row.subject,
-                             "planned_at": row.planned_at.isoformat(),
-                             "client": row.name}}
-                for row in found]
-
-    owners = db.session.execute(
-        select(Interaction.responsible_id).distinct()
+    found = db.session.execute(
+        select(Interaction.id, Interaction.responsible_id, Interaction.subject,
+               Interaction.planned_at, Client.name)
+        .outerjoin(Client, Client.id == Interaction.client_id)
         .where(Interaction.status == "planned", Interaction.planned_at >= since,
-               Interaction.planned_at < now, Interaction.responsible_id.is_not(None))
-    ).scalars()
-    active = set(_active_users())
-    made = _for_users("overdue", sorted(set(owners) & active), rows_of)
-    made += _overdue_for_heads(now, active)
+               Interaction.planned_at < now, Interaction.responsible_id.is_not(None),
+               _not_made("overdue", "interaction", Interaction.id,
+                         Interaction.responsible_id))).all()
+
+    def make(user_id: int, row) -> dict:
+        return {"user_id": user_id, "kind": "overdue", "entity": "interaction",
+                "record_id": row.id, "day": to_local(row.planned_at).date(),
+                "payload": {"subject": row.subject, "planned_at": row.planned_at.isoformat(),
+                            "client": row.name}}
+
+    made = _for_candidates("overdue", Interaction,
+                           _by_user(found, lambda row: row.responsible_id), make)
+    made += _overdue_for_heads(now, set(_active_users()))
     mail.send_at_once(now)
     return made
 
@@ -202,30 +236,23 @@ def no_plan(now: dt.datetime) -> int:
     today = to_local(now).date()
     planned = exists(select(Interaction.id).where(Interaction.interest_id == Interest.id,
                                                   Interaction.status == "planned"))
-    open_stage = select(Stage.id).where(Stage.kind == "open")
+    found = db.session.execute(
+        select(Interest.id, Interest.responsible_id, Interest.title, Client.name,
+               Interest.potential_company, Interest.potential_name)
+        .outerjoin(Client, Client.id == Interest.client_id)
+        .where(Interest.closed_at.is_(None),
+               Interest.stage_id.in_(select(Stage.id).where(Stage.kind == "open")), ~planned,
+               _not_made("no_plan", "interest", Interest.id, Interest.responsible_id,
+                         today))).all()
 
-    def unplanned(user_id=None):
-        condition = and_(Interest.closed_at.is_(None), Interest.stage_id.in_(open_stage),
-                         ~planned)
-        return condition if user_id is None else and_(condition,
-                                                      Interest.responsible_id == user_id)
+    def make(user_id: int, row) -> dict:
+        return {"user_id": user_id, "kind": "no_plan", "entity": "interest",
+                "record_id": row.id, "day": today,
+                "payload": {"title": row.title,
+                            "client": row.name or row.potential_company or row.potential_name}}
 
-    def rows_of(user_id: int) -> list[dict]:
-        found = db.session.execute(
-            access.readable(Interest, Interest.id, Interest.title, Interest.client_id,
-                            Interest.potential_company, Interest.potential_name, Client.name)
-            .outerjoin(Client, Client.id == Interest.client_id)
-            .where(unplanned(user_id),
-                   _not_made("no_plan", "interest", Interest.id, user_id, today))).all()
-        return [{"user_id": user_id, "kind": "no_plan", "entity": "interest",
-                 "record_id": row.id, "day": today,
-                 "payload": {"title": row.title,
-                             "client": row.name or row.potential_company or row.potential_name}}
-                for row in found]
-
-    owners = set(db.session.execute(
-        select(Interest.responsible_id).distinct().where(unplanned())).scalars())
-    return _for_users("no_plan", sorted(owners & set(_active_users())), rows_of)
+    return _for_candidates("no_plan", Interest,
+                           _by_user(found, lambda row: row.responsible_id), make)
 
 
 # --- Birthdays ----------------------------------------------------------------------------
@@ -249,34 +276,39 @@ def birthdays(now: dt.datetime) -> int:
     today = to_local(now).date()
     days = birthday_days(today, company_settings.value("birthday_days_ahead"))
     keys = sorted(days)
+    # The birthdays of those days, by their owner (one read of the birthday index); then
+    # each owner's, through the access filter as that owner.
     contact_owner = func.coalesce(Contact.responsible_id, Client.responsible_id)
 
-    def rows_of(user_id: int) -> list[dict]:
-        contacts = db.session.execute(
-            access.readable(Contact, Contact.id, Contact.name, Contact.birthday_key,
-                            Client.name.label("client"))
+    def announced(entity: str, record_id):
+        """Announced already for this year's day (its day is not past yet)."""
+        return exists(select(Notification.id).where(
+            Notification.kind == "birthday", Notification.entity == entity,
+            Notification.record_id == record_id, Notification.day >= today))
+
+    candidates: dict[int, list[tuple]] = {}
+    for row in db.session.execute(
+            select(Contact.id, Contact.name, Contact.birthday_key, Client.name, contact_owner)
             .join(Client, Client.id == Contact.client_id)
-            .where(Contact.birthday_key.in_(keys), contact_owner == user_id)).all()
-        persons = db.session.execute(
-            access.readable(Client, Client.id, Client.name, Client.birthday_key)
+            .where(Contact.birthday_key.in_(keys), ~announced("contact", Contact.id))):
+        candidates.setdefault(row[4], []).append(("contact", *row[:4]))
+    for row in db.session.execute(
+            select(Client.id, Client.name, Client.birthday_key, Client.responsible_id)
             .where(Client.kind == "person", Client.birthday_key.in_(keys),
-                   Client.responsible_id == user_id)).all()
-        rows = [("contact", row.id, row.name, row.birthday_key, row.client)
-                for row in contacts]
-        rows += [("client", row.id, row.name, row.birthday_key, None) for row in persons]
+                   ~announced("client", Client.id))):
+        candidates.setdefault(row[3], []).append(("client", row[0], row[1], row[2], None))
+
+    def rows_of(user_id: int) -> list[dict]:
+        mine = candidates[user_id]
+        readable = {(entity, id_) for entity, model in (("contact", Contact), ("client", Client))
+                    for id_ in _readable(model, [c[1] for c in mine if c[0] == entity])}
         return [{"user_id": user_id, "kind": "birthday", "entity": entity, "record_id": id_,
                  "day": days[key],
                  "payload": {"name": name, "date": days[key].isoformat(), "client": client}}
-                for entity, id_, name, key, client in rows]
+                for entity, id_, name, key, client in mine if (entity, id_) in readable]
 
-    owners = set(db.session.execute(
-        select(contact_owner).select_from(Contact).join(Client, Client.id == Contact.client_id)
-        .where(Contact.birthday_key.in_(keys)).distinct()).scalars())
-    owners |= set(db.session.execute(
-        select(Client.responsible_id).where(Client.kind == "person",
-                                            Client.birthday_key.in_(keys)).distinct()).scalars())
-    owners.discard(None)
-    return _for_users("birthday", sorted(owners & set(_active_users())), rows_of)
+    owners = set(candidates) & set(_active_users())
+    return _for_users("birthday", sorted(owners), rows_of)
 
 
 # --- Inquiries nobody processed -----------------------------------------------------------
@@ -286,55 +318,60 @@ def stale_inquiries(now: dt.datetime) -> int:
     """Inquiries still new after the set number of hours: to their manager and to the head
     of the manager's department (or, for the manager who heads it, of the department
     above); unassigned ones to the heads of the top departments and to whoever may change
-    every inquiry. Once a day each, as far as each may read it."""
+    every inquiry. Once a day each, as far as each may read it; an inquiry's reminders to
+    all its people are made in one transaction."""
     today = to_local(now).date()
     cutoff = now - dt.timedelta(hours=company_settings.value("inquiry_stale_hours"))
-    stale = and_(Inquiry.status == "new", Inquiry.received_at < cutoff)
-    managers = set(db.session.execute(
-        select(Inquiry.manager_id).distinct().where(stale)).scalars())
-    watched = _watchers(managers)
-
-    def rows_of(user_id: int) -> list[dict]:
-        whose = [Inquiry.manager_id == user_id]
-        watched_managers = sorted(m for m in watched.get(user_id, ()) if m is not None)
-        if watched_managers:
-            whose.append(Inquiry.manager_id.in_(watched_managers))
-        if None in watched.get(user_id, ()):
-            whose.append(Inquiry.manager_id.is_(None))
-        found = db.session.execute(
-            access.readable(Inquiry, Inquiry.id, Inquiry.sender_company, Inquiry.sender_name,
-                            Inquiry.received_at)
-            .where(stale, or_(*whose),
-                   _not_made("stale_inquiry", "inquiry", Inquiry.id, user_id, today))).all()
-        return [{"user_id": user_id, "kind": "stale_inquiry", "entity": "inquiry",
+    found = db.session.execute(
+        select(Inquiry.id, Inquiry.manager_id, Inquiry.sender_company, Inquiry.sender_name,
+               Inquiry.received_at)
+        .where(Inquiry.status == "new", Inquiry.received_at < cutoff,
+               _not_made("stale_inquiry", "inquiry", Inquiry.id, day=today))
+        .order_by(Inquiry.id)).all()
+    heads = _heads_of({row.manager_id for row in found})
+    active = set(_active_users())
+    people: dict[int, list] = {}
+    for row in found:
+        for user_id in {row.manager_id, *heads.get(row.manager_id, ())} & active:
+            people.setdefault(user_id, []).append(row)
+    off = notifications.disabled_kinds(people)
+    told: dict[int, list[int]] = {}     # inquiry -> the users who may read it
+    for user_id, rows in people.items():
+        if "stale_inquiry" in off.get(user_id, ()):
+            continue
+        with acting_as(user_id):
+            for inquiry_id in _readable(Inquiry, [row.id for row in rows]):
+                told.setdefault(inquiry_id, []).append(user_id)
+    made = 0
+    for start in range(0, len(found), INQUIRIES_PER_TRANSACTION):
+        rows = [{"user_id": user_id, "kind": "stale_inquiry", "entity": "inquiry",
                  "record_id": row.id, "day": today,
                  "payload": {"sender": row.sender_company or row.sender_name or f"#{row.id}",
                              "received_at": row.received_at.isoformat()}}
-                for row in found]
+                for row in found[start:start + INQUIRIES_PER_TRANSACTION]
+                for user_id in sorted(told.get(row.id, ()))]
+        if rows:
+            made += len(notifications.add(rows))
+    return made
 
-    users = ({m for m in managers if m is not None} | set(watched)) & set(_active_users())
-    return _for_users("stale_inquiry", sorted(users), rows_of)
 
-
-def _watchers(managers: set) -> dict[int, set]:
-    """Head of department -> the managers (None: nobody) whose stale inquiries they hear of."""
+def _heads_of(managers: set) -> dict[Optional[int], list[int]]:
+    """Manager (None: nobody) -> the heads who hear of their stale inquiries."""
     departments = {row.id: row for row in db.session.execute(
         select(Department.id, Department.parent_id, Department.head_id)).all()}
     of_user = dict(db.session.execute(
         select(CrmUser.id, CrmUser.department_id)
         .where(CrmUser.id.in_(sorted(m for m in managers if m is not None)))).all())
-    watchers: dict[int, set] = {}
+    heads: dict[Optional[int], list[int]] = {}
     for manager in managers:
         if manager is None:
-            heads = [d.head_id for d in departments.values()
+            found = [d.head_id for d in departments.values()
                      if d.parent_id is None and d.head_id is not None]
-            heads += _handing_out_inquiries()
+            found += _handing_out_inquiries()
         else:
-            heads = [_head_above(manager, of_user.get(manager), departments)]
-        for head in heads:
-            if head is not None and head != manager:
-                watchers.setdefault(head, set()).add(manager)
-    return watchers
+            found = [_head_above(manager, of_user.get(manager), departments)]
+        heads[manager] = [head for head in found if head is not None and head != manager]
+    return heads
 
 
 def _handing_out_inquiries() -> list[int]:
