@@ -261,7 +261,7 @@ class NotificationApi(BaseApi):
         count = db.session.execute(
             select(func.count()).select_from(query.order_by(None).subquery())).scalar()
         rows = db.session.execute(query.limit(size).offset(page * size)).scalars()
-        return self.response(200, count=count, unread=notifications.unread_count(g.user.id),
+        return self.response(200, count=count, unread=notifications.unread_total(g.user.id),
                              result=[represent_notification(note) for note in rows])
 
     @expose("/<int:pk>/read", methods=["POST"])

@@ -107,7 +107,8 @@ def test_a_job_held_by_another_process_is_left_to_it(app, dbx):
         assert run_in(app, job, dt.datetime(2026, 12, 4, 9, 0)) is None
         assert runs(dbx) == []
     finally:
-        if other is not None:
+        if other is not None:       # a pooled connection keeps its locks: give it back clean
+            other.execute(text("SELECT pg_advisory_unlock_all()"))
             other.close()
     if other is None:                                        # a lease that lapsed is taken
         with app.app_context(), db.engine.begin() as connection:
@@ -400,3 +401,27 @@ def test_a_mail_server_that_is_down_fails_the_run_and_the_next_run_sends(app, db
     # The notices are kept in the bell; only their e-mail waits for the next run.
     assert dbx.count(Notification, Notification.kind == "overdue") == 1
     assert dbx.count(Notification, Notification.emailed_at.is_not(None)) == 0
+
+
+def test_the_bell_counts_to_99_plus_and_the_api_counts_all(manager_client, api_as, dbx):
+    notify(dbx, "manager", 150)
+    page = manager_client.get("/notifications/count")
+    assert page.get_json() == {"unread": 100}
+    assert 'class="crm-bell-count">99+<' in manager_client.get("/").get_data(as_text=True)
+    assert api_as("manager").get("/api/v1/notification/").get_json()["unread"] == 150
+
+
+def test_what_a_job_writes_is_in_the_history_under_its_name(app, dbx, admin_client):
+    from app.models import ChangeLog, Client
+    from app.services import records
+    from app.services.actor import acting_as
+
+    with dbx.session() as s, acting_as(None, "job:reminders_overdue"):
+        client = Client(name="ООО «Ночная задача»", kind="company")
+        records.save(client, is_new=True)
+        client_id = client.id
+    (entry,) = dbx.all(select(ChangeLog).where(ChangeLog.record_id == client_id,
+                                               ChangeLog.entity == "Client"))
+    assert (entry.user_id, entry.actor) == (None, "job:reminders_overdue")
+    page = text_of(admin_client.get(f"/changelogview/show/{entry.id}"))
+    assert "Overdue reminders" in page or "Напоминания о просроченном" in page

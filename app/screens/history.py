@@ -66,10 +66,20 @@ def describe_entry(row, describe: "HistoryValues | None" = None) -> dict:
                    for field, (old, new) in sorted(shown.items())]
     return {
         "when": format_local(row.changed_at),
-        "who": str(row.user) if row.user else gettext("Scheduled job or command"),
+        "who": str(row.user) if row.user else _system_actor(row.actor),
         "action": action_label(row.action),
         "changes": changes,
     }
+
+
+def _system_actor(name) -> str:
+    """Who wrote when no user did: the job by its name, or the system."""
+    from app.jobs import BY_ID
+
+    if name and name.startswith("job:"):
+        job = BY_ID.get(name[4:])
+        return gettext("Job: %(job)s", job=job.label if job else name[4:])
+    return gettext("Scheduled job or command")
 
 
 def record_links(rows) -> dict[tuple[str, int], Markup]:

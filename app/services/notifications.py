@@ -94,9 +94,17 @@ def add(rows: list[dict]) -> list[int]:
 # --- Reading them ---------------------------------------------------------------------------
 
 
-def _unread(user_id):
-    return select(func.count()).select_from(Notification) \
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+# The bell counts up to this many unread notifications ("99+" beyond): its statement
+# then reads at most this many index entries, however many are unread.
+BELL_CAP = 100
+
+
+def _unread(user_id, cap: Optional[int] = BELL_CAP):
+    unread = select(Notification.id).where(Notification.user_id == user_id,
+                                           Notification.read_at.is_(None))
+    if cap is not None:
+        unread = unread.limit(cap)
+    return select(func.count()).select_from(unread.subquery())
 
 
 def unread_column(user_id):
@@ -112,8 +120,8 @@ def remember_unread(count: Optional[int]) -> None:
 
 
 def unread_count(user_id: Optional[int]) -> int:
-    """The bell's number: read with the request's user when it was, else one statement on
-    the (user, read) index."""
+    """The bell's number, at most BELL_CAP: read with the request's user when it was,
+    else one statement on the (user, read) index."""
     if user_id is None:
         return 0
     store = request_scope.request_store()
@@ -121,6 +129,11 @@ def unread_count(user_id: Optional[int]) -> int:
             actor.current_user_id() == user_id:
         return store["unread"]
     return db.session.execute(_unread(user_id)).scalar()
+
+
+def unread_total(user_id: int) -> int:
+    """Every unread notification of the user, counted."""
+    return db.session.execute(_unread(user_id, cap=None)).scalar()
 
 
 def mine(unread_only: bool = False, kind: Optional[str] = None):
