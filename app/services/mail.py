@@ -148,11 +148,12 @@ def _render(notes: list[Notification], heading: str) -> tuple[str, str]:
             + "</li>")
     lines.append(gettext("Open Voronka CRM to see them all: %(url)s", url=base + "/notifications/"))
     text = "\n".join(line for line in lines if line is not None)
+    all_notes = gettext("All notifications")
     body = (f'<div style="font-family:Arial,sans-serif;font-size:14px;color:#0f172a">'
             f'<h2 style="font-size:18px">{html.escape(heading)}</h2>'
             f'<ul style="padding-left:18px">{"".join(items)}</ul>'
             f'<p><a href="{html.escape(base)}/notifications/">'
-            f'{html.escape(gettext("All notifications"))}</a></p></div>')
+            f'{html.escape(all_notes)}</a></p></div>')
     return text, body
 
 
