@@ -72,6 +72,9 @@ SCREENS = [
     ("requisites-list", "/companyrequisitesview/list/"),
     ("custom-fields", "/customfieldview/list/"),
     ("custom-field-add", "/customfieldview/add?entity=interest"),
+    ("jobs", "/jobs/"),
+    ("notifications", "/notifications/"),
+    ("notification-settings", "/notifications/settings"),
     ("swagger", "/swagger/v1"),
 ]
 
@@ -324,6 +327,19 @@ def busy_interest(app) -> dict:
             db.session.remove()
 
 
+def run_jobs(app) -> None:
+    """Every scheduled job once, as the scheduler runs them: the bell, the notifications
+    and Settings → Jobs then show what a working day shows."""
+    from app.database import db
+    from app.jobs import JOBS, runner
+    from app.models import utcnow
+
+    with app.app_context():
+        for job in JOBS:
+            runner.run(job, utcnow(), "schedule")
+        db.session.remove()
+
+
 def take_screenshots(base_url: str, out: Path, languages, client_id,
                      user: str | None = None, more_ids: dict | None = None,
                      width: int = 1366) -> list[str]:
@@ -429,6 +445,7 @@ def main(argv=None) -> int:
         app = build_app(Path(tmp) / "voronka.db")
         client_id = client_with_history(app)
         more_ids = busy_interest(app)
+        run_jobs(app)
         server, thread, url = serve(app, "waitress-screenshots")
         try:
             lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user,
