@@ -425,3 +425,40 @@ def test_what_a_job_writes_is_in_the_history_under_its_name(app, dbx, admin_clie
     assert (entry.user_id, entry.actor) == (None, "job:reminders_overdue")
     page = text_of(admin_client.get(f"/changelogview/show/{entry.id}"))
     assert "Overdue reminders" in page or "Напоминания о просроченном" in page
+
+
+def test_an_embedded_scheduler_waits_for_the_worker_that_runs_it_and_takes_over(
+        app, monkeypatch, tmp_path):
+    """Of the web workers, the one holding instance/scheduler.lock runs the schedule; when
+    it stops, another takes over."""
+    import fcntl
+    import time
+
+    from app.jobs import scheduler
+
+    monkeypatch.setitem(app.config, "CRM_SCHEDULER", "embedded")
+    monkeypatch.setitem(app.config, "CRM_JOB_SCHEDULES", {job.id: "off" for job in JOBS})
+    monkeypatch.setattr(scheduler, "RETRY_LOCK_SECONDS", 0.1)
+    lock = tmp_path / "scheduler.lock"
+    other_worker = open(lock, "a+")
+    fcntl.flock(other_worker.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        scheduler.start_embedded(app, lock)
+        time.sleep(0.3)
+        assert "scheduler" not in scheduler._embedded      # the other worker runs it
+        other_worker.close()                               # … and stops
+        deadline = time.monotonic() + 5
+        while "scheduler" not in scheduler._embedded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert scheduler._embedded["scheduler"].running
+    finally:
+        scheduler.stop_embedded()
+        other_worker.close()
+
+
+def test_no_scheduler_starts_in_a_web_process_when_it_runs_elsewhere(app, tmp_path):
+    from app.jobs import scheduler
+
+    assert app.config["CRM_SCHEDULER"] == "off"
+    scheduler.start_embedded(app, tmp_path / "scheduler.lock")
+    assert scheduler._embedded == {}

@@ -19,6 +19,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import run
 from app.models import Client
@@ -171,7 +172,35 @@ def test_a_rights_change_made_on_one_gunicorn_worker_applies_on_the_next_request
 def run_py(database_url: str, **env: str) -> subprocess.Popen:
     return start([sys.executable, "run.py"],
                  {"DATABASE_URL": database_url, "SECRET_KEY": "test-serving", "PORT": "0",
-                  "CRM_THREADS": "2", **env})
+                  "CRM_THREADS": "2", "CRM_SCHEDULER": "off", **env})
+
+
+def test_with_several_workers_exactly_one_runs_the_scheduled_jobs(app, dbx, database_url,
+                                                                 tmp_path):
+    import json
+
+    from app.jobs import JOBS
+    from app.models import JobRun
+
+    schedules = {job.id: "off" for job in JOBS}
+    schedules["reminders_overdue"] = "every 1s"
+    process = run_py(database_url, CRM_WORKERS="2", CRM_SCHEDULER="embedded",
+                     CRM_INSTANCE_DIR=str(tmp_path), CRM_JOB_SCHEDULES=json.dumps(schedules))
+    try:
+        match, output = read_until(process, r"serving on http://127\.0\.0\.1:(\d+)/")
+        assert match, output
+        deadline = time.monotonic() + 30
+        while dbx.count(JobRun) < 6 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        workers = children(process.pid) if Path("/proc").exists() else None
+    finally:
+        stop(process)
+    runs = dbx.all(select(JobRun))
+    assert len(runs) >= 6, output
+    runners = {run.runner for run in runs}
+    assert len(runners) == 1, runners               # one worker of the two runs them
+    if workers is not None:
+        assert int(runners.pop().rsplit(":", 1)[1]) in workers
 
 
 def test_run_py_serves_on_one_port_with_the_workers_asked_for(app, database_url):
