@@ -112,8 +112,7 @@ RAW = {
            FROM crm_inquiry q
            WHERE q.status = 'new' AND q.received_at < :cutoff
              AND NOT EXISTS (SELECT 1 FROM crm_notification n WHERE n.kind = 'stale_inquiry'
-                 AND n.entity = 'inquiry' AND n.record_id = q.id
-                 AND n.user_id = q.manager_id AND n.day = :today)""",
+                 AND n.entity = 'inquiry' AND n.record_id = q.id AND n.day = :today)""",
     ],
 }
 

@@ -416,7 +416,7 @@ def test_what_a_job_writes_is_in_the_history_under_its_name(app, dbx, admin_clie
     from app.services import records
     from app.services.actor import acting_as
 
-    with dbx.session() as s, acting_as(None, "job:reminders_overdue"):
+    with dbx.session(), acting_as(None, "job:reminders_overdue"):
         client = Client(name="ООО «Ночная задача»", kind="company")
         records.save(client, is_new=True)
         client_id = client.id

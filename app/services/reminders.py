@@ -328,6 +328,8 @@ def stale_inquiries(now: dt.datetime) -> int:
         .where(Inquiry.status == "new", Inquiry.received_at < cutoff,
                _not_made("stale_inquiry", "inquiry", Inquiry.id, day=today))
         .order_by(Inquiry.id)).all()
+    if not found:
+        return 0
     heads = _heads_of({row.manager_id for row in found})
     active = set(_active_users())
     people: dict[int, list] = {}
