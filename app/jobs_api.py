@@ -34,6 +34,16 @@ def _utc(value) -> Optional[str]:
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
+MAX_PAGE_SIZE = 100
+
+
+def _paging() -> tuple[Optional[int], int]:
+    """(page from 0, page size) of a list request; page None when either is out of range."""
+    page = request.args.get("page", 0, type=int)
+    size = request.args.get("page_size", 25, type=int)
+    return (page if page >= 0 and 1 <= size <= MAX_PAGE_SIZE else None), size
+
+
 def represent_run(run: Optional[JobRun]) -> Optional[dict]:
     if run is None:
         return None
@@ -195,9 +205,8 @@ class JobRunApi(BaseApi):
             401:
               $ref: '#/components/responses/401'
         """
-        page = request.args.get("page", 0, type=int)
-        size = request.args.get("page_size", 25, type=int)
-        if page < 0 or not 1 <= size <= 100:
+        page, size = _paging()
+        if page is None:
             return self.response_400(message=gettext(
                 "page must be 0 or more, page_size from 1 to 100."))
         count, found = runner.runs(request.args.get("job"), request.args.get("status"),
@@ -218,7 +227,6 @@ class NotificationApi(BaseApi):
     allow_browser_login = True
     openapi_spec_tag = "Notifications"
     method_permission_name = {"get_list": "get", "read": "put", "read_all": "put"}
-    MAX_PAGE_SIZE = 100
 
     @expose("/", methods=["GET"])
     @protect()
@@ -249,11 +257,9 @@ class NotificationApi(BaseApi):
             401:
               $ref: '#/components/responses/401'
         """
-        page = request.args.get("page", 0, type=int)
-        size = request.args.get("page_size", 25, type=int)
+        page, size = _paging()
         kind = request.args.get("kind") or None
-        if page < 0 or not 1 <= size <= self.MAX_PAGE_SIZE or \
-                (kind is not None and kind not in notifications.BY_CODE):
+        if page is None or (kind is not None and kind not in notifications.BY_CODE):
             return self.response_400(message=gettext(
                 "page must be 0 or more, page_size from 1 to 100, kind one of %(kinds)s.",
                 kinds=", ".join(notifications.BY_CODE)))

@@ -20,7 +20,6 @@ statement the list runs for its page's ids, timed on its own.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -65,14 +64,7 @@ FILL = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlite", default=str(ROOT / "bench" / "results" / "sqlite-1m.db"),
-                        help="SQLite file (default: %(default)s; '' = skip)")
-    parser.add_argument("--postgres",
-                        default="postgresql+psycopg://postgres@127.0.0.1:5432/voronka_bench",
-                        help="PostgreSQL database (default: %(default)s; '' = skip)")
-    parser.add_argument("--clients", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser = bench_lists.both_databases_parser(__doc__.split("\n\n")[0], repeat=7)
     parser.add_argument("--repeat-unindexed", type=int, default=3)
     return parser.parse_args(argv)
 

@@ -839,6 +839,20 @@ def pages_to_show(app, setup: Setup) -> tuple[int, Optional[int]]:
     return admin_pk, manager_pk
 
 
+def both_databases_parser(description: str, repeat: int) -> argparse.ArgumentParser:
+    """The arguments of the benches that run on SQLite and PostgreSQL in one go: the two
+    databases (each may be skipped with ''), the clients to have, the repetitions."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sqlite", default=str(ROOT / "bench" / "results" / "sqlite-1m.db"),
+                        help="SQLite file (default: %(default)s; '' = skip)")
+    parser.add_argument("--postgres",
+                        default="postgresql+psycopg://postgres@127.0.0.1:5432/voronka_bench",
+                        help="PostgreSQL database (default: %(default)s; '' = skip)")
+    parser.add_argument("--clients", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser
+
+
 def quiet_logs() -> None:
     logging.basicConfig(level=logging.ERROR)
     for name in ("flask_appbuilder", "app", "werkzeug"):

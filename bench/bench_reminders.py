@@ -28,7 +28,6 @@ to 100: "99+"), and the count on its own; the target is under 2 ms added.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import statistics
 import sys
@@ -47,14 +46,7 @@ TARGET_BELL_MS = 2.0
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlite", default=str(ROOT / "bench" / "results" / "sqlite-1m.db"),
-                        help="SQLite file (default: %(default)s; '' = skip)")
-    parser.add_argument("--postgres",
-                        default="postgresql+psycopg://postgres@127.0.0.1:5432/voronka_bench",
-                        help="PostgreSQL database (default: %(default)s; '' = skip)")
-    parser.add_argument("--clients", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = bench_lists.both_databases_parser(__doc__.split("\n\n")[0], repeat=5)
     parser.add_argument("--notifications", type=int, default=20_000,
                         help="unread notifications of the bell's user")
     return parser.parse_args(argv)

@@ -462,3 +462,10 @@ def test_no_scheduler_starts_in_a_web_process_when_it_runs_elsewhere(app, tmp_pa
     assert app.config["CRM_SCHEDULER"] == "off"
     scheduler.start_embedded(app, tmp_path / "scheduler.lock")
     assert scheduler._embedded == {}
+
+
+def test_list_pages_out_of_range_are_refused(api):
+    for url in ("/api/v1/job_run/?page=-1", "/api/v1/job_run/?page_size=101",
+                "/api/v1/notification/?page_size=0", "/api/v1/notification/?page=x&page_size=2"):
+        response = api.get(url)
+        assert response.status_code == (200 if "page=x" in url else 400), url
