@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import re
 
 import pytest
 import time_machine
@@ -412,19 +413,26 @@ def test_the_bell_counts_to_99_plus_and_the_api_counts_all(manager_client, api_a
 
 
 def test_what_a_job_writes_is_in_the_history_under_its_name(app, dbx, admin_client):
-    from app.models import ChangeLog, Client
+    from app.models import ChangeLog, Client, Contact
     from app.services import records
     from app.services.actor import acting_as
 
     with dbx.session(), acting_as(None, "job:reminders_overdue"):
         client = Client(name="ООО «Ночная задача»", kind="company")
         records.save(client, is_new=True)
-        client_id = client.id
+        contact = Contact(client=client, name="Ночной контакт")
+        records.save(contact, is_new=True)
+        client_id, contact_id = client.id, contact.id
     (entry,) = dbx.all(select(ChangeLog).where(ChangeLog.record_id == client_id,
                                                ChangeLog.entity == "Client"))
     assert (entry.user_id, entry.actor) == (None, "job:reminders_overdue")
     page = text_of(admin_client.get(f"/changelogview/show/{entry.id}"))
     assert "Overdue reminders" in page or "Напоминания о просроченном" in page
+    # The record's own page says who created it: the job, in its audit fields.
+    record = admin_client.get(f"/contactview/show/{contact_id}").get_data(as_text=True)
+    writers = re.findall(r'class="crm-system-writer">([^<]+)<', record)
+    assert len(writers) == 2 and all("Напоминания о просроченном" in w or
+                                     "Overdue reminders" in w for w in writers), writers
 
 
 def test_an_embedded_scheduler_waits_for_the_worker_that_runs_it_and_takes_over(

@@ -112,6 +112,10 @@ class CrmView(CrmModelView):
         item = self._get_item(pk)
         changes = history.change_history(self.datamodel.obj, item.id) \
             if self.datamodel.obj in TRACKED_MODELS else None
+        if changes is not None and hasattr(item, "created_by_fk"):
+            # A job's writes name no user in the audit columns: the job is named instead.
+            widgets["show"].template_args["system_writers"] = \
+                history.system_writers(self.datamodel.obj, item)
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views if self.show_related else [],

@@ -72,6 +72,26 @@ def describe_entry(row, describe: "HistoryValues | None" = None) -> dict:
     }
 
 
+def system_writers(model, item) -> dict[str, str]:
+    """For a record a job created or last changed (its audit columns name no user): the
+    job's name as "created_by" / "changed_by", from the record's history."""
+    wanted = {"created_by": item.created_by_fk is None, "changed_by": item.changed_by_fk is None}
+    if not any(wanted.values()):
+        return {}
+    rows = _session().execute(
+        select(ChangeLog.id, ChangeLog.action, ChangeLog.actor)
+        .where(ChangeLog.entity == model.__name__, ChangeLog.record_id == item.id,
+               ChangeLog.user_id.is_(None), ChangeLog.actor.is_not(None))
+        .order_by(ChangeLog.id)).all()
+    writers = {}
+    created = next((row for row in rows if row.action == "create"), None)
+    if wanted["created_by"] and created is not None:
+        writers["created_by"] = _system_actor(created.actor)
+    if wanted["changed_by"] and rows:
+        writers["changed_by"] = _system_actor(rows[-1].actor)
+    return writers
+
+
 def _system_actor(name) -> str:
     """Who wrote when no user did: the job by its name, or the system."""
     from app.jobs import BY_ID
