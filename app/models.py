@@ -955,6 +955,7 @@ class Notification(Model):
                          name="uq_notification_once"),
         Index("ix_notification_user_unread", "user_id", "read_at", "id"),
         Index("ix_notification_user", "user_id", "id"),
+        Index("ix_notification_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

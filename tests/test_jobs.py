@@ -477,3 +477,17 @@ def test_list_pages_out_of_range_are_refused(api):
                 "/api/v1/notification/?page_size=0", "/api/v1/notification/?page=x&page_size=2"):
         response = api.get(url)
         assert response.status_code == (200 if "page=x" in url else 400), url
+
+
+def test_read_notifications_older_than_90_days_are_cleaned_up(app, dbx):
+    from app.services import notifications
+
+    old, recent = dt.datetime(2026, 8, 1), dt.datetime(2026, 11, 30)
+    manager = dbx.user_id("manager")
+    dbx.insert(Notification, [
+        {"user_id": manager, "kind": "overdue", "entity": "interaction", "record_id": n,
+         "day": created.date(), "created_at": created, "read_at": read}
+        for n, (created, read) in enumerate([(old, old), (old, None), (recent, recent)])])
+    with app.app_context():
+        assert notifications.purge_read(NOW) == 1
+    assert sorted(n.record_id for n in dbx.all(select(Notification))) == [1, 2]

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.database import db
 from app.jobs.schedule import BadSchedule, Schedule
-from app.services import positions, reminders
+from app.services import notifications, positions, reminders
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ JOBS = [
         _l("Folds the day's changes into the summary that finds the deep pages of the "
            "clients list, and cuts it again where it has grown uneven."),
         "daily 03:00", _positions_upkeep, lease=dt.timedelta(hours=2)),
+    Job("notifications_cleanup", _l("Clean-up of old notifications"),
+        _l("Deletes the notifications read more than 90 days ago; unread ones stay."),
+        "daily 03:30", notifications.purge_read),
 ]
 BY_ID = {job.id: job for job in JOBS}
 

@@ -17,7 +17,7 @@ from typing import Iterable, Optional
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.database import db
@@ -89,6 +89,30 @@ def add(rows: list[dict]) -> list[int]:
     with unit_of_work():
         return list(db.session.execute(_insert().returning(Notification.id),
                                        wanted).scalars())
+
+
+# Read notifications older than this are deleted by the nightly clean-up; unread ones stay.
+KEEP_READ = dt.timedelta(days=90)
+PURGE_BATCH = 10_000
+
+
+def purge_read(now: dt.datetime) -> int:
+    """Delete the notifications read and made more than KEEP_READ ago, a batch per
+    transaction; answers how many. A reminder that old is never made again: every job
+    looks at days far more recent."""
+    before = now - KEEP_READ
+    purged = 0
+    while True:
+        batch = select(Notification.id).where(
+            Notification.created_at < before, Notification.read_at.is_not(None)
+        ).order_by(Notification.created_at).limit(PURGE_BATCH)
+        with unit_of_work():
+            deleted = db.session.execute(
+                delete(Notification).where(Notification.id.in_(batch.scalar_subquery()))
+            ).rowcount or 0
+        purged += deleted
+        if deleted < PURGE_BATCH:
+            return purged
 
 
 # --- Reading them ---------------------------------------------------------------------------

@@ -72,6 +72,7 @@ def upgrade():
     with op.batch_alter_table('crm_notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_user', ['user_id', 'id'], unique=False)
         batch_op.create_index('ix_notification_user_unread', ['user_id', 'read_at', 'id'], unique=False)
+        batch_op.create_index('ix_notification_created', ['created_at'], unique=False)
 
     op.create_table('crm_notification_setting',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -117,6 +118,7 @@ def downgrade():
 
     op.drop_table('crm_notification_setting')
     with op.batch_alter_table('crm_notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_created')
         batch_op.drop_index('ix_notification_user_unread')
         batch_op.drop_index('ix_notification_user')
 
