@@ -1,7 +1,8 @@
 """The scheduled jobs: what runs when, declared once.
 
 Each job names the service function it calls (given the time it runs at, answering how
-many rows it made or changed) and its default schedule (app.jobs.schedule); an
+many rows it made or changed), its default schedule (app.jobs.schedule) and, where the
+schedule's own does not fit, how late a slot may still run (its misfire grace); an
 installation changes a schedule with CRM_JOB_SCHEDULES, e.g.
 `{"reminders_digest": "daily 08:30", "reminders_birthdays": "off"}`. How a job is run
 once per slot is app.jobs.runner's; who runs the schedule, app.jobs.scheduler's.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -31,10 +32,16 @@ class Job:
     work: Callable[[dt.datetime], int]
     # How long the job's lock outlives a process that died holding it (SQLite's lease).
     lease: dt.timedelta = dt.timedelta(minutes=30)
+    # How late a slot may still run; by default as its schedule says (app.jobs.schedule).
+    grace: Optional[dt.timedelta] = None
 
     @property
     def schedule(self) -> Schedule:
         return schedule_of(self)
+
+    @property
+    def misfire_grace(self) -> dt.timedelta:
+        return self.grace or self.schedule.misfire_grace
 
 
 def _positions_upkeep(_now: dt.datetime) -> int:

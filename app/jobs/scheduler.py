@@ -46,9 +46,8 @@ def due_catch_ups(now: dt.datetime) -> list[str]:
     """The jobs whose latest slot, within its misfire grace, has not run."""
     due = []
     for job in JOBS:
-        schedule = job.schedule
-        slot = schedule.slot_at(now)
-        if slot is None or now - slot > schedule.misfire_grace:
+        slot = job.schedule.slot_at(now)
+        if slot is None or now - slot > job.misfire_grace:
             continue
         if not runner.has_run(job.id, slot):
             due.append(job.id)
@@ -66,7 +65,7 @@ def build(app: Flask, scheduler_class=BackgroundScheduler):
                 continue
             scheduler.add_job(fire, trigger=schedule.trigger(), args=(app, job.id), id=job.id,
                               name=job.id, coalesce=True, max_instances=1,
-                              misfire_grace_time=int(schedule.misfire_grace.total_seconds()),
+                              misfire_grace_time=int(job.misfire_grace.total_seconds()),
                               replace_existing=True)
         for job_id in due_catch_ups(utcnow()):
             scheduler.add_job(fire, args=(app, job_id, "catch_up"), id=f"catch_up:{job_id}",
