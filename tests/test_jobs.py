@@ -491,3 +491,16 @@ def test_read_notifications_older_than_90_days_are_cleaned_up(app, dbx):
     with app.app_context():
         assert notifications.purge_read(NOW) == 1
     assert sorted(n.record_id for n in dbx.all(select(Notification))) == [1, 2]
+
+
+def test_a_scheduler_starts_without_its_catch_ups_when_the_database_is_away(app, monkeypatch):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.jobs import scheduler
+
+    def unreachable(_now):
+        raise ConnectionError("the database is away")
+
+    monkeypatch.setattr(scheduler, "due_catch_ups", unreachable)
+    built = scheduler.build(app, BackgroundScheduler)
+    assert {job.id for job in built.get_jobs()} == {job.id for job in JOBS}

@@ -67,7 +67,12 @@ def build(app: Flask, scheduler_class=BackgroundScheduler):
                               name=job.id, coalesce=True, max_instances=1,
                               misfire_grace_time=int(job.misfire_grace.total_seconds()),
                               replace_existing=True)
-        for job_id in due_catch_ups(utcnow()):
+        try:
+            due = due_catch_ups(utcnow())
+        except Exception:  # noqa: BLE001 - the database is away: the slots run on time
+            log.exception("the jobs' last runs could not be read; no catch-up this time")
+            due = []
+        for job_id in due:
             scheduler.add_job(fire, args=(app, job_id, "catch_up"), id=f"catch_up:{job_id}",
                               coalesce=True, max_instances=1, misfire_grace_time=None)
     return scheduler
@@ -100,8 +105,12 @@ def start_embedded(app: Flask, lock_path: Optional[Path] = None) -> None:
     def try_lock() -> bool:
         if not _exclusive(handle):
             return False
-        scheduler = build(app)
-        scheduler.start()
+        try:
+            scheduler = build(app)
+            scheduler.start()
+        except Exception:  # noqa: BLE001 - a web worker never dies of its scheduler
+            log.exception("the scheduler could not start in this web process")
+            return True
         _embedded["scheduler"] = scheduler
         log.info("scheduler started in this web process")
         return True
