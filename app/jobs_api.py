@@ -35,13 +35,14 @@ def _utc(value) -> Optional[str]:
 
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 10**6
 
 
 def _paging() -> tuple[Optional[int], int]:
     """(page from 0, page size) of a list request; page None when either is out of range."""
     page = request.args.get("page", 0, type=int)
     size = request.args.get("page_size", 25, type=int)
-    return (page if page >= 0 and 1 <= size <= MAX_PAGE_SIZE else None), size
+    return (page if 0 <= page <= MAX_PAGE and 1 <= size <= MAX_PAGE_SIZE else None), size
 
 
 def represent_run(run: Optional[JobRun]) -> Optional[dict]:
@@ -188,7 +189,7 @@ class JobRunApi(BaseApi):
           - {in: query, name: job, schema: {type: string}}
           - {in: query, name: status, schema: {type: string,
              enum: [running, succeeded, failed, interrupted]}}
-          - {in: query, name: page, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0, maximum: 1000000}}
           - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100}}
           responses:
             200:
@@ -208,7 +209,7 @@ class JobRunApi(BaseApi):
         page, size = _paging()
         if page is None:
             return self.response_400(message=gettext(
-                "page must be 0 or more, page_size from 1 to 100."))
+                "page must be from 0 to 1000000, page_size from 1 to 100."))
         count, found = runner.runs(request.args.get("job"), request.args.get("status"),
                                    page, size)
         return self.response(200, count=count, result=[represent_run(run) for run in found])
@@ -239,7 +240,7 @@ class NotificationApi(BaseApi):
           - {in: query, name: unread, schema: {type: integer, enum: [0, 1]},
              description: "1: only the unread ones"}
           - {in: query, name: kind, schema: {type: string}}
-          - {in: query, name: page, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0, maximum: 1000000}}
           - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100}}
           responses:
             200:
@@ -261,7 +262,8 @@ class NotificationApi(BaseApi):
         kind = request.args.get("kind") or None
         if page is None or (kind is not None and kind not in notifications.BY_CODE):
             return self.response_400(message=gettext(
-                "page must be 0 or more, page_size from 1 to 100, kind one of %(kinds)s.",
+                "page must be from 0 to 1000000, page_size from 1 to 100, kind one of "
+                "%(kinds)s.",
                 kinds=", ".join(notifications.BY_CODE)))
         query = notifications.mine(unread_only=request.args.get("unread") == "1", kind=kind)
         count = db.session.execute(

@@ -504,3 +504,9 @@ def test_a_scheduler_starts_without_its_catch_ups_when_the_database_is_away(app,
     monkeypatch.setattr(scheduler, "due_catch_ups", unreachable)
     built = scheduler.build(app, BackgroundScheduler)
     assert {job.id for job in built.get_jobs()} == {job.id for job in JOBS}
+
+
+def test_pages_beyond_any_list_are_refused_or_empty(api, manager_client):
+    assert api.get("/api/v1/job_run/?page=10000000000000000000").status_code == 400
+    assert api.get("/api/v1/notification/?page=10000000000000000000").status_code == 400
+    assert manager_client.get("/notifications/?page=10000000000000000000").status_code == 200

@@ -18,6 +18,7 @@ from app.services.clock import format_local
 from app.services.errors import DomainError
 
 PAGE_SIZE = 30
+MAX_PAGE = 10**6
 
 ICONS = {"overdue": "fa-clock-o", "overdue_team": "fa-users", "digest": "fa-sun-o",
          "no_plan": "fa-exclamation-triangle", "birthday": "fa-birthday-cake",
@@ -45,7 +46,7 @@ class NotificationView(BaseView):
         kind = request.args.get("kind") or None
         if kind not in notifications.BY_CODE:
             kind = None
-        page = max(request.args.get("page", 0, type=int), 0)
+        page = min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
         query = notifications.mine(unread_only=unread_only, kind=kind)
         total = db.session.execute(
             select(func.count()).select_from(query.order_by(None).subquery())).scalar()
