@@ -30,7 +30,7 @@ def _reminders_for(server, username: str) -> int:
 
 
 def _bell_count(page):
-    return page.locator(".crm-bell .crm-bell-count")
+    return page.locator("li.crm-bell .crm-bell-count")
 
 
 def test_a_manager_reads_their_reminders_from_the_bell(page, demo_company, shot):
@@ -40,7 +40,7 @@ def test_a_manager_reads_their_reminders_from_the_bell(page, demo_company, shot)
     expect(_bell_count(page)).to_have_text(str(unread))
     shot("bell")
 
-    page.locator(".crm-bell a").click()
+    page.locator("li.crm-bell a").click()
     page.wait_for_url(re.compile(r"/notifications/"))
     items = page.locator(".crm-notification.crm-unread")
     expect(items).to_have_count(unread)
