@@ -23,16 +23,12 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.database import db
+from app.fab.api_fields import utc_iso
 from app.fab.rest import answer
 from app.jobs import BY_ID, runner
 from app.models import JobRun, Notification, utcnow
 from app.services import mail, notifications
 from app.services.errors import DomainError
-
-
-def _utc(value) -> Optional[str]:
-    return None if value is None else value.isoformat(timespec="seconds") + "Z"
-
 
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 10**6
@@ -48,15 +44,15 @@ def _paging() -> tuple[Optional[int], int]:
 def represent_run(run: Optional[JobRun]) -> Optional[dict]:
     if run is None:
         return None
-    return {"id": run.id, "job": run.job_id, "slot": _utc(run.slot), "trigger": run.trigger,
-            "status": run.status, "started_at": _utc(run.started_at),
-            "finished_at": _utc(run.finished_at), "rows": run.rows, "error": run.error}
+    return {"id": run.id, "job": run.job_id, "slot": utc_iso(run.slot), "trigger": run.trigger,
+            "status": run.status, "started_at": utc_iso(run.started_at),
+            "finished_at": utc_iso(run.finished_at), "rows": run.rows, "error": run.error}
 
 
 def _represent_state(state: dict) -> dict:
     job = state["job"]
     return {"id": job.id, "label": str(job.label), "description": str(job.description),
-            "schedule": state["schedule"].text, "next_run_at": _utc(state["next_run_at"]),
+            "schedule": state["schedule"].text, "next_run_at": utc_iso(state["next_run_at"]),
             "late": state["late"], "last_run": represent_run(state["last"]),
             "last_failure": represent_run(state["failure"])}
 
@@ -219,8 +215,8 @@ def represent_notification(note: Notification) -> dict:
     return {"id": note.id, "kind": note.kind, "entity": note.entity,
             "record_id": note.record_id, "day": note.day.isoformat(),
             "title": notifications.title(note), "details": notifications.details(note),
-            "url": mail.record_path(note), "created_at": _utc(note.created_at),
-            "read_at": _utc(note.read_at), "payload": note.payload or {}}
+            "url": mail.record_path(note), "created_at": utc_iso(note.created_at),
+            "read_at": utc_iso(note.read_at), "payload": note.payload or {}}
 
 
 class NotificationApi(BaseApi):

@@ -20,7 +20,6 @@ The version may come as `If-Match` instead. A refusal is JSON with a machine-rea
 
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import nullcontext
 from typing import Any, Optional
 
@@ -32,7 +31,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from app.database import db
 from app.entities import BY_MODEL
-from app.fab.api_fields import UtcDateTime
+from app.fab.api_fields import UtcDateTime, utc_iso
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmSchemaConverter, invalid
 from app.models import Client, Contact, Interest, Stage
@@ -522,17 +521,13 @@ def _add_schema(model) -> type[Schema]:
 # --- The board ---------------------------------------------------------------------------------
 
 
-def _iso(moment) -> Optional[str]:
-    return None if moment is None else moment.replace(tzinfo=dt.timezone.utc).isoformat()
-
-
 def _card(card: board.Card) -> dict:
     return {"id": card.id, "kind": card.kind, "title": card.title, "client": card.client,
             "client_id": card.client_id, "amount": str(card.amount),
-            "currency": card.currency, "next_at": _iso(card.next_at),
+            "currency": card.currency, "next_at": utc_iso(card.next_at),
             "next_subject": card.next_subject, "color": card.color, "flagged": card.flagged,
             "days_in_stage": card.days_in_stage, "over_limit": card.over_limit,
-            "closed_at": _iso(card.closed_at), "version": card.version,
+            "closed_at": utc_iso(card.closed_at), "version": card.version,
             "custom": {code: stored for code, _label, _text, stored in card.custom}}
 
 

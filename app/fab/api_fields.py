@@ -33,6 +33,12 @@ from app.services import bounds
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
+def utc_iso(moment) -> "str | None":
+    """A naive UTC time from the database as the API answers times: ISO 8601 with its
+    offset (2026-03-01T09:30:00+00:00)."""
+    return None if moment is None else moment.replace(tzinfo=dt.timezone.utc).isoformat()
+
+
 class UtcDateTime(fields.DateTime):
     """A naive UTC time from the database, answered with its offset; on input, a time with
     an offset is converted to naive UTC and a naive time is taken as UTC."""
