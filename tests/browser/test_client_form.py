@@ -143,3 +143,33 @@ def test_delete_client_asks_for_confirmation_and_posts(logged_in, translate, sho
     expect(_client_row(page, name)).to_have_count(0)
     shot("after-delete")
     assert page.js_errors == [], page.js_errors
+
+
+
+def test_a_person_client_has_a_birthday_a_company_does_not(logged_in, live_server, shot):
+    """The birthday shows when the kind is "person", and is saved with the client."""
+    from sqlalchemy import select
+
+    from app.database import db
+    from app.models import Client
+
+    page = logged_in
+    page.goto("/clientview/add")
+    birthday = page.locator(".crm-field-birthday")
+    expect(birthday).to_be_hidden()                       # a company, by default
+    person = page.locator("#kind option[value=person]").inner_text().strip()
+    _choose_select2(page, "kind", person)
+    expect(birthday).to_be_visible()
+    name = f"Пётр Именинников {uuid.uuid4().hex[:6]}"
+    page.fill("#name", name)
+    page.fill("#birthday", "29.02.1996")
+    page.keyboard.press("Escape")
+    shot("person-with-birthday")
+    _save(page)
+    assert "/clientview/add" not in page.url, page.url
+    assert not page.js_errors, page.js_errors
+    with live_server.app.app_context():
+        saved = db.session.execute(select(Client.birthday, Client.birthday_key)
+                                   .where(Client.name == name)).one()
+        db.session.remove()
+    assert (saved.birthday.isoformat(), saved.birthday_key) == ("1996-02-29", 229)
