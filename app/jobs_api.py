@@ -27,7 +27,7 @@ from app.fab.api_fields import utc_iso
 from app.fab.rest import answer
 from app.jobs import BY_ID, runner
 from app.models import JobRun, Notification, utcnow
-from app.services import mail, notifications
+from app.services import access, mail, notifications
 from app.services.errors import DomainError
 
 MAX_PAGE_SIZE = 100
@@ -46,7 +46,10 @@ def represent_run(run: Optional[JobRun]) -> Optional[dict]:
         return None
     return {"id": run.id, "job": run.job_id, "slot": utc_iso(run.slot), "trigger": run.trigger,
             "status": run.status, "started_at": utc_iso(run.started_at),
-            "finished_at": utc_iso(run.finished_at), "rows": run.rows, "error": run.error}
+            "finished_at": utc_iso(run.finished_at), "rows": run.rows,
+            # A traceback may quote records' values: for those who may change the settings.
+            "error": run.error if access.can("settings", "edit") else
+            (gettext("Failed; the details are for administrators.") if run.error else None)}
 
 
 def _represent_state(state: dict) -> dict:

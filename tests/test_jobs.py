@@ -510,3 +510,19 @@ def test_pages_beyond_any_list_are_refused_or_empty(api, manager_client):
     assert api.get("/api/v1/job_run/?page=10000000000000000000").status_code == 400
     assert api.get("/api/v1/notification/?page=10000000000000000000").status_code == 400
     assert manager_client.get("/notifications/?page=10000000000000000000").status_code == 200
+
+
+def test_a_failure_s_traceback_is_shown_only_to_those_who_may_change_settings(
+        client_as, api_as, dbx):
+    """A supervisor reads the settings (the jobs' state) but not a traceback, which may
+    quote records' values."""
+    dbx.insert(JobRun, [{"job_id": "reminders_digest", "slot": dt.datetime(2026, 12, 4, 4, 0),
+                         "status": "failed", "trigger": "schedule", "rows": 0,
+                         "started_at": dt.datetime(2026, 12, 4, 4, 0),
+                         "error": "Traceback ...\nValueError: ООО «Тайна» 7701234567"}])
+    page = client_as("supervisor").get("/jobs/")
+    assert page.status_code == 200
+    assert "7701234567" not in text_of(page)
+    runs = api_as("supervisor").get("/api/v1/job_run/").get_json()["result"]
+    assert runs[0]["status"] == "failed" and "7701234567" not in runs[0]["error"]
+    assert "7701234567" in text_of(client_as("admin").get("/jobs/"))
