@@ -44,6 +44,9 @@ CRM_SMTP_URL         Where reminders are e-mailed from: smtp://user:password@hos
 CRM_MAIL_FROM        The sender of those e-mails (default: Voronka CRM <noreply@localhost>).
 CRM_BASE_URL         The address users open the CRM at, for the links in e-mails
                      (default: http://HOST:PORT).
+CRM_EXPORT_INLINE_ROWS  Exports of up to this many rows are written while the user waits
+                     (default: 50000); larger ones are written in the background.
+CRM_EXPORT_DIR       Where export files are kept for 7 days (default: instance/exports).
 CRM_MAX_REQUEST_MB   Largest request body in megabytes (default: 10), for a form field too;
                      a larger one answers 413. No route takes file uploads today; one that
                      does can allow more for itself (Flask's request.max_content_length).
@@ -220,6 +223,11 @@ class Config:
         "pdf,doc,docx,xls,xlsx,odt,ods,rtf,txt,csv,png,jpg,jpeg,gif,zip").split(","))
 
     CRM_INSTANCE_DIR = str(INSTANCE_DIR)
+    CRM_EXPORT_INLINE_ROWS = int(os.environ.get("CRM_EXPORT_INLINE_ROWS", "50000"))
+    CRM_EXPORT_DIR = os.environ.get("CRM_EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    # Background exports start in a thread of the web process at once (and the
+    # exports_pending job writes any a stopped process left).
+    CRM_EXPORT_THREADS = True
     CRM_SCHEDULER = os.environ.get("CRM_SCHEDULER", "embedded")
     CRM_JOB_SCHEDULES = os.environ.get("CRM_JOB_SCHEDULES") or {}
     CRM_SMTP_URL = os.environ.get("CRM_SMTP_URL") or None
@@ -244,6 +252,9 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _test_database_url()
     WTF_CSRF_ENABLED = False
     CRM_CUSTOM_FILES_DIR = tempfile.mkdtemp(prefix="voronka-test-files-")
+    CRM_EXPORT_DIR = tempfile.mkdtemp(prefix="voronka-test-exports-")
+    # Tests write background exports themselves (list_exports.run_pending).
+    CRM_EXPORT_THREADS = False
     # A throw-away database need not survive a power cut: no fsync at all.
     CRM_SQLITE_PRAGMAS = {**Config.CRM_SQLITE_PRAGMAS, "synchronous": "OFF"}
     # Hashing passwords at full strength only slows the suite down.

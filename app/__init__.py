@@ -42,7 +42,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     csrf.init_app(app)
 
     from app import api, cli, errors, views
-    from app.fab import api_fields, openapi, widgets
+    from app.fab import api_fields, export_sources, openapi, widgets
     from app.screens import notifications as notification_screens
     from app.web import auth, request_guard
 
@@ -56,6 +56,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         views.register(builder)
         api.register(builder)
         openapi.register(builder)
+        export_sources.install()
         errors.register(app)
         auth.install(app)
         cli.register(app)

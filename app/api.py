@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.custom_fields_api import CustomFieldApi
 from app.entities import BY_API
+from app.exports_api import ExportApi
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
 from app.jobs_api import JobApi, JobRunApi, NotificationApi
@@ -96,3 +97,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(JobApi)
     appbuilder.add_api(JobRunApi)
     appbuilder.add_api(NotificationApi)
+    appbuilder.add_api(ExportApi)

@@ -994,3 +994,46 @@ class NotificationSetting(Model):
     language: Mapped[Optional[str]] = mapped_column(String(5))
 
 
+
+EXPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
+EXPORT_STATUSES = {
+    "queued": _l("Waiting"),
+    "running": _l("Being written"),
+    "done": _l("Ready"),
+    "failed": _l("Failed"),
+}
+
+
+class ExportRun(Model):
+    """One export of a list, a grid or a resource (app.services.list_exports): who asked
+    for what with which filters, how many rows it holds, and, for one written in the
+    background, its progress and the file to download."""
+
+    __tablename__ = "crm_export"
+    __table_args__ = (
+        Index("ix_export_user", "user_id", "id"),
+        Index("ix_export_status", "status", "id"),
+        Index("ix_export_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                         nullable=False)
+    source: Mapped[str] = mapped_column(String(80), nullable=False)  # "screen:ClientView"
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    format: Mapped[str] = mapped_column(String(5), nullable=False)
+    arguments: Mapped[Optional[dict]] = mapped_column(JSON)  # the request's filters
+    language: Mapped[str] = mapped_column(String(5), nullable=False, default="ru")
+    background: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    total: Mapped[Optional[int]] = mapped_column(Integer)   # counted before writing
+    rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # written so far
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    file_key: Mapped[Optional[str]] = mapped_column(String(80))
+    file_size: Mapped[Optional[int]] = mapped_column(BigInteger)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+
+    user = relationship("CrmUser")

@@ -12,6 +12,7 @@ from app.screens import crm, rights, settings
 from app.screens.base import generic_screen
 from app.screens.board import BoardView
 from app.screens.custom_files import CustomFileView
+from app.screens.exports import ExportView
 from app.screens.jobs import JobView
 from app.screens.lookup import LookupView
 from app.screens.notifications import NotificationView
@@ -42,6 +43,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(SearchView)
     appbuilder.add_view_no_menu(CustomFileView)
     appbuilder.add_view_no_menu(NotificationView)
+    appbuilder.add_view_no_menu(ExportView)
     pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, JobView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,

@@ -75,6 +75,7 @@ SCREENS = [
     ("jobs", "/jobs/"),
     ("notifications", "/notifications/"),
     ("notification-settings", "/notifications/settings"),
+    ("exports", "/exports/"),
     ("swagger", "/swagger/v1"),
 ]
 
@@ -388,6 +389,9 @@ def take_screenshots(base_url: str, out: Path, languages, client_id,
                     except KeyError as missing:
                         lines.append(f"{language} {name}: skipped, there is no {missing}")
                         continue
+                if name == "exports":  # two exports of the clients list, to be listed
+                    for fmt in ("csv", "xlsx"):
+                        page.request.get(f"/clientview/export/?format={fmt}&_flt_0_name=А")
                 response = page.goto(path, wait_until="load")
                 try:
                     page.wait_for_load_state("networkidle", timeout=5_000)

@@ -306,7 +306,8 @@ def test_a_user_chooses_their_reminders(client_as, dbx):
     assert response.status_code == 302
     (row,) = dbx.all(select(NotificationSetting))
     assert (row.user_id, row.delivery, row.language) == (dbx.user_id("manager"), "instant", "en")
-    assert sorted(row.disabled) == ["birthday", "no_plan", "overdue_team", "stale_inquiry"]
+    assert sorted(row.disabled) == ["birthday", "export", "no_plan", "overdue_team",
+                                    "stale_inquiry"]
     manager.post("/notifications/settings", data={"delivery": "weekly"})
     assert dbx.all(select(NotificationSetting.delivery)) == ["instant"]
 

@@ -32,6 +32,7 @@ from wtforms.fields.core import UnboundField
 
 from app.fab import custom_form
 from app.fab.datamodel import CrmInterface
+from app.fab.downloads import send_export
 from app.fab.filters import joined_filters
 from app.fab.forms import use_typed_fields
 from app.fab.widgets import (
@@ -43,9 +44,18 @@ from app.fab.widgets import (
     render_search_form_parts,
     with_custom_filters,
 )
-from app.models import AUDIT_COLUMNS
-from app.services import access, bounds, commands, custom_fields, records, worklists
+from app.models import AUDIT_COLUMNS, EXPORT_FORMATS
+from app.services import (
+    access,
+    bounds,
+    commands,
+    custom_fields,
+    list_exports,
+    records,
+    worklists,
+)
 from app.services.clock import format_local, to_local, to_utc
+from app.services.errors import Forbidden
 
 
 def refuse_action_without_right(view, name: str):
@@ -220,12 +230,17 @@ class CrmModelView(ModelView):
     def _custom_list_specs(self) -> list:
         return [spec for spec in self._custom_readable() if spec.show_in_list]
 
-    def _list(self, **kwargs):
+    def _requested_order(self) -> tuple[str, str]:
         name = self.__class__.__name__
         order_column = request.args.get(f"_oc_{name}", "")
         order_direction = request.args.get(f"_od_{name}", "")
         if order_direction not in ("asc", "desc"):
-            order_column, order_direction = "", ""
+            return "", ""
+        return order_column, order_direction
+
+    def _list(self, **kwargs):
+        name = self.__class__.__name__
+        order_column, order_direction = self._requested_order()
         filters = self._request_filters()
         chips, conditions = self._narrowing()
         widgets = self._get_list_widget(
@@ -236,6 +251,7 @@ class CrmModelView(ModelView):
             page_size=_int_arg(f"psize_{name}"),
             where=and_(*conditions) if conditions else None,
             chips=chips,
+            export_links=self._export_links(),
             **kwargs,
         )
         self.update_redirect()
@@ -300,6 +316,16 @@ class CrmModelView(ModelView):
             parts=parts, filters=filters if filters is not None else self._filters)
         return widgets
 
+    def _valid_order(self, order_column: str, order_direction: str) -> tuple[str, str]:
+        """The order asked for, if the list can be sorted so; else the list's own."""
+        if order_column and order_column not in self.order_columns and \
+                order_column not in {spec.key for spec in self._custom_readable()
+                                     if spec.kind.sortable and not spec.multiple}:
+            order_column, order_direction = "", ""
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        return order_column, order_direction
+
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
                          page=None, page_size=None, widgets=None, where=None, **kwargs):
         widgets = widgets or {}
@@ -307,12 +333,7 @@ class CrmModelView(ModelView):
         page_size = min(page_size or self.page_size, self._max_page_size())
         if page_size <= 0:
             page_size = self.page_size
-        if order_column and order_column not in self.order_columns and \
-                order_column not in {spec.key for spec in self._custom_readable()
-                                     if spec.kind.sortable and not spec.multiple}:
-            order_column, order_direction = "", ""
-        if not order_column and self.base_order:
-            order_column, order_direction = self.base_order
+        order_column, order_direction = self._valid_order(order_column, order_direction)
         joined = joined_filters(filters, self._base_filters)
         result = self.datamodel.query_page(joined, order_column, order_direction,
                                            page=page or 0, page_size=page_size, where=where)
@@ -343,6 +364,56 @@ class CrmModelView(ModelView):
             **kwargs,
         )
         return widgets
+
+    # --- export (app.services.list_exports) -------------------------------------------------
+
+    def _export_links(self) -> list[tuple[str, str]]:
+        """The list's "Export" menu: (format, URL with the list's filters and order), for
+        those who may export."""
+        if not self.appbuilder.sm.has_access("can_export", self.class_permission_name):
+            return []
+        kept = [(k, v) for k, v in request.args.items(multi=True)
+                if k != "format" and not k.startswith(("page_", "psize_"))]
+        base = url_for(f"{self.__class__.__name__}.export")
+        return [(label, base + "?" + urlencode([*kept, ("format", fmt)]))
+                for fmt, label in EXPORT_FORMATS.items()]
+
+    def export_of_list(self) -> list_exports.Export:
+        """The export of the list as the request asks for it: its filters, its narrowing
+        and its order; every row the user may export."""
+        filters = self._request_filters()
+        _chips, conditions = self._narrowing()
+        order_column, order_direction = self._valid_order(*self._requested_order())
+        query = self.datamodel.export_query(
+            joined_filters(filters, self._base_filters), order_column, order_direction,
+            where=and_(*conditions) if conditions else None)
+        return list_exports.Export(
+            source=f"screen:{self.__class__.__name__}", title=str(self.list_title),
+            model=self.datamodel.obj,
+            fields=list_exports.fields_of(self.datamodel.obj, self.label_columns),
+            query=query, arguments={k: request.args.getlist(k) for k in request.args
+                                    if k != "format"})
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        """The list as a CSV or XLSX file; one too large to wait for is written in the
+        background, and the exports' page follows it."""
+        try:
+            list_exports.refuse_without_right(self.datamodel.obj)
+            run = list_exports.start(self.export_of_list(),
+                                     request.args.get("format", "xlsx"))
+        except Forbidden:
+            abort(403)
+        except records.DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for(f"{self.__class__.__name__}.list"))
+        if run.background:
+            flash(gettext("The export holds %(count)s rows: it is being written in the "
+                          "background. You will be notified when it is ready.",
+                          count=format_decimal(run.total, format="#,##0")), "info")
+            return redirect(url_for("ExportView.index") + f"#export-{run.id}")
+        return send_export(run)
 
     # --- show ------------------------------------------------------------------------------
 

@@ -311,6 +311,27 @@ class CrmInterface(SQLAInterface):
         rows.sort(key=lambda row: position[getattr(row, self.get_pk_name())])
         return PageResult(rows, count, exact)
 
+    def export_query(self, filters=None, order_column="", order_direction="", where=None):
+        """Every row of the list the user may export (app.services.list_exports), with its
+        filters, in its order: an ORM query, read by the export in batches."""
+        query = self.session.query(self.obj).filter(access.condition(self.obj, "export"))
+        if filters:
+            query = filters.apply_all(query)
+        if where is not None:
+            query = query.filter(where)
+        pk = getattr(self.obj, self.get_pk_name())
+        kind, details = self.resolve_order(order_column, order_direction)
+        if kind == "column":
+            return query.order_by(*details)
+        if kind == "custom":
+            expression, direction = details
+            return query.order_by(direction(expression), direction(pk))
+        relation, direction = details
+        alias = aliased(relation.mapper.class_)
+        return query.outerjoin(alias, getattr(self.obj, relation.key)).order_by(
+            *[direction(getattr(alias, c.key))
+              for c in self.related_sort_columns(relation.mapper.class_)], direction(pk))
+
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False):
         """FAB's signature, for FAB code paths that still call it (API lists, the options

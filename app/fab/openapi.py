@@ -80,6 +80,7 @@ def describe_real_answers(spec: dict, apis: list[BaseApi]) -> dict:
         responses[code] = _error_response(description, field_errors)
     _correct_menu(spec)
     _describe_custom_fields(spec, apis)
+    _describe_exports(spec, apis)
     by_prefix = sorted(((api.route_base.rstrip("/"), api) for api in apis),
                        key=lambda item: len(item[0]), reverse=True)
     for path, operations in spec.get("paths", {}).items():
@@ -115,6 +116,43 @@ def _describe_custom_fields(spec: dict, apis: list[BaseApi]) -> None:
                 "type": "object", "properties": fields,
                 "description": "The custom fields' values, by code (Settings → Custom "
                                "fields; GET /api/v1/custom_field/)"}
+
+
+EXPORT_PARAMETER = {
+    "in": "query", "name": "format", "required": False,
+    "schema": {"type": "string", "enum": ["csv", "xlsx"]},
+    "description": "Every record of the list, with its filters and order, as a file; "
+                   "the `export` right is needed. A list of more rows than the server "
+                   "writes at once answers 202 with the export to follow.",
+}
+EXPORT_FILES = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+def _describe_exports(spec: dict, apis: list[BaseApi]) -> None:
+    """A resource's list answers `?format=csv|xlsx` with a file (app.fab.rest)."""
+    from app.fab.rest import CrmApi
+
+    for api in apis:
+        if not isinstance(api, CrmApi):
+            continue
+        operation = spec.get("paths", {}).get(f"{api.route_base}/", {}).get("get")
+        if not isinstance(operation, dict):
+            continue
+        operation.setdefault("parameters", []).append(dict(EXPORT_PARAMETER))
+        responses = operation.setdefault("responses", {})
+        ok = responses.setdefault("200", {"description": "The list"})
+        ok.setdefault("content", {}).update(EXPORT_FILES)
+        responses["202"] = {
+            "description": "The export is written in the background: follow it at "
+                           "`Location` (GET /api/v1/export/<id>)",
+            "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"export": {"type": "object"}}}}}}
+        responses.setdefault("403", {"$ref": "#/components/responses/403"})
+        responses.setdefault("422", {"$ref": "#/components/responses/422"})
 
 
 def _correct_operation(operation: dict, key: dict) -> None:

@@ -18,6 +18,7 @@ from flask import g, jsonify, make_response, request
 from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.const import API_URI_RIS_KEY
+from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext
@@ -29,9 +30,10 @@ from sqlalchemy.exc import NoResultFound
 
 from app.fab import custom_form
 from app.fab.api_fields import FittedSchemaConverter
+from app.fab.downloads import send_export
 from app.fab.filters import add_api_filters, joined_filters
 from app.models import ChangeLog
-from app.services import bounds, commands, custom_fields, records
+from app.services import bounds, commands, custom_fields, list_exports, records
 from app.services.errors import RuleBroken
 
 
@@ -206,6 +208,40 @@ class CrmApi(ModelRestApi):
             return column, rison_args.get("order_direction", "") or "asc"
         return super()._handle_order_args(rison_args)
 
+
+    # --- export (app.services.list_exports) ---------------------------------------------
+
+    def get_list_headless(self, **kwargs: Any):
+        """`?format=csv|xlsx`: every record of the list, with its filters and order, as a
+        file; one too large to wait for answers 202 with the export to follow."""
+        if "format" not in request.args:
+            return super().get_list_headless(**kwargs)
+        try:
+            list_exports.refuse_without_right(self.datamodel.obj)
+            export = self.export_of_list(kwargs.get("rison", {}))
+            run = list_exports.start(export, request.args.get("format", ""))
+        except records.DomainError as error:
+            return self._error(error)
+        except FABException as error:
+            return self.response_400(message=str(error))
+        if run.background:
+            response = answer(202, {"export": list_exports.as_json(
+                run, f"/api/v1/export/{run.id}/download")})
+            response.headers["Location"] = f"/api/v1/export/{run.id}"
+            return response
+        return send_export(run)
+
+    def export_of_list(self, rison_args: dict) -> list_exports.Export:
+        order_column, order_direction = self._handle_order_args(rison_args)
+        query = self.datamodel.export_query(self._handle_filters_args(rison_args),
+                                            order_column, order_direction)
+        return list_exports.Export(
+            source=f"api:{self.resource_name}", title=str(self.list_title or
+                                                        self.resource_name),
+            model=self.datamodel.obj,
+            fields=list_exports.fields_of(self.datamodel.obj, self.label_columns),
+            query=query, arguments={k: request.args.getlist(k) for k in request.args
+                                    if k != "format"})
 
     # --- writing ------------------------------------------------------------------------
 

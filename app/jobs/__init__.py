@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.database import db
 from app.jobs.schedule import BadSchedule, Schedule
-from app.services import notifications, positions, reminders
+from app.services import list_exports, notifications, positions, reminders
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,14 @@ JOBS = [
     Job("notifications_cleanup", _l("Clean-up of old notifications"),
         _l("Deletes the notifications read more than 90 days ago; unread ones stay."),
         "daily 03:30", notifications.purge_read),
+    Job("exports_pending", _l("Exports in the background"),
+        _l("Writes the exports too large to wait for that no web process is writing: "
+           "those queued, and those whose process stopped half-way."),
+        "every 1m", list_exports.run_pending, lease=dt.timedelta(hours=2)),
+    Job("exports_cleanup", _l("Clean-up of old export files"),
+        _l("Deletes the files of exports made more than 7 days ago; the history of "
+           "exports stays."),
+        "daily 04:00", list_exports.purge_old),
 ]
 BY_ID = {job.id: job for job in JOBS}
 

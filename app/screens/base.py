@@ -71,7 +71,7 @@ def screen_attributes(entity) -> dict:
         "narrowed_by": tuple(entity.lookups),
     }
     if entity.read_only:
-        attributes["base_permissions"] = ["can_list", "can_show"]
+        attributes["base_permissions"] = ["can_list", "can_show", "can_export"]
         attributes["muldelete"] = None  # read-only: no bulk delete either
     return attributes
 

@@ -29,6 +29,7 @@ from app.models import (
     Client,
     Contact,
     CrmUser,
+    ExportRun,
     Inquiry,
     Interaction,
     Interest,
@@ -110,6 +111,10 @@ def condition(model, action: str = "read", user=None):
         return false()
     if model in PERSONAL:
         return PERSONAL[model] == p.user_id
+    if model is ExportRun:
+        # Everyone's own exports; the history of all to those who read the settings.
+        return true() if p.is_admin or p.scope("settings", "read") == ALL \
+            else ExportRun.user_id == p.user_id
     if p.is_admin:
         return true()
     if model is ChangeLog:

@@ -105,6 +105,8 @@ def record_path(notification: Notification) -> str:
     if notification.kind in ("digest", "overdue_team"):
         return "/interactionview/list/?worklist=overdue" if notification.kind == "overdue_team" \
             else "/interactionview/list/?worklist=today"
+    if notification.kind == "export":
+        return f"/exports/#export-{notification.record_id}"
     return f"/{notification.entity}view/show/{notification.record_id}"
 
 

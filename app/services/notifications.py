@@ -52,6 +52,8 @@ KINDS = (
          _l("A contact or a client who is a person has a birthday soon.")),
     Kind("stale_inquiry", _l("Unprocessed inquiries"),
          _l("An inquiry has waited too long to be processed.")),
+    Kind("export", _l("Exports"),
+         _l("An export too large to wait for is ready to download, or has failed.")),
 )
 BY_CODE = {kind.code: kind for kind in KINDS}
 
@@ -233,6 +235,10 @@ def title(notification: Notification) -> str:
                        day=_day(p.get("date")))
     if kind == "stale_inquiry":
         return gettext("Inquiry %(sender)s is still unprocessed", sender=p.get("sender", ""))
+    if kind == "export":
+        if p.get("status") == "done":
+            return gettext("The export %(title)s is ready", title=p.get("title", ""))
+        return gettext("The export %(title)s failed", title=p.get("title", ""))
     return kind
 
 
@@ -260,6 +266,11 @@ def details(notification: Notification) -> str:
         return p.get("client", "")
     if kind == "stale_inquiry":
         return gettext("Received %(when)s", when=_when(p.get("received_at")))
+    if kind == "export":
+        if p.get("status") == "done":
+            return ngettext("%(num)d row, %(format)s", "%(num)d rows, %(format)s",
+                            p.get("rows", 0), format=str(p.get("format", "")).upper())
+        return gettext("Try again, or ask the administrator to look at the exports' history.")
     return ""
 
 

@@ -39,7 +39,7 @@ ACTION_PERMISSIONS = {
     "add": ["can_add", "can_post"],
     "edit": ["can_edit", "can_put"],
     "delete": ["can_delete"],
-    "export": [],
+    "export": ["can_export"],
     "import": [],
     "reassign": [],
 }
@@ -62,6 +62,9 @@ PERSONAL_PERMISSIONS = [
     ("can_edit", "NotificationView"),
     ("can_get", "NotificationApi"),
     ("can_put", "NotificationApi"),
+    # Their own exports: progress, files, and the history of all for settings readers.
+    ("can_list", "ExportView"),
+    ("can_get", "ExportApi"),
 ]
 
 CRM = ("client", "contact", "inquiry", "interest", "interaction")
