@@ -17,14 +17,13 @@ from __future__ import annotations
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_babel import gettext
-from sqlalchemy import func, select
 
-from app.database import db
 from app.fab.api_fields import utc_iso
 from app.fab.downloads import send_export
 from app.jobs_api import _paging
 from app.services import access, actor, list_exports
 from app.services.errors import DomainError
+from app.services.paging import page_of
 
 
 def represent_export(run) -> dict:
@@ -77,9 +76,7 @@ class ExportApi(BaseApi):
                 "page must be from 0 to 1000000, page_size from 1 to 100."))
         everyone = request.args.get("who") == "all" and access.can("settings", "read")
         query = list_exports.history(everyone)
-        count = db.session.execute(
-            select(func.count()).select_from(query.order_by(None).subquery())).scalar()
-        rows = db.session.execute(query.limit(size).offset(page * size)).scalars()
+        count, rows = page_of(query, page, size)
         return self.response(200, count=count, result=[represent_export(run) for run in rows])
 
     @expose("/<int:pk>", methods=["GET"])

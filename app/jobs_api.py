@@ -20,15 +20,14 @@ from typing import Optional
 from flask import g, request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_babel import gettext
-from sqlalchemy import func, select
 
-from app.database import db
 from app.fab.api_fields import utc_iso
 from app.fab.rest import answer
 from app.jobs import BY_ID, runner
 from app.models import JobRun, Notification, utcnow
 from app.services import access, mail, notifications
 from app.services.errors import DomainError
+from app.services.paging import page_of
 
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 10**6
@@ -265,9 +264,7 @@ class NotificationApi(BaseApi):
                 "%(kinds)s.",
                 kinds=", ".join(notifications.BY_CODE)))
         query = notifications.mine(unread_only=request.args.get("unread") == "1", kind=kind)
-        count = db.session.execute(
-            select(func.count()).select_from(query.order_by(None).subquery())).scalar()
-        rows = db.session.execute(query.limit(size).offset(page * size)).scalars()
+        count, rows = page_of(query, page, size)
         return self.response(200, count=count, unread=notifications.unread_total(g.user.id),
                              result=[represent_notification(note) for note in rows])
 

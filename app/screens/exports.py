@@ -8,14 +8,13 @@ from flask import abort, jsonify, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
-from sqlalchemy import func, select
 
-from app.database import db
 from app.fab.downloads import send_export
 from app.models import EXPORT_FORMATS, EXPORT_STATUSES
 from app.services import access, actor, list_exports
 from app.services.clock import format_local
 from app.services.errors import DomainError
+from app.services.paging import page_of
 
 PAGE_SIZE = 50
 MAX_PAGE = 10**6
@@ -39,10 +38,7 @@ class ExportView(BaseView):
         everyone = may_see_all and request.args.get("who") == "all"
         page = min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
         query = list_exports.history(everyone)
-        total = db.session.execute(
-            select(func.count()).select_from(query.order_by(None).subquery())).scalar()
-        runs = db.session.execute(
-            query.limit(PAGE_SIZE).offset(page * PAGE_SIZE)).scalars().all()
+        total, runs = page_of(query, page, PAGE_SIZE)
         return self.render_template(
             "crm/exports.html", title=gettext("Exports"), runs=runs,
             states={run.id: status_of(run) for run in runs}, everyone=everyone,

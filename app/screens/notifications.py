@@ -9,13 +9,12 @@ from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
-from sqlalchemy import func, select
 
-from app.database import db
 from app.models import NOTIFICATION_DELIVERIES
 from app.services import mail, notifications
 from app.services.clock import format_local
 from app.services.errors import DomainError
+from app.services.paging import page_of
 
 PAGE_SIZE = 30
 MAX_PAGE = 10**6
@@ -48,9 +47,7 @@ class NotificationView(BaseView):
             kind = None
         page = min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
         query = notifications.mine(unread_only=unread_only, kind=kind)
-        total = db.session.execute(
-            select(func.count()).select_from(query.order_by(None).subquery())).scalar()
-        rows = db.session.execute(query.limit(PAGE_SIZE).offset(page * PAGE_SIZE)).scalars()
+        total, rows = page_of(query, page, PAGE_SIZE)
         return self.render_template(
             "crm/notifications.html", title=gettext("Notifications"),
             items=[_item(note) for note in rows], total=total, page=page,
