@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Inquiry, Interaction, Interest
-from app.services.clock import UnreadableTime, parse_typed, to_local, utcnow
+from app.services.clock import UnreadableTime, parse_typed, to_local, to_local_many, utcnow
 from app.services.numbers import UnreadableNumber, parse_decimal
 from tests.factories import INQUIRY, INTERACTION, INTEREST
 from tests.helpers import form_errors, text_of
@@ -45,6 +45,20 @@ def test_times_as_people_type_them(text, expected):
 def test_what_is_not_a_time_is_refused(text):
     with pytest.raises(UnreadableTime):
         parse_typed(text)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "Europe/Berlin", "America/New_York",
+                                  "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_many_times_are_made_local_as_one_is(app, monkeypatch, zone):
+    """The exports' fast way gives what to_local gives, across changes of the clocks
+    (Lord Howe moves its clock by half an hour)."""
+    monkeypatch.setitem(app.config, "CRM_TIMEZONE", zone)
+    start = dt.datetime(2026, 1, 1)
+    moments = [start + dt.timedelta(minutes=7 * n) for n in range(0, 365 * 24 * 60 // 7, 13)]
+    with app.app_context():
+        localise = to_local_many()
+        assert [localise(m) for m in moments] == [to_local(m) for m in moments]
+        assert localise(None) is None
 
 
 def test_a_date_field_takes_no_time():

@@ -310,3 +310,20 @@ def test_a_web_process_starts_writing_a_large_export_at_once(app, shop, supervis
     with app.app_context():
         assert list_exports.run_pending() == 0  # nothing left for the job
         db.session.remove()
+
+
+def test_a_background_export_keeps_the_lists_filters_and_order(app, shop, supervisor_client,
+                                                                api_as, dbx, monkeypatch):
+    monkeypatch.setitem(app.config, "CRM_EXPORT_INLINE_ROWS", 0)
+    supervisor_client.get("/clientview/export/?format=csv&_flt_0_name=Б")
+    api_as("supervisor").get(
+        f"{CLIENTS}?format=csv&q=(order_column:name,order_direction:desc)")
+    with app.app_context():
+        assert list_exports.run_pending() == 2
+        db.session.remove()
+    with dbx.session() as s:
+        screen, api = s.execute(select(ExportRun).order_by(ExportRun.id)).scalars().all()[-2:]
+        assert (screen.status, screen.rows, api.status, api.rows) == ("done", 1, "done", 3)
+    names = [row[1] for row in csv_rows(api_as("supervisor").get(
+        f"/api/v1/export/{api.id}/download"))[1:]]
+    assert names == ["ООО «Ёлка»", "Бета", "Альфа-Строй"]
