@@ -328,3 +328,18 @@ def test_a_background_export_keeps_the_lists_filters_and_order(app, shop, superv
     names = [row[1] for row in csv_rows(api_as("supervisor").get(
         f"/api/v1/export/{api.id}/download"))[1:]]
     assert names == ["ООО «Ёлка»", "Бета", "Альфа-Строй"]
+
+
+def test_a_background_export_whose_right_was_taken_away_fails_instead_of_writing_nothing(
+        app, shop, supervisor_client, dbx, monkeypatch):
+    monkeypatch.setitem(app.config, "CRM_EXPORT_INLINE_ROWS", 2)
+    supervisor_client.get("/clientview/export/?format=csv")
+    monkeypatch.setattr(list_exports.access, "can", lambda entity, action, user=None: False)
+    with app.app_context():
+        assert list_exports.run_pending() == 1
+        db.session.remove()
+    run = last_run(dbx)
+    assert (run.status, run.rows, run.file_key is not None) == ("failed", 0, True)
+    assert "may not export" in run.error or "выгружать" in run.error
+    (note,) = export_notes(dbx)
+    assert note.payload["status"] == "failed"

@@ -545,6 +545,9 @@ def run_background(run_id: int) -> bool:
     try:
         with actor.acting_as(run.user), force_locale(run.language):
             export = _rebuild(run)
+            # The right is asked again: one taken away since the request gives no file
+            # (the access filter alone would write an empty one and call it done).
+            refuse_without_right(export.model)
             _write_run(run, export)
     except Exception:
         db.session.rollback()
