@@ -22,6 +22,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -685,6 +686,8 @@ class Interaction(CustomValuesMixin, VersionedMixin, Model):
         Index("ix_interaction_interest_status", "interest_id", "status", "planned_at"),
         Index("ix_interaction_client", "client_id", "planned_at"),
         Index("ix_interaction_planned", "planned_at"),
+        # The auto-motivator's days (app.services.report_tables) and its drill-down.
+        Index("ix_interaction_done", "done_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -1037,3 +1040,91 @@ class ExportRun(Model):
     error: Mapped[Optional[str]] = mapped_column(Text)
 
     user = relationship("CrmUser")
+
+
+# --- Reports -----------------------------------------------------------------------------
+
+
+class ReportState(Model):
+    """When a report table (app.services.reports) was last computed, up to which change it
+    holds, how long that took and, when it failed, why."""
+
+    __tablename__ = "crm_report_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    computed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # The changes made before this time are in the table; the next run folds in the rest.
+    watermark: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    full: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class FunnelFact(Model):
+    """One interest having reached one stage of its pipeline, for the sales funnel.
+
+    An interest reaches every open stage up to the furthest it ever entered (a skipped
+    stage counts as passed), every open stage when it is won, and its won or lost stage.
+    `seconds` is the time it spent in the stage before it left, over all its stays there;
+    None while it is still in its first stay."""
+
+    __tablename__ = "crm_report_funnel"
+    __table_args__ = (
+        Index("ix_report_funnel_pipeline_started", "pipeline_id", "started_at"),
+        Index("ix_report_funnel_stage", "stage_id", "started_at"),
+    )
+
+    interest_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_interest.id", ondelete="CASCADE"), primary_key=True)
+    stage_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_stage.id", ondelete="CASCADE"), primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    responsible_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
+    won: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    seconds: Mapped[Optional[int]] = mapped_column(BigInteger)
+
+
+class ActivityFact(Model):
+    """One manager's done interactions on one day (in the company's time zone): their
+    count and points, for the auto-motivator (R11)."""
+
+    __tablename__ = "crm_report_activity"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    points: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class SalesPlan(AuditMixin, Model):
+    """What a manager, or a whole department, should sell in a period of a pipeline:
+    interests won and their sum. The funnel puts the facts next to it."""
+
+    __tablename__ = "crm_sales_plan"
+    __table_args__ = (Index("ix_sales_plan_period", "starts_on", "ends_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_pipeline.id", ondelete="CASCADE"), index=True)
+    manager_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_department.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    ends_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    won_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    won_amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
+    note: Mapped[Optional[str]] = mapped_column(String(255))
+
+    pipeline = relationship("Pipeline")
+    manager = relationship("CrmUser", foreign_keys=[manager_id])
+    department = relationship("Department")
+
+    def __str__(self) -> str:
+        who = self.manager or self.department or ""
+        return f"{who} {self.starts_on:%d.%m.%Y}–{self.ends_on:%d.%m.%Y}"

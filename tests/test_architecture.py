@@ -33,6 +33,9 @@ ALLOWED = {
     "fab/datamodel.py": "the lists' data model: every query it makes carries the filter",
     "services/reminders.py": "the jobs find whom to remind among every user; each user's "
                              "reminders are then read through the filter as that user",
+    "services/report_tables.py": "the jobs compute the report tables of the whole company; "
+                                 "each grid then reads them through the filter on its "
+                                 "figures (access.figures_condition) as its user",
     "sample_data/demo.py": "the demo company, written by the system",
     "sample_data/generator.py": "bulk generated data, written by the system",
 }

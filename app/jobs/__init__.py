@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.database import db
 from app.jobs.schedule import BadSchedule, Schedule
-from app.services import list_exports, notifications, positions, reminders
+from app.services import list_exports, notifications, positions, reminders, report_tables
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,14 @@ JOBS = [
         _l("Deletes the files of exports made more than 7 days ago; the history of "
            "exports stays."),
         "daily 04:00", list_exports.purge_old),
+    Job("reports_refresh", _l("Report tables"),
+        _l("Folds the interests and interactions changed since the last run into the "
+           "tables the funnel and the auto-motivator read."),
+        "every 10m", report_tables.refresh_all),
+    Job("reports_rebuild", _l("Report tables, whole"),
+        _l("Computes the report tables whole, taking in what a refresh cannot see: a "
+           "stage moved in its pipeline, the points of a type changed, a record deleted."),
+        "daily 02:30", report_tables.rebuild_all, lease=dt.timedelta(hours=2)),
 ]
 BY_ID = {job.id: job for job in JOBS}
 

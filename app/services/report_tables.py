@@ -1,0 +1,312 @@
+"""The report tables: facts computed from the live records by the jobs, so that a report's
+grid reads a small table instead of scanning interests and interactions on every click.
+
+- crm_report_funnel (FunnelFact): each interest with each stage of its pipeline it reached.
+- crm_report_activity (ActivityFact): each manager's done interactions and points per day.
+
+A refresh folds in what changed since the last one (the interests and interactions changed
+after its watermark, less a margin for transactions that committed late); a rebuild
+computes a table whole, as "recompute now" and the nightly job do, which also takes in
+changes the refresh cannot see (a stage moved in its pipeline, a type's points changed,
+an interaction deleted). Each run is one transaction: a grid reads the old figures or the
+new, never half of them. crm_report_state says when each table was computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Callable, Iterable
+
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
+
+from app.database import db
+from app.models import (
+    ActivityFact,
+    DictionaryItem,
+    FunnelFact,
+    Interaction,
+    Interest,
+    ReportState,
+    Stage,
+    StageChange,
+)
+from app.services.clock import company_tz, utcnow
+from app.services.unit_of_work import unit_of_work
+
+# A transaction that stamped its changes before a refresh began may commit after it read:
+# the next refresh looks this far behind its watermark again.
+LATE_COMMIT_MARGIN = dt.timedelta(minutes=5)
+
+
+# --- the funnel ------------------------------------------------------------------------------
+
+
+def _seconds_between(start, end):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("epoch", end - start), BigInteger)
+    return cast(func.round((func.julianday(end) - func.julianday(start)) * 86400), BigInteger)
+
+
+def _funnel_rows(interests):
+    """SELECT the facts of the interests whose ids `interests` (a SELECT) gives."""
+    stays = select(
+        StageChange.interest_id, StageChange.to_stage_id.label("stage_id"),
+        StageChange.changed_at.label("entered"),
+        func.lead(StageChange.changed_at).over(
+            partition_by=StageChange.interest_id,
+            order_by=(StageChange.changed_at, StageChange.id)).label("left"),
+    ).where(StageChange.interest_id.in_(interests)).subquery("stays")
+    durations = select(
+        stays.c.interest_id, stays.c.stage_id,
+        func.sum(_seconds_between(stays.c.entered, stays.c.left)).label("seconds"),
+    ).group_by(stays.c.interest_id, stays.c.stage_id).subquery("durations")
+    entered = aliased(Stage)
+    depth = select(
+        stays.c.interest_id, func.max(entered.sort).label("sort"),
+    ).join(entered, entered.id == stays.c.stage_id).join(
+        Interest, and_(Interest.id == stays.c.interest_id,
+                       Interest.pipeline_id == entered.pipeline_id),
+    ).where(entered.kind == "open").group_by(stays.c.interest_id).subquery("depth")
+    current = aliased(Stage)
+    reached = aliased(Stage)
+    return select(
+        Interest.id, reached.id, Interest.pipeline_id, Interest.responsible_id,
+        Interest.created_on, Interest.amount,
+        case((current.kind == "won", True), else_=False), Interest.closed_at,
+        durations.c.seconds,
+    ).select_from(Interest).join(current, current.id == Interest.stage_id).join(
+        reached, reached.pipeline_id == Interest.pipeline_id,
+    ).outerjoin(depth, depth.c.interest_id == Interest.id).outerjoin(
+        durations, and_(durations.c.interest_id == Interest.id,
+                        durations.c.stage_id == reached.id),
+    ).where(
+        Interest.id.in_(interests),
+        or_(reached.id == Interest.stage_id,
+            and_(reached.kind == "open",
+                 or_(current.kind == "won", reached.sort <= depth.c.sort))),
+    )
+
+
+FUNNEL_COLUMNS = ("interest_id", "stage_id", "pipeline_id", "responsible_id", "started_at",
+                  "amount", "won", "closed_at", "seconds")
+
+
+def _write_funnel(interests) -> int:
+    db.session.execute(delete(FunnelFact).where(FunnelFact.interest_id.in_(interests)))
+    result = db.session.execute(
+        insert(FunnelFact).from_select(FUNNEL_COLUMNS, _funnel_rows(interests)))
+    return result.rowcount or 0
+
+
+def rebuild_funnel(_since=None) -> int:
+    db.session.execute(delete(FunnelFact))
+    return _write_funnel(select(Interest.id))
+
+
+def refresh_funnel(since: dt.datetime) -> int:
+    # Deleted interests' facts go (SQLite keeps no cascade), then the changed ones'.
+    db.session.execute(delete(FunnelFact).where(
+        FunnelFact.interest_id.not_in(select(Interest.id))))
+    changed = select(Interest.id).where(Interest.changed_on >= since - LATE_COMMIT_MARGIN)
+    return _write_funnel(changed)
+
+
+# --- the auto-motivator ---------------------------------------------------------------------
+
+
+def offset_segments(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime,
+                                                                          dt.datetime, int]]:
+    """[start, end) in naive UTC cut where the company's clocks change: (from, to, the
+    offset in minutes that holds between them). Found day by day, then to the minute."""
+    zone = company_tz()
+
+    def offset(moment: dt.datetime) -> int:
+        local = moment.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+        return int(local.utcoffset().total_seconds() // 60)
+
+    segments, begin, current = [], start, offset(start)
+    moment = start
+    while moment < end:
+        # Clocks change at most once a day: a day whose end keeps the offset has no change.
+        following = min(moment + dt.timedelta(days=1), end)
+        probe = following if following < end else end - dt.timedelta(seconds=1)
+        if probe > moment and offset(probe) != current:
+            low, high = moment, probe  # the clocks change in (low, high]
+            while high - low > dt.timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                if offset(middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            change = high.replace(second=0, microsecond=0)
+            segments.append((begin, change, current))
+            begin, current = change, offset(change)
+        moment = following
+    segments.append((begin, end, current))
+    return segments
+
+
+def _local_day(column, minutes: int):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(column + literal_column(f"interval '{minutes} minutes'"), db.Date)
+    return func.date(column, f"{minutes:+d} minutes")
+
+
+def _done_per_day(low: dt.datetime, high: dt.datetime, minutes: int):
+    """SELECT (local day, user, done, points) of the interactions done in [low, high), whose
+    clocks are `minutes` ahead of UTC all along."""
+    day = _local_day(Interaction.done_at, minutes).label("day")
+    return day, select(
+        day, Interaction.responsible_id, func.count(),
+        func.coalesce(func.sum(DictionaryItem.points), 0),
+    ).outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id).where(
+        Interaction.status == "done", Interaction.responsible_id.is_not(None),
+        Interaction.done_at >= low, Interaction.done_at < high,
+    ).group_by(day, Interaction.responsible_id)
+
+
+def _activity(start: dt.datetime, end: dt.datetime) -> dict[tuple[dt.date, int], list[int]]:
+    """(local day, user) -> [done, points] of the interactions done in [start, end)."""
+    totals: dict[tuple[dt.date, int], list[int]] = {}
+    for low, high, minutes in offset_segments(start, end):
+        for local_day, user_id, done, points in db.session.execute(
+                _done_per_day(low, high, minutes)[1]):
+            if isinstance(local_day, str):
+                local_day = dt.date.fromisoformat(local_day)
+            cell = totals.setdefault((local_day, user_id), [0, 0])
+            cell[0] += done
+            cell[1] += int(points)
+    return totals
+
+
+def _utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    zone = company_tz()
+
+    def utc(day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time.min).replace(tzinfo=zone)
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    return utc(first), utc(last + dt.timedelta(days=1))
+
+
+def _write_activity(first: dt.date, last: dt.date) -> int:
+    """The days from `first` to `last` computed again. Each stretch of one UTC offset is
+    one INSERT … SELECT; a day the clocks change on spans two and is added up apart."""
+    db.session.execute(delete(ActivityFact).where(ActivityFact.day >= first,
+                                                  ActivityFact.day <= last))
+    segments = offset_segments(*_utc_bounds(first, last))
+    seams = sorted({_local_date(low) for low, _high, _minutes in segments[1:]})
+    as_stored = [day.isoformat() for day in seams] \
+        if db.session.get_bind().dialect.name == "sqlite" else seams
+    written = 0
+    for low, high, minutes in segments:
+        day, query = _done_per_day(low, high, minutes)
+        if seams:
+            query = query.where(day.not_in(as_stored))
+        written += db.session.execute(insert(ActivityFact).from_select(
+            ["day", "user_id", "done", "points"], query)).rowcount or 0
+    for seam in seams:
+        rows = [{"day": day, "user_id": user_id, "done": done, "points": points}
+                for (day, user_id), (done, points) in _activity(*_utc_bounds(seam, seam)).items()]
+        if rows:
+            db.session.execute(insert(ActivityFact), rows)
+        written += len(rows)
+    return written
+
+
+def _local_date(moment: dt.datetime) -> dt.date:
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(company_tz()).date()
+
+
+def rebuild_activity(_since=None) -> int:
+    db.session.execute(delete(ActivityFact))
+    first, last = db.session.execute(
+        select(func.min(Interaction.done_at), func.max(Interaction.done_at))
+        .where(Interaction.status == "done")).one()
+    if first is None:
+        return 0
+    return _write_activity(_local_date(first), _local_date(last))
+
+
+def _ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days joined: [(first, last), ...]."""
+    ranges: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if ranges and day - ranges[-1][1] == dt.timedelta(days=1):
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    return [(first, last) for first, last in ranges]
+
+
+def refresh_activity(since: dt.datetime) -> int:
+    """Recompute the days of the interactions done or changed since `since`."""
+    moments = db.session.execute(
+        select(Interaction.done_at).where(
+            Interaction.changed_on >= since - LATE_COMMIT_MARGIN,
+            Interaction.done_at.is_not(None)).distinct()).scalars()
+    days = {_local_date(moment) for moment in moments}
+    return sum(_write_activity(first, last) for first, last in _ranges(days))
+
+
+# --- the runs --------------------------------------------------------------------------------
+
+TABLES: dict[str, tuple[Callable, Callable]] = {
+    "funnel": (rebuild_funnel, refresh_funnel),
+    "activity": (rebuild_activity, refresh_activity),
+}
+
+
+def state(name: str) -> ReportState | None:
+    return db.session.get(ReportState, name)
+
+
+def compute(name: str, *, full: bool = False) -> ReportState:
+    """Bring one report table up to date in one transaction: whole when `full` or never
+    computed, else the changes since its watermark."""
+    rebuild, refresh = TABLES[name]
+    started, clock = utcnow(), time.perf_counter()
+    with unit_of_work():
+        current = db.session.get(ReportState, name, with_for_update=True)
+        if current is None:
+            current = ReportState(name=name)
+            db.session.add(current)
+        whole = full or current.watermark is None
+        rows = rebuild() if whole else refresh(current.watermark)
+        current.computed_at = utcnow()
+        current.watermark = started
+        current.rows = int(rows)
+        current.full = whole
+        current.seconds = round(time.perf_counter() - clock, 3)
+        current.error = None
+    return current
+
+
+def refresh_all(_now: dt.datetime | None = None) -> int:
+    """The job of every few minutes: each table brought up to date."""
+    return sum(compute(name).rows for name in TABLES)
+
+
+def rebuild_all(_now: dt.datetime | None = None) -> int:
+    """The nightly job: each table computed whole."""
+    return sum(compute(name, full=True).rows for name in TABLES)
+
+
+def computed_at(names: Iterable[str]) -> dt.datetime | None:
+    """When the oldest of these tables was computed; None if one never was."""
+    stamps = [getattr(state(name), "computed_at", None) for name in names]
+    return None if not stamps or None in stamps else min(stamps)
+
