@@ -134,5 +134,11 @@ LABELS = {
     "requested_by": _l("Run by"),
     "requested_by_id": _l("Run by"),
     "error": _l("Error"),
+    "starts_on": _l("Period from"),
+    "ends_on": _l("Period to"),
+    "won_count": _l("Interests to win"),
+    "won_amount": _l("Sum to win"),
+    "note": _l("Note"),
+    "department": _l("Department"),
 }
 

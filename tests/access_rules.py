@@ -43,6 +43,7 @@ from app.models import (
     InterestProduct,
     Product,
     ProductGroup,
+    SalesPlan,
     department_role,
 )
 from app.services.access import ALL, DEPARTMENT, MODEL_ENTITY, NONE, SUBTREE
@@ -220,6 +221,9 @@ class Records:
                 elif model is ChangeLog:
                     rows = {row.id: dict(row._mapping) for row in s.execute(
                         select(ChangeLog.id, ChangeLog.entity, ChangeLog.record_id))}
+                elif model is SalesPlan:
+                    rows = {row.id: dict(row._mapping) for row in s.execute(
+                        select(SalesPlan.id, SalesPlan.manager_id, SalesPlan.department_id))}
                 else:
                     rows = {pk: {"id": pk} for pk in s.execute(select(model.id)).scalars()}
             self._cache[model] = rows
@@ -249,6 +253,14 @@ def may(who_: Who, model, row: dict, action: str, records: Records) -> bool:
     if model is InterestProduct:
         interest = records.of(Interest).get(row["interest_id"])
         return interest is not None and may(who_, Interest, interest, action, records)
+    if model is SalesPlan:
+        # A manager's plan goes with the manager's figures, a department's with it.
+        if row["department_id"] is not None:
+            return scope == ALL or row["department_id"] in (
+                who_.subtree if scope == SUBTREE else {who_.department_id}
+                if scope == DEPARTMENT else set()) | (who_.headed if action == "read"
+                                                      else set())
+        return who_.owner_within(row["manager_id"], scope, action)
     if model not in OWNER_COLUMN:
         return True
     if who_.owner_within(row["owner"], scope, action):

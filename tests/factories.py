@@ -31,6 +31,7 @@ from app.models import (
     Pipeline,
     Product,
     ProductGroup,
+    SalesPlan,
     Stage,
 )
 from app.rules.validation import (
@@ -365,6 +366,22 @@ class CustomFieldFactory(Factory):
                 "label_en": f"Field {n}", "field_type": "string", "sort": 100 + n}
 
 
+class SalesPlanFactory(Factory):
+    """A plan of manager A (Sales: the supervisor's subtree)."""
+
+    model = SalesPlan
+    edit = ("note", "Changed by the test")
+    key = "note"
+
+    def deps(self, dbx):
+        return {"manager": dbx.user_id("manager")}
+
+    def values(self, deps, n):
+        return {"manager": deps["manager"], "starts_on": dt.date(2026, 12, 1),
+                "ends_on": dt.date(2026, 12, 31), "won_count": n,
+                "won_amount": Decimal(1000 * n), "note": f"Plan {n}"}
+
+
 CLIENT = ClientFactory()
 CONTACT = ContactFactory()
 INQUIRY = InquiryFactory()
@@ -379,11 +396,12 @@ STAGE = StageFactory()
 DEPARTMENT = DepartmentFactory()
 REQUISITES = CompanyRequisitesFactory()
 CUSTOM_FIELD = CustomFieldFactory()
+SALES_PLAN = SalesPlanFactory()
 
 FACTORIES: dict[type, Factory] = {
     f.model: f for f in (CLIENT, CONTACT, INQUIRY, INTEREST, INTERACTION, PRODUCT_GROUP, PRODUCT,
                          INTEREST_PRODUCT, DICTIONARY_ITEM, PIPELINE, STAGE, DEPARTMENT,
-                         REQUISITES, CUSTOM_FIELD)
+                         REQUISITES, CUSTOM_FIELD, SALES_PLAN)
 }
 
 # Models that are read-only on every screen and resource.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.entities import catalogue, crm, settings
+from app.entities import catalogue, crm, reports, settings
 from app.entities.declaration import Entity, Lookup, Match, MenuPlace
 
 __all__ = ["Entity", "Lookup", "Match", "MenuPlace", "ENTITIES", "BY_MODEL", "BY_API",
@@ -22,7 +22,8 @@ __all__ = ["Entity", "Lookup", "Match", "MenuPlace", "ENTITIES", "BY_MODEL", "BY
            "LOOKUPS", "POSITIONED", "owner_column", "pages_of"]
 
 # In the menu's order.
-ENTITIES: list[Entity] = [*crm.ENTITIES, *catalogue.ENTITIES, *settings.ENTITIES]
+ENTITIES: list[Entity] = [*crm.ENTITIES, *reports.ENTITIES, *catalogue.ENTITIES,
+                          *settings.ENTITIES]
 
 # The rows of the rights matrix (app.services.access): the entities the declarations name
 # as their rights, and the reports.

@@ -35,6 +35,7 @@ from app.models import (
     Interest,
     Notification,
     NotificationSetting,
+    SalesPlan,
 )
 from app.services import actor
 from app.services.errors import Forbidden, RecordInvalid
@@ -119,6 +120,8 @@ def condition(model, action: str = "read", user=None):
         return true()
     if model is ChangeLog:
         return _history_condition(user)
+    if model is SalesPlan:
+        return _plan_condition(action, user)
     entity = MODEL_ENTITY.get(model)
     if entity is None:
         return true() if model in EMPLOYEE_LISTS and action == "read" else false()
@@ -140,6 +143,42 @@ def condition(model, action: str = "read", user=None):
         owned = owned | Contact.client_id.in_(
             select(Client.id).where(_owner_condition(p, Client.responsible_id, scope, action)))
     return owned
+
+
+def figures_condition(user_column, action: str = "read", user=None):
+    """A condition on a column of user ids that keeps the report figures of the users whose
+    figures the user may `action` (the matrix's "report" entity): a manager their own, a
+    head of department the subtree's."""
+    p = principal(user)
+    if p.user_id is None:
+        return false()
+    scope = p.scope("report", action)
+    if scope == NONE:
+        return false()
+    if scope == ALL:
+        return true()
+    return _owner_condition(p, user_column, scope, action)
+
+
+def _plan_condition(action: str, user=None):
+    """A manager's plan with the manager's figures, a department's with the department."""
+    departments = figures_departments(action, user)
+    if departments is None:
+        return true()
+    return figures_condition(SalesPlan.manager_id, action, user) | \
+        SalesPlan.department_id.in_(sorted(departments))
+
+
+def figures_departments(action: str = "read", user=None) -> Optional[set[int]]:
+    """The departments whose figures the user may `action` as a whole (a department's
+    plan, its line in a report); None for all of them."""
+    p = principal(user)
+    scope = p.scope("report", action) if p.user_id is not None else NONE
+    if scope == ALL:
+        return None
+    if scope == NONE:
+        return set()
+    return scope_departments(p, scope, action)
 
 
 EVERY_OWNER = object()  # readable_owners: the access filter does not narrow the list
@@ -315,6 +354,9 @@ def _authorize_save(obj, *, is_new: bool, previous_owner: Optional[int],
     scope = p.scope(entity, action) if entity else NONE
     if scope == NONE:
         raise Forbidden(gettext("You do not have the right to do this."))
+    if model is SalesPlan:
+        _authorize_plan(obj, action, user)
+        return
     if model not in OWNER_RELATION:
         return
     owner = owner_of(obj)
@@ -332,6 +374,22 @@ def _authorize_save(obj, *, is_new: bool, previous_owner: Optional[int],
         raise Forbidden(gettext(
             "After this change the record would be outside what you may see; "
             "choose a responsible within your scope."))
+
+
+def _authorize_plan(plan, action: str, user=None) -> None:
+    departments = figures_departments(action, user)
+    if departments is None:
+        return
+    p = principal(user)
+    department_id = plan.department.id if plan.department is not None else plan.department_id
+    manager_id = plan.manager.id if plan.manager is not None else plan.manager_id
+    if department_id is None and manager_id is None:
+        return  # the plan's own check says what is missing
+    within = department_id in departments if department_id is not None else \
+        user_within_scope(manager_id, p.scope("report", action), p)
+    if not within:
+        raise Forbidden(gettext("You may set plans only for the employees and departments "
+                                "whose figures you see."))
 
 
 def _client_within_scope(obj, scope: int, p: Principal) -> bool:

@@ -483,6 +483,30 @@ def start(export: Export, fmt: str) -> ExportRun:
     return run
 
 
+def write_rows_now(source: str, title: str, arguments: dict, fmt: str, columns,
+                   values: list) -> ExportRun:
+    """Record and write at once the export of rows already at hand (a report's grid, its
+    drill-down: what is on the screen, never more than a page of people or stages)."""
+    check_format(fmt)
+    with unit_of_work():
+        run = ExportRun(user_id=actor.current_user_id(), source=source, title=title[:200],
+                        format=fmt, arguments=arguments, language=language(),
+                        background=False, status="running", total=len(values),
+                        started_at=utcnow(), file_key=secrets.token_hex(16))
+        db.session.add(run)
+    target = file_path(run)
+    try:
+        written = write(fmt, columns, iter(values), title, run.language, target)
+    except Exception:
+        target.unlink(missing_ok=True)
+        _mark(run.id, status="failed", finished_at=utcnow(), error=traceback.format_exc())
+        raise
+    _mark(run.id, status="done", rows=written, finished_at=utcnow(),
+          file_size=target.stat().st_size)
+    db.session.refresh(run)
+    return run
+
+
 def _write_run(run: ExportRun, export: Export) -> None:
     """Write the file of `run` from `export`; the run says how it went."""
     run_id = run.id

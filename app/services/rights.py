@@ -86,7 +86,8 @@ BUILTIN_ROLES: dict[str, Matrix] = {
         "product": {"read": ALL},
         "directory": {"read": ALL},
         "settings": {"read": ALL},
-        "report": {"read": SUBTREE, "export": SUBTREE},
+        "report": {"read": SUBTREE, "add": SUBTREE, "edit": SUBTREE, "delete": SUBTREE,
+                   "export": SUBTREE},
     }),
     "Manager": _matrix({
         **{entity: {"read": OWN, "add": OWN, "edit": OWN} for entity in CRM},

@@ -1,0 +1,659 @@
+"""The reports a supervisor acts on, read from the report tables (app.services.report_tables)
+through the access filter: a manager sees their own figures, a head of department the
+subtree's (the rights matrix's "report" entity).
+
+Each report answers a Grid: its columns, its rows, a totals row, where each cell drills
+down to, a chart, and when its data was computed. The screens draw it, the API answers it
+as JSON, and an export writes exactly its rows.
+
+- funnel: per stage of a pipeline, the interests started in the period that reached it,
+  their sum, the conversion to the next stage and to won, the average time in the stage;
+  by manager or by department, side by side with their plans (SalesPlan).
+- motivator (R11): each manager's points of done interactions per day against the norm of
+  their department, the fulfilment in %, the days below the norm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased
+
+from app.database import db
+from app.models import (
+    ActivityFact,
+    Client,
+    CrmUser,
+    Department,
+    DictionaryItem,
+    FunnelFact,
+    Interaction,
+    Interest,
+    Pipeline,
+    SalesPlan,
+    Stage,
+)
+from app.services import access, report_tables
+from app.services.clock import company_tz, local_today
+from app.services.errors import Forbidden, RecordInvalid
+from app.services.exports import ExportColumn
+from app.services.principals import subtree
+
+REPORTS = {
+    "funnel": _l("Sales funnel"),
+    "motivator": _l("Auto-motivator"),
+}
+FUNNEL_VIEWS = {"stages": _l("By stages"), "managers": _l("By managers"),
+                "departments": _l("By departments")}
+MAX_DAYS = 366 * 2
+DAY_COLUMNS_UP_TO = 31  # a motivator of a longer period shows no column per day
+
+
+@dataclass
+class Filters:
+    start: dt.date
+    end: dt.date
+    pipeline_id: Optional[int] = None
+    department_id: Optional[int] = None
+    manager_id: Optional[int] = None
+    view: str = "stages"
+
+    def as_args(self) -> dict:
+        args = {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                "view": self.view}
+        for name in ("pipeline_id", "department_id", "manager_id"):
+            if getattr(self, name) is not None:
+                args[name.removesuffix("_id")] = getattr(self, name)
+        return args
+
+
+@dataclass
+class Grid:
+    name: str
+    title: str
+    filters: Filters
+    columns: list[ExportColumn]
+    rows: list[dict]
+    totals: Optional[dict]
+    computed_at: Optional[dt.datetime]
+    # Row and column key -> the drill-down's arguments (app.services.reports.drill).
+    drills: dict = field(default_factory=dict)
+    chart: dict = field(default_factory=dict)
+    # Cells that stand out (a day below the norm): {(row index, column key)}
+    marked: set = field(default_factory=set)
+    pipelines: list = field(default_factory=list)
+
+    def values(self, with_totals: bool = True) -> list[list[Any]]:
+        """The rows as an export writes them: the columns' values, the totals last."""
+        keys = [column.key for column in self.columns]
+        rows = [[row.get(key) for key in keys] for row in self.rows]
+        if with_totals and self.totals is not None:
+            rows.append([self.totals.get(key) for key in keys])
+        return rows
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _int(value, name: str, errors: dict) -> Optional[int]:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 0 < number < 2**31:
+        errors[name] = [gettext("Not a number.")]
+        return None
+    return number
+
+
+def _day(value, name: str, default: dt.date, errors: dict) -> dt.date:
+    if value in (None, ""):
+        return default
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    errors[name] = [gettext("Not a date: %(value)s", value=text)]
+    return default
+
+
+def parse_filters(args, view_choices=FUNNEL_VIEWS) -> Filters:
+    """The filters of a request's arguments: `start`, `end` (dates, by default this
+    month), `pipeline`, `department`, `manager` (ids), `view`. Bad values are refused with
+    a message per argument."""
+    errors: dict = {}
+    today = local_today()
+    month_end = today.replace(day=28) + dt.timedelta(days=4)
+    month_end -= dt.timedelta(days=month_end.day)
+    start = _day(args.get("start"), "start", today.replace(day=1), errors)
+    end = _day(args.get("end"), "end", month_end, errors)
+    if not errors and end < start:
+        errors["end"] = [gettext("The end of the period is before its start.")]
+    if not errors and (end - start).days > MAX_DAYS:
+        errors["end"] = [gettext("A period of at most %(days)s days.", days=MAX_DAYS)]
+    view = args.get("view") or "stages"
+    if view not in view_choices:
+        errors["view"] = [gettext("Choose %(choices)s.", choices=", ".join(view_choices))]
+    filters = Filters(start, end, _int(args.get("pipeline"), "pipeline", errors),
+                      _int(args.get("department"), "department", errors),
+                      _int(args.get("manager"), "manager", errors), view)
+    if errors:
+        raise RecordInvalid(errors)
+    return filters
+
+
+def _utc_period(filters: Filters) -> tuple[dt.datetime, dt.datetime]:
+    zone = company_tz()
+
+    def utc(day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time.min).replace(tzinfo=zone)
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    return utc(filters.start), utc(filters.end + dt.timedelta(days=1))
+
+
+def _people(column, filters: Filters):
+    """The access filter on a column of user ids and the department and manager chosen."""
+    conditions = [access.figures_condition(column)]
+    if filters.department_id is not None:
+        conditions.append(column.in_(select(CrmUser.id).where(
+            CrmUser.department_id.in_(sorted(subtree(filters.department_id))))))
+    if filters.manager_id is not None:
+        conditions.append(column == filters.manager_id)
+    return and_(*conditions)
+
+
+def pipelines() -> list[Pipeline]:
+    return list(db.session.execute(select(Pipeline).order_by(Pipeline.sort, Pipeline.name))
+                .scalars())
+
+
+def _pipeline(filters: Filters) -> Optional[Pipeline]:
+    if filters.pipeline_id is not None:
+        found = db.session.get(Pipeline, filters.pipeline_id)
+        if found is None:
+            raise RecordInvalid({"pipeline": [gettext("No such pipeline.")]})
+        return found
+    every = pipelines()
+    chosen = next((p for p in every if p.is_default), every[0] if every else None)
+    if chosen is not None:
+        filters.pipeline_id = chosen.id
+    return chosen
+
+
+def _percent(part, whole) -> Optional[Decimal]:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+# --- the funnel ---------------------------------------------------------------------------
+
+
+def _stages(pipeline: Pipeline) -> list[Stage]:
+    order = {"open": 0, "won": 1, "lost": 2}
+    return sorted(pipeline.stages, key=lambda s: (order.get(s.kind, 3), s.sort, s.id))
+
+
+def _started(filters: Filters):
+    start, end = _utc_period(filters)
+    return and_(FunnelFact.pipeline_id == filters.pipeline_id, FunnelFact.started_at >= start,
+                FunnelFact.started_at < end, _people(FunnelFact.responsible_id, filters))
+
+
+def _won_in_period(filters: Filters):
+    start, end = _utc_period(filters)
+    return and_(FunnelFact.pipeline_id == filters.pipeline_id, FunnelFact.won,
+                FunnelFact.stage_id.in_(select(Stage.id).where(Stage.kind == "won")),
+                FunnelFact.closed_at >= start, FunnelFact.closed_at < end,
+                _people(FunnelFact.responsible_id, filters))
+
+
+def funnel(filters: Filters) -> Grid:
+    pipeline = _pipeline(filters)
+    if filters.view == "stages":
+        grid = _funnel_by_stages(filters, pipeline)
+    else:
+        grid = _funnel_by_people(filters, filters.view)
+    grid.pipelines = pipelines()
+    return grid
+
+
+def _funnel_by_stages(filters: Filters, pipeline: Optional[Pipeline]) -> Grid:
+    columns = [
+        ExportColumn("stage", _l("Stage")),
+        ExportColumn("reached", _l("Interests"), "integer"),
+        ExportColumn("amount", _l("Sum"), "money"),
+        ExportColumn("of_first", _l("Share of the first stage, %"), "decimal"),
+        ExportColumn("to_next", _l("To the next stage, %"), "decimal"),
+        ExportColumn("to_won", _l("To won, %"), "decimal"),
+        ExportColumn("days", _l("Days in the stage"), "decimal"),
+    ]
+    grid = Grid("funnel", str(REPORTS["funnel"]), filters, columns, [], None,
+                report_tables.computed_at(["funnel"]))
+    if pipeline is None:
+        return grid
+    figures = {row.stage_id: row for row in db.session.execute(
+        select(FunnelFact.stage_id, func.count().label("reached"),
+               func.coalesce(func.sum(FunnelFact.amount), 0).label("amount"),
+               func.sum(FunnelFact.seconds).label("seconds"),
+               func.count(FunnelFact.seconds).label("stays"))
+        .where(_started(filters)).group_by(FunnelFact.stage_id))}
+    totals = db.session.execute(
+        select(func.count(func.distinct(FunnelFact.interest_id)),
+               func.count(case((FunnelFact.won, FunnelFact.interest_id)).distinct()))
+        .where(_started(filters))).one()
+    started, won = totals
+    stages = _stages(pipeline)
+    opened = [s for s in stages if s.kind == "open"]
+    won_count = sum(figures[s.id].reached for s in stages if s.kind == "won" and s.id in figures)
+    first = figures[opened[0].id].reached if opened and opened[0].id in figures else 0
+    for index, stage in enumerate(stages):
+        row = figures.get(stage.id)
+        reached = row.reached if row else 0
+        if stage.kind == "open":
+            following = opened[index + 1] if index + 1 < len(opened) else None
+            next_count = (figures[following.id].reached if following and following.id in figures
+                          else 0) if following else won_count
+            to_next, to_won = _percent(next_count, reached), _percent(won_count, reached)
+        else:
+            to_next = to_won = None
+        days = None
+        if row is not None and row.stays:
+            days = (Decimal(row.seconds) / row.stays / 86400).quantize(Decimal("0.1"))
+        grid.rows.append({"stage": stage.name, "stage_id": stage.id, "kind": stage.kind,
+                          "color": stage.color, "reached": reached,
+                          "amount": _money(row.amount if row else 0),
+                          "of_first": _percent(reached, first) if stage.kind == "open" else
+                          _percent(reached, started),
+                          "to_next": to_next, "to_won": to_won, "days": days})
+        grid.drills[(len(grid.rows) - 1, "reached")] = {"stage": stage.id}
+    each = select(func.max(FunnelFact.amount).label("amount")).where(
+        _started(filters)).group_by(FunnelFact.interest_id).subquery()
+    amount = db.session.execute(select(func.coalesce(func.sum(each.c.amount), 0))).scalar()
+    grid.totals = {"stage": gettext("Interests started in the period"), "reached": started,
+                   "amount": _money(amount), "to_won": _percent(won, started)}
+    grid.chart = {"type": "bar", "labels": [row["stage"] for row in grid.rows],
+                  "series": [{"label": gettext("Interests"),
+                              "data": [row["reached"] for row in grid.rows],
+                              "colors": [row["color"] or "#4e79a7" for row in grid.rows]}]}
+    return grid
+
+
+def _people_grid_columns(view: str) -> list[ExportColumn]:
+    who = ExportColumn("who", _l("Manager") if view == "managers" else _l("Department"))
+    return [who,
+            ExportColumn("started", _l("Interests started"), "integer"),
+            ExportColumn("won", _l("Won in the period"), "integer"),
+            ExportColumn("won_amount", _l("Won, sum"), "money"),
+            ExportColumn("plan_count", _l("Plan, interests"), "integer"),
+            ExportColumn("plan_amount", _l("Plan, sum"), "money"),
+            ExportColumn("fulfilment", _l("Plan fulfilment, %"), "decimal"),
+            ExportColumn("conversion", _l("Conversion to won, %"), "decimal")]
+
+
+def _departments_of(users: set[int]) -> dict[int, Optional[int]]:
+    if not users:
+        return {}
+    return dict(db.session.execute(select(CrmUser.id, CrmUser.department_id)
+                                   .where(CrmUser.id.in_(sorted(users)))).all())
+
+
+def _plans(filters: Filters) -> list[SalesPlan]:
+    """The plans whose period lies within the report's, of its pipeline or of all."""
+    query = access.readable(SalesPlan).where(
+        SalesPlan.starts_on >= filters.start, SalesPlan.ends_on <= filters.end,
+        (SalesPlan.pipeline_id == filters.pipeline_id) | SalesPlan.pipeline_id.is_(None))
+    return list(db.session.execute(query).scalars())
+
+
+def _funnel_by_people(filters: Filters, view: str) -> Grid:
+    grid = Grid("funnel", str(REPORTS["funnel"]), filters, _people_grid_columns(view), [],
+                None, report_tables.computed_at(["funnel"]))
+    started = dict(db.session.execute(
+        select(FunnelFact.responsible_id, func.count(func.distinct(FunnelFact.interest_id)))
+        .where(_started(filters)).group_by(FunnelFact.responsible_id)).all())
+    won = {row[0]: (row[1], row[2]) for row in db.session.execute(
+        select(FunnelFact.responsible_id, func.count(),
+               func.coalesce(func.sum(FunnelFact.amount), 0))
+        .where(_won_in_period(filters)).group_by(FunnelFact.responsible_id))}
+    won_started = dict(db.session.execute(
+        select(FunnelFact.responsible_id, func.count(func.distinct(FunnelFact.interest_id)))
+        .where(_started(filters), FunnelFact.won).group_by(FunnelFact.responsible_id)).all())
+    plans = _plans(filters)
+    users = {key for key in [*started, *won] if key is not None}
+    users |= {plan.manager_id for plan in plans if plan.manager_id is not None}
+    if filters.manager_id is not None:
+        users &= {filters.manager_id}
+    department_of = _departments_of(users)
+    if filters.department_id is not None:
+        within = subtree(filters.department_id)
+        users = {u for u in users if department_of.get(u) in within}
+
+    def key_of(user_id):
+        return user_id if view == "managers" else department_of.get(user_id)
+
+    lines: dict[Any, dict] = {}
+
+    def line(key) -> dict:
+        return lines.setdefault(key, {"key": key, "started": 0, "won": 0,
+                                      "won_amount": Decimal(0), "won_started": 0,
+                                      "plan_count": None, "plan_amount": None})
+
+    for user_id in users:
+        entry = line(key_of(user_id))
+        entry["started"] += started.get(user_id, 0)
+        count, amount = won.get(user_id, (0, 0))
+        entry["won"] += count
+        entry["won_amount"] += Decimal(amount)
+        entry["won_started"] += won_started.get(user_id, 0)
+    own_department_plans = set()
+    for plan in plans:
+        if view == "departments" and plan.department_id is not None:
+            if plan.department_id not in lines and not _chosen_department(plan, filters):
+                continue
+            entry = line(plan.department_id)
+            if plan.department_id not in own_department_plans:
+                own_department_plans.add(plan.department_id)
+                entry["plan_count"] = entry["plan_amount"] = None
+        elif plan.manager_id in users and (view == "managers" or
+                                        key_of(plan.manager_id) not in own_department_plans):
+            entry = line(key_of(plan.manager_id))
+        else:
+            continue
+        entry["plan_count"] = (entry["plan_count"] or 0) + plan.won_count
+        entry["plan_amount"] = (entry["plan_amount"] or Decimal(0)) + plan.won_amount
+    names = _names(view, set(lines))
+    for key, entry in sorted(lines.items(), key=lambda item: names.get(item[0], "")):
+        grid.rows.append({
+            "who": names.get(key, gettext("No department") if view == "departments" else
+                             gettext("Nobody")),
+            "key": key, "started": entry["started"], "won": entry["won"],
+            "won_amount": _money(entry["won_amount"]), "plan_count": entry["plan_count"],
+            "plan_amount": None if entry["plan_amount"] is None else
+            _money(entry["plan_amount"]),
+            "fulfilment": _percent(entry["won_amount"], entry["plan_amount"]),
+            "conversion": _percent(entry["won_started"], entry["started"])})
+        index, who = len(grid.rows) - 1, "manager" if view == "managers" else "line_department"
+        if key is not None:
+            grid.drills[(index, "started")] = {"cell": "started", who: key}
+            grid.drills[(index, "won")] = {"cell": "won", who: key}
+    total = {name: sum(row[name] or 0 for row in grid.rows)
+             for name in ("started", "won", "won_amount")}
+    planned = any(row["plan_amount"] is not None for row in grid.rows)
+    plan_amount = sum((row["plan_amount"] or 0) for row in grid.rows) if planned else None
+    grid.totals = {"who": gettext("Total"), **total,
+                   "won_amount": _money(total["won_amount"]),
+                   "plan_count": sum(row["plan_count"] or 0 for row in grid.rows)
+                   if planned else None,
+                   "plan_amount": plan_amount,
+                   "fulfilment": _percent(total["won_amount"], plan_amount),
+                   "conversion": _percent(sum(e["won_started"] for e in lines.values()),
+                                          total["started"])}
+    grid.chart = {"type": "bar", "labels": [row["who"] for row in grid.rows],
+                  "series": [{"label": gettext("Won, sum"),
+                              "data": [float(row["won_amount"]) for row in grid.rows]},
+                             {"label": gettext("Plan, sum"),
+                              "data": [float(row["plan_amount"] or 0) for row in grid.rows]}]}
+    return grid
+
+
+def _chosen_department(plan: SalesPlan, filters: Filters) -> bool:
+    return filters.department_id is None or plan.department_id in subtree(
+        filters.department_id)
+
+
+def _names(view: str, keys: set) -> dict:
+    ids = sorted(key for key in keys if key is not None)
+    if not ids:
+        return {}
+    if view == "departments":
+        return dict(db.session.execute(select(Department.id, Department.name)
+                                       .where(Department.id.in_(ids))).all())
+    return {user.id: str(user) for user in db.session.execute(
+        select(CrmUser).where(CrmUser.id.in_(ids))).scalars()}
+
+
+# --- drill-down -------------------------------------------------------------------------------
+
+# A drill-down shows its first rows on the screen; an export holds them all.
+DRILL_SHOWN = 500
+
+
+@dataclass
+class Drill:
+    total: int          # the records behind the cell
+    rows: list[dict]    # all of them, or the first `limit`
+
+
+def _limited(query, limit: Optional[int]):
+    """(the total, the query cut to `limit` rows); no count without a limit."""
+    if limit is None:
+        return None, query
+    total = db.session.execute(select(func.count()).select_from(
+        query.order_by(None).subquery())).scalar()
+    return total, query.limit(limit)
+
+
+DRILL_COLUMNS = [
+    ExportColumn("id", _l("No."), "integer"),
+    ExportColumn("title", _l("Interest")),
+    ExportColumn("client", _l("Client")),
+    ExportColumn("responsible", _l("Responsible")),
+    ExportColumn("stage", _l("Stage now")),
+    ExportColumn("amount", _l("Sum"), "money"),
+    ExportColumn("started", _l("Started"), "datetime"),
+    ExportColumn("closed", _l("Closed"), "datetime"),
+]
+
+
+def funnel_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
+    """The interests behind one cell of the funnel: of a stage (`stage`), or a manager's
+    or a department's line (`manager`, `line_department`) started or won (`cell`) in the
+    period.
+    Read through the access filter on interests too; for the built-in roles that is the
+    same set, so the rows add up to the cell."""
+    errors: dict = {}
+    stage_id = _int(args.get("stage"), "stage", errors)
+    cell = args.get("cell") or "started"
+    if cell not in ("started", "won"):
+        errors["cell"] = [gettext("Choose %(choices)s.", choices="started, won")]
+    if errors:
+        raise RecordInvalid(errors)
+    _pipeline(filters)
+    if stage_id is not None:
+        where = and_(_started(filters), FunnelFact.stage_id == stage_id)
+    elif cell == "won":
+        where = _won_in_period(filters)
+    else:
+        where = _started(filters)
+    department = _int(args.get("line_department"), "line_department", errors)
+    if errors:
+        raise RecordInvalid(errors)
+    if department is not None:
+        # A department's line holds its own employees (its sub-departments have theirs).
+        where = and_(where, FunnelFact.responsible_id.in_(
+            select(CrmUser.id).where(CrmUser.department_id == department)))
+    current = aliased(Stage)
+    query = access.readable(
+        Interest, Interest.id, Interest.title, Client.name, CrmUser.first_name,
+        CrmUser.last_name, CrmUser.username, current.name.label("stage"), Interest.amount,
+        Interest.created_on, Interest.closed_at,
+    ).outerjoin(Client, Client.id == Interest.client_id).outerjoin(
+        CrmUser, CrmUser.id == Interest.responsible_id).join(
+        current, current.id == Interest.stage_id).where(
+        Interest.id.in_(select(FunnelFact.interest_id).where(where))).order_by(
+        Interest.amount.desc(), Interest.id)
+    total, query = _limited(query, limit)
+    rows = []
+    for row in db.session.execute(query):
+        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        rows.append({"id": row.id, "title": row.title, "client": row.name or "",
+                     "responsible": person or "", "stage": row.stage,
+                     "amount": _money(row.amount), "started": row.created_on,
+                     "closed": row.closed_at})
+    return Drill(total if total is not None else len(rows), rows)
+
+
+# --- the auto-motivator --------------------------------------------------------------------
+
+
+def _days_of(filters: Filters) -> list[dt.date]:
+    days, day = [], filters.start
+    while day <= filters.end:
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def motivator(filters: Filters) -> Grid:
+    """R11: per manager, the points of the interactions done each day of the period against
+    the norm of their department (weekdays; a weekend's points count, its norm does not)."""
+    days = _days_of(filters)
+    per_day = len(days) <= DAY_COLUMNS_UP_TO
+    columns = [ExportColumn("who", _l("Manager")), ExportColumn("department", _l("Department")),
+               ExportColumn("norm", _l("Norm per day"), "integer"),
+               ExportColumn("done", _l("Interactions done"), "integer"),
+               ExportColumn("points", _l("Points"), "integer"),
+               ExportColumn("expected", _l("Points by the norm"), "integer"),
+               ExportColumn("fulfilment", _l("Fulfilment, %"), "decimal"),
+               ExportColumn("below", _l("Days below the norm"), "integer")]
+    if per_day:
+        columns += [ExportColumn(f"d{day.isoformat()}", day.strftime("%d.%m"), "integer")
+                    for day in days]
+    grid = Grid("motivator", str(REPORTS["motivator"]), filters, columns, [], None,
+                report_tables.computed_at(["activity"]))
+    people = _people(CrmUser.id, filters)
+    users = db.session.execute(
+        select(CrmUser, Department.name, Department.activity_norm)
+        .outerjoin(Department, Department.id == CrmUser.department_id)
+        .where(people, CrmUser.active.is_(True) | CrmUser.id.in_(
+            select(ActivityFact.user_id).where(ActivityFact.day >= filters.start,
+                                               ActivityFact.day <= filters.end)))).all()
+    facts: dict[int, dict[dt.date, tuple[int, int]]] = {}
+    for row in db.session.execute(
+            select(ActivityFact.user_id, ActivityFact.day, ActivityFact.done,
+                   ActivityFact.points)
+            .where(ActivityFact.day >= filters.start, ActivityFact.day <= filters.end,
+                   _people(ActivityFact.user_id, filters))):
+        facts.setdefault(row.user_id, {})[row.day] = (row.done, row.points)
+    # The norm holds on the weekdays up to today: a day still ahead is not below it.
+    today = local_today()
+    weekdays = [day for day in days if day.weekday() < 5 and day <= today]
+    for user, department, norm in sorted(users, key=lambda r: str(r[0])):
+        mine = facts.get(user.id, {})
+        if department is None and not mine:
+            continue
+        points = sum(p for _d, p in mine.values())
+        expected = norm * len(weekdays) if norm is not None else None
+        below = [day for day in weekdays if norm and mine.get(day, (0, 0))[1] < norm]
+        row = {"who": str(user), "user_id": user.id, "department": department or "",
+               "norm": norm, "done": sum(d for d, _p in mine.values()), "points": points,
+               "expected": expected, "fulfilment": _percent(points, expected),
+               "below": len(below) if norm else None}
+        if per_day:
+            for day in days:
+                row[f"d{day.isoformat()}"] = mine.get(day, (0, 0))[1]
+        grid.rows.append(row)
+        index = len(grid.rows) - 1
+        grid.drills[(index, "done")] = {"manager": user.id}
+        if per_day:
+            for day in below:
+                grid.marked.add((index, f"d{day.isoformat()}"))
+            for day in days:
+                grid.drills[(index, f"d{day.isoformat()}")] = {"manager": user.id,
+                                                               "day": day.isoformat()}
+    points = sum(row["points"] for row in grid.rows)
+    expected = sum(row["expected"] or 0 for row in grid.rows)
+    grid.totals = {"who": gettext("Total"), "done": sum(row["done"] for row in grid.rows),
+                   "points": points, "expected": expected,
+                   "fulfilment": _percent(points, expected),
+                   "below": sum(row["below"] or 0 for row in grid.rows)}
+    if per_day:
+        for day in days:
+            key = f"d{day.isoformat()}"
+            grid.totals[key] = sum(row[key] for row in grid.rows)
+    grid.chart = {"type": "bar", "labels": [row["who"] for row in grid.rows],
+                  "series": [{"label": gettext("Fulfilment, %"),
+                              "data": [float(row["fulfilment"] or 0) for row in grid.rows]}],
+                  "line": 100}
+    return grid
+
+
+MOTIVATOR_DRILL_COLUMNS = [
+    ExportColumn("id", _l("No."), "integer"),
+    ExportColumn("subject", _l("Interaction")),
+    ExportColumn("type", _l("Type")),
+    ExportColumn("points", _l("Points"), "integer"),
+    ExportColumn("responsible", _l("Responsible")),
+    ExportColumn("done_at", _l("Done"), "datetime"),
+]
+
+
+def motivator_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
+    """The done interactions behind a manager's points: of the period, or of one `day`."""
+    errors: dict = {}
+    manager = _int(args.get("manager"), "manager", errors)
+    first = last = None
+    if args.get("day"):
+        first = last = _day(args.get("day"), "day", filters.start, errors)
+    if errors:
+        raise RecordInvalid(errors)
+    bounds = Filters(first or filters.start, last or filters.end)
+    start, end = _utc_period(bounds)
+    query = access.readable(
+        Interaction, Interaction.id, Interaction.subject, DictionaryItem.name,
+        DictionaryItem.points, CrmUser.first_name, CrmUser.last_name, CrmUser.username,
+        Interaction.done_at,
+    ).outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id).join(
+        CrmUser, CrmUser.id == Interaction.responsible_id).where(
+        Interaction.status == "done", Interaction.done_at >= start, Interaction.done_at < end,
+        _people(Interaction.responsible_id, filters)).order_by(Interaction.done_at)
+    if manager is not None:
+        query = query.where(Interaction.responsible_id == manager)
+    total, query = _limited(query, limit)
+    rows = []
+    for row in db.session.execute(query):
+        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        rows.append({"id": row.id, "subject": row.subject, "type": row.name or "",
+                     "points": row.points or 0, "responsible": person,
+                     "done_at": row.done_at})
+    return Drill(total if total is not None else len(rows), rows)
+
+
+BUILDERS = {"funnel": funnel, "motivator": motivator}
+DRILLS = {"funnel": (funnel_drill, DRILL_COLUMNS),
+          "motivator": (motivator_drill, MOTIVATOR_DRILL_COLUMNS)}
+TABLES_OF = {"funnel": ["funnel"], "motivator": ["activity"]}
+
+
+def report(name: str, filters: Filters) -> Grid:
+    if name not in BUILDERS:
+        raise RecordInvalid({"report": [gettext("No such report.")]})
+    return BUILDERS[name](filters)
+
+
+def computed_at_of(name: str) -> Optional[dt.datetime]:
+    return report_tables.computed_at(TABLES_OF[name])
+
+
+def recompute(name: str) -> None:
+    """"Recompute now": the report's tables whole, for those who may edit reports."""
+    if not access.can("report", "edit"):
+        raise Forbidden(gettext("You may not recompute the reports."))
+    for table in TABLES_OF[name]:
+        report_tables.compute(table, full=True)
