@@ -28,6 +28,7 @@ class MenuEntry:
 # Pages that are not an entity's list, first in their category. Whoever may read the
 # entity they are a page of (its declaration's `pages`) sees them.
 PAGES = [MenuEntry("BoardView", "My sales", _l("My sales"), "Sales", "fa-columns"),
+         MenuEntry("ReportView", "Reports", _l("Reports"), "Reports", "fa-bar-chart"),
          MenuEntry("JobView", "Jobs", _l("Jobs"), "Settings", "fa-clock-o")]
 
 # The entities' lists, where and in the order their declarations place them (app.entities).
@@ -50,6 +51,7 @@ MENU = _placed(PAGES, _LISTS)
 CATEGORY_LABELS = {
     "CRM": _l("CRM"),
     "Sales": _l("Sales"),
+    "Reports": _l("Reports"),
     "Directories": _l("Directories"),
     "Settings": _l("Settings"),
 }

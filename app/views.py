@@ -16,6 +16,7 @@ from app.screens.exports import ExportView
 from app.screens.jobs import JobView
 from app.screens.lookup import LookupView
 from app.screens.notifications import NotificationView
+from app.screens.reports import ReportView
 from app.screens.search import SearchView
 
 _OWN = {screen.entity.model: screen for screen in [*crm.SCREENS, *settings.SCREENS]}
@@ -44,7 +45,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(CustomFileView)
     appbuilder.add_view_no_menu(NotificationView)
     appbuilder.add_view_no_menu(ExportView)
-    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, JobView]}
+    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, ReportView, JobView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
                             category=entry.category, icon=entry.icon,

@@ -1,0 +1,182 @@
+"""The reports' pages (app.services.reports): the list of reports, each report's grid with
+its filters, totals, chart and drill-down, "recompute now", and the export of exactly what
+is on the screen."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.database import db
+from app.fab.downloads import send_export
+from app.models import CrmUser, Department
+from app.services import access, list_exports, reports
+from app.services.clock import format_local, to_local
+from app.services.errors import DomainError, RecordInvalid
+
+DESCRIPTIONS = {
+    "funnel": _l("How many interests reached each stage of a pipeline, their sum, the "
+                 "conversion to the next stage and to won, the time in each stage; by "
+                 "manager and department next to their plans."),
+    "motivator": _l("The points of each manager's done interactions per day against the "
+                    "norm of their department: how much of it was fulfilled, and the days "
+                    "below it."),
+}
+ICONS = {"funnel": "fa-filter", "motivator": "fa-trophy"}
+
+
+def _message(error: DomainError) -> str:
+    if isinstance(error, RecordInvalid):
+        return "; ".join(f"{name}: {' '.join(map(str, messages))}"
+                         for name, messages in error.errors.items())
+    return str(error)
+
+
+def people_choices():
+    """The managers and departments whose figures the user sees: the filters' choices."""
+    managers = list(db.session.execute(
+        select(CrmUser).where(CrmUser.active.is_(True), access.figures_condition(CrmUser.id))
+        .order_by(CrmUser.first_name, CrmUser.last_name)).scalars())
+    departments = access.figures_departments()
+    query = select(Department).order_by(Department.name)
+    if departments is not None:
+        query = query.where(Department.id.in_(sorted(departments)))
+    return managers, list(db.session.execute(query).scalars())
+
+
+def drill_links(grid):
+    """(row index, column key) -> the URL of its drill-down; built from one base, as a
+    month's motivator has a link in each of a thousand cells."""
+    base = url_for("ReportView.drill", name=grid.name) + "?"
+    common = grid.filters.as_args()
+
+    def link(index: int, key: str):
+        arguments = grid.drills.get((index, key))
+        return None if arguments is None else base + urlencode({**common, **arguments})
+
+    return link
+
+
+def cell_text(value, column) -> str:
+    if value is None:
+        return "—"
+    if column.kind == "money":
+        return "{:,.2f}".format(value).replace(",", "\u00a0")
+    if column.kind == "integer":
+        return "{:,}".format(value).replace(",", "\u00a0")
+    if column.kind == "decimal":
+        return str(value)
+    if column.kind == "datetime":
+        return format_local(value)
+    return str(value)
+
+
+class ReportView(BaseView):
+    """Whoever may read reports opens them (the matrix's "report": their own figures, or
+    their department's); exporting needs the export right, recomputing the edit right."""
+
+    route_base = "/reports"
+    default_view = "index"
+    method_permission_name = {"index": "list", "grid": "list", "drill": "list",
+                              "export": "export", "recompute": "edit"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        return self.render_template(
+            "crm/reports.html", reports=reports.REPORTS, descriptions=DESCRIPTIONS,
+            icons=ICONS, title=gettext("Reports"))
+
+    def _grid(self, name):
+        if name not in reports.REPORTS:
+            abort(404)
+        views = reports.FUNNEL_VIEWS if name == "funnel" else {"stages": ""}
+        filters = reports.parse_filters(request.args, views)
+        return reports.report(name, filters)
+
+    @expose("/<name>/")
+    @has_access
+    def grid(self, name):
+        try:
+            grid = self._grid(name)
+        except DomainError as error:
+            flash(_message(error), "danger")
+            return redirect(url_for("ReportView.grid", name=name))
+        managers, departments = people_choices()
+        return self.render_template(
+            "crm/report_grid.html", grid=grid, name=name, managers=managers,
+            departments=departments, views=reports.FUNNEL_VIEWS if name == "funnel" else {},
+            description=DESCRIPTIONS[name], drill_url=drill_links(grid), cell=cell_text,
+            computed_at=format_local(grid.computed_at) if grid.computed_at else None,
+            may_export=access.can("report", "export"),
+            may_recompute=access.can("report", "edit"),
+            chart=grid.chart, title=str(reports.REPORTS[name]))
+
+    def _drill(self, name, limit=None):
+        if name not in reports.DRILLS:
+            abort(404)
+        views = reports.FUNNEL_VIEWS if name == "funnel" else {"stages": ""}
+        filters = reports.parse_filters(request.args, views)
+        function, columns = reports.DRILLS[name]
+        return filters, columns, function(filters, request.args, limit)
+
+    @expose("/<name>/drill")
+    @has_access
+    def drill(self, name):
+        try:
+            filters, columns, drill = self._drill(name, reports.DRILL_SHOWN)
+        except DomainError as error:
+            flash(_message(error), "danger")
+            return redirect(url_for("ReportView.grid", name=name))
+        rows = drill.rows
+        summed = "amount" if name == "funnel" else "points"
+        return self.render_template(
+            "crm/report_drill.html", name=name, filters=filters, columns=columns, rows=rows,
+            count=drill.total, total=sum(row.get(summed) or 0 for row in rows),
+            summed=next(c for c in columns if c.key == summed),
+            cell=cell_text, args=request.args.to_dict(),
+            may_export=access.can("report", "export"),
+            title=gettext("%(report)s: drill-down", report=reports.REPORTS[name]))
+
+    @expose("/<name>/export")
+    @has_access
+    def export(self, name):
+        fmt = request.args.get("format", "xlsx")
+        try:
+            if request.args.get("drill"):
+                filters, columns, drill = self._drill(name)
+                keys = [column.key for column in columns]
+                values = [[row.get(key) for key in keys] for row in drill.rows]
+                title = gettext("%(report)s: drill-down", report=reports.REPORTS[name])
+            else:
+                grid = self._grid(name)
+                columns, values, title = grid.columns, grid.values(), grid.title
+            values = [[to_local(v) if column.kind == "datetime" else v
+                       for v, column in zip(row, columns, strict=True)] for row in values]
+            run = list_exports.write_rows_now(f"report:{name}", title,
+                                              request.args.to_dict(), fmt, columns, values)
+        except DomainError as error:
+            flash(_message(error), "danger")
+            return redirect(url_for("ReportView.grid", name=name))
+        return send_export(run)
+
+    @expose("/<name>/recompute", methods=["POST"])
+    @has_access
+    def recompute(self, name):
+        if name not in reports.REPORTS:
+            abort(404)
+        try:
+            reports.recompute(name)
+            flash(gettext("The report has been computed again."), "success")
+        except DomainError as error:
+            flash(_message(error), "danger")
+        back = request.form.get("back") or ""
+        if not back.startswith("/reports/"):
+            back = url_for("ReportView.grid", name=name)
+        return redirect(back)
