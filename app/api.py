@@ -16,6 +16,7 @@ from app.fab.rest import CrmApi, install_prepared_schemas
 from app.jobs_api import JobApi, JobRunApi, NotificationApi
 from app.labels import LABELS
 from app.models import AUDIT_STAMPS, Client, Inquiry, Interaction, Interest
+from app.reports_api import ReportApi
 from app.sales_api import (
     ClientSearch,
     InquiryCommands,
@@ -98,3 +99,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(JobRunApi)
     appbuilder.add_api(NotificationApi)
     appbuilder.add_api(ExportApi)
+    appbuilder.add_api(ReportApi)

@@ -1,0 +1,219 @@
+"""The reports in the REST API (app.services.reports).
+
+    GET /api/v1/report/                    the reports there are
+    GET /api/v1/report/<name>              one report's grid as JSON: columns, rows, totals,
+                                           when its data was computed
+                                           (?start=&end=&pipeline=&department=&manager=&view=)
+    GET /api/v1/report/<name>?format=csv   the same grid as a file (csv or xlsx), written to
+                                           the history of exports
+    GET /api/v1/report/<name>/drill        the records behind one cell (?stage=, ?cell=,
+                                           ?manager=, ?line_department=, ?day=), with format
+                                           too
+    POST /api/v1/report/<name>/recompute   "recompute now" (the report edit right)
+
+A bad filter answers 422 with the message per argument, a report the user may not read
+403, an unknown report 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask import request
+from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_babel import gettext
+
+from app.fab.api_fields import utc_iso
+from app.fab.downloads import send_export
+from app.fab.rest import answer
+from app.jobs_api import _paging
+from app.services import access, list_exports, reports
+from app.services.clock import to_local
+from app.services.errors import DomainError
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return utc_iso(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _refusal(error: DomainError):
+    body = {"message": error.errors or error.message, "code": error.code}
+    return answer(error.status, body)
+
+
+def _columns(columns) -> list[dict]:
+    return [{"key": c.key, "label": str(c.label), "kind": c.kind} for c in columns]
+
+
+def _file(name: str, title: str, fmt: str, columns, rows):
+    values = [[to_local(v) if column.kind == "datetime" else v
+               for v, column in zip(row, columns, strict=True)] for row in rows]
+    run = list_exports.write_rows_now(f"report:{name}", title, request.args.to_dict(), fmt,
+                                      columns, values)
+    return send_export(run)
+
+
+class ReportApi(BaseApi):
+    resource_name = "report"
+    allow_browser_login = True
+    openapi_spec_tag = "Reports"
+    method_permission_name = {"names": "get", "get": "get", "drill": "get",
+                              "recompute": "put"}
+
+    def _views(self, name):
+        return reports.FUNNEL_VIEWS if name == "funnel" else {"stages": ""}
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    def names(self):
+        """The reports.
+        ---
+        get:
+          responses:
+            200:
+              description: The names and titles of the reports
+            401:
+              $ref: '#/components/responses/401'
+        """
+        return self.response(200, result=[{"name": name, "title": str(title)}
+                                          for name, title in reports.REPORTS.items()])
+
+    @expose("/<name>", methods=["GET"])
+    @protect()
+    @safe
+    def get(self, name):
+        """One report's grid, or its file with ?format=csv|xlsx.
+        ---
+        get:
+          parameters:
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator]}}
+          - {in: query, name: start, schema: {type: string, format: date}}
+          - {in: query, name: end, schema: {type: string, format: date}}
+          - {in: query, name: pipeline, schema: {type: integer}}
+          - {in: query, name: department, schema: {type: integer}}
+          - {in: query, name: manager, schema: {type: integer}}
+          - {in: query, name: view, schema: {type: string, enum: [stages, managers, departments]}}
+          - {in: query, name: format, schema: {type: string, enum: [csv, xlsx]}}
+          responses:
+            200:
+              description: The grid (JSON), or its CSV or XLSX file
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        if name not in reports.REPORTS:
+            return self.response_404()
+        fmt = request.args.get("format")
+        if fmt is not None and not access.can("report", "export"):
+            return self.response_403()
+        try:
+            grid = reports.report(name, reports.parse_filters(request.args, self._views(name)))
+            if fmt is not None:
+                return _file(name, grid.title, fmt, grid.columns, grid.values())
+        except DomainError as error:
+            return _refusal(error)
+        keys = [column.key for column in grid.columns]
+        drills = {}
+        for (index, key), arguments in grid.drills.items():
+            drills.setdefault(index, {})[key] = arguments
+        return self.response(
+            200, name=name, title=grid.title, filters=grid.filters.as_args(),
+            computed_at=utc_iso(grid.computed_at), columns=_columns(grid.columns),
+            rows=[{**{key: _plain(value) for key, value in row.items()},
+                   "drill": drills.get(index, {}),
+                   "below_norm": sorted(key for (i, key) in grid.marked if i == index)}
+                  for index, row in enumerate(grid.rows)],
+            totals=None if grid.totals is None else
+            {key: _plain(grid.totals.get(key)) for key in keys},
+            chart=grid.chart)
+
+    @expose("/<name>/drill", methods=["GET"])
+    @protect()
+    @safe
+    def drill(self, name):
+        """The records behind one cell of a report.
+        ---
+        get:
+          parameters:
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator]}}
+          - {in: query, name: stage, schema: {type: integer}}
+          - {in: query, name: cell, schema: {type: string, enum: [started, won]}}
+          - {in: query, name: line_department, schema: {type: integer}}
+          - {in: query, name: day, schema: {type: string, format: date}}
+          - {in: query, name: format, schema: {type: string, enum: [csv, xlsx]}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0, maximum: 1000000}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100}}
+          responses:
+            200:
+              description: The records (JSON, a page of them), or their CSV or XLSX file
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        if name not in reports.DRILLS:
+            return self.response_404()
+        fmt = request.args.get("format")
+        if fmt is not None and not access.can("report", "export"):
+            return self.response_403()
+        function, columns = reports.DRILLS[name]
+        page, size = _paging()
+        if page is None:
+            return self.response_400(message=gettext(
+                "page must be from 0 to 1000000, page_size from 1 to 100."))
+        try:
+            filters = reports.parse_filters(request.args, self._views(name))
+            if fmt is not None:
+                drill = function(filters, request.args)
+                keys = [column.key for column in columns]
+                title = gettext("%(report)s: drill-down", report=reports.REPORTS[name])
+                return _file(name, title, fmt, columns,
+                             [[row.get(key) for key in keys] for row in drill.rows])
+            drill = function(filters, request.args, (page + 1) * size)
+        except DomainError as error:
+            return _refusal(error)
+        shown = drill.rows[page * size:]
+        return self.response(200, count=drill.total, columns=_columns(columns),
+                             rows=[{k: _plain(v) for k, v in row.items()} for row in shown])
+
+    @expose("/<name>/recompute", methods=["POST"])
+    @protect()
+    @safe
+    def recompute(self, name):
+        """Compute the report's tables again, now.
+        ---
+        post:
+          parameters:
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator]}}
+          responses:
+            200:
+              description: When the data was computed
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        if name not in reports.REPORTS:
+            return self.response_404()
+        try:
+            reports.recompute(name)
+        except DomainError as error:
+            return _refusal(error)
+        return self.response(200, computed_at=utc_iso(reports.computed_at_of(name)))
