@@ -23,6 +23,7 @@ packages of requirements-dev.txt (playwright, waitress).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import inspect
 import logging
 import sys
@@ -76,6 +77,12 @@ SCREENS = [
     ("notifications", "/notifications/"),
     ("notification-settings", "/notifications/settings"),
     ("exports", "/exports/"),
+    ("reports", "/reports/"),
+    ("report-funnel", "/reports/funnel/?start={year_ago}&end={today}"),
+    ("report-funnel-managers", "/reports/funnel/?start={year_ago}&end={today}&view=managers"),
+    ("report-funnel-drill", "/reports/funnel/drill?start={year_ago}&end={today}&stage={stage_id}"),
+    ("report-motivator", "/reports/motivator/?start={month_ago}&end={today}"),
+    ("sales-plans", "/salesplanview/list/"),
     ("swagger", "/swagger/v1"),
 ]
 
@@ -305,7 +312,7 @@ def busy_interest(app) -> dict:
     from sqlalchemy import func, select
 
     from app.database import db
-    from app.models import Interaction, Interest
+    from app.models import Interaction, Interest, Pipeline, Stage
 
     with app.app_context():
         try:
@@ -322,8 +329,15 @@ def busy_interest(app) -> dict:
                                              Interaction.status == "planned")
                 .order_by(Interaction.planned_at).limit(1)).scalar()
             client = db.session.get(Interest, row.interest_id).client_id
+            stage = db.session.execute(
+                select(Stage.id).join(Pipeline, Pipeline.id == Stage.pipeline_id)
+                .where(Pipeline.is_default.is_(True)).order_by(Stage.sort).limit(1)).scalar()
+            today = dt.date.today()
             return {"interest_id": row.interest_id, **({"plan_id": plan} if plan else {}),
-                    **({"busy_client_id": client} if client else {})}
+                    **({"busy_client_id": client} if client else {}),
+                    "stage_id": stage, "today": today.isoformat(),
+                    "year_ago": (today - dt.timedelta(days=365)).isoformat(),
+                    "month_ago": (today - dt.timedelta(days=30)).isoformat()}
         finally:
             db.session.remove()
 

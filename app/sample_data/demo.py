@@ -39,6 +39,7 @@ from app.models import (
     InterestProduct,
     Pipeline,
     Product,
+    SalesPlan,
     Stage,
     StageChange,
 )
@@ -75,7 +76,7 @@ from app.sample_data.people import (
     translit,
 )
 from app.seed import SYSTEM_DIRECTORY
-from app.services import custom_field_definitions, plans, records
+from app.services import custom_field_definitions, plans, records, report_tables
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, to_utc, utcnow
 from app.services.unit_of_work import unit_of_work
@@ -127,6 +128,7 @@ def create_demo_company(password: str) -> bool:
     except Exception:
         session.rollback()
         raise
+    report_tables.rebuild_all()  # the reports show the demo at once, not after the job
     return True
 
 
@@ -209,6 +211,20 @@ class _DemoCompany:
             root.head_id = admin_id or self.users["supervisor"].id
         departments["Продажи"].head_id = self.users["supervisor"].id
         departments["Сопровождение"].head_id = self.users["support1"].id
+        self.build_plans(departments["Продажи"])
+
+    def build_plans(self, sales: Department) -> None:
+        """This month's plans of the sales managers and of their department, which the
+        funnel's "by managers" and "by departments" compare with what they won."""
+        starts = local_today().replace(day=1)
+        ends = starts.replace(day=28) + dt.timedelta(days=4)
+        ends -= dt.timedelta(days=ends.day)
+        for login, count, amount in (("manager1", 2, Decimal("1500000")),
+                                     ("manager2", 3, Decimal("2500000"))):
+            self.add(SalesPlan(manager=self.users[login], starts_on=starts, ends_on=ends,
+                               won_count=count, won_amount=amount))
+        self.add(SalesPlan(department=sales, starts_on=starts, ends_on=ends, won_count=6,
+                           won_amount=Decimal("5000000")))
 
     # --- clients ----------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ from app.models import (
 from app.rules.validation import make_valid_inn, make_valid_ogrn, make_valid_ogrnip
 from app.sample_data import bulk_load, people, references
 from app.sample_data.catalogue import ensure_catalogue
-from app.services import plans, positions
+from app.services import plans, positions, report_tables
 from app.services.actor import acting_as
 from app.services.clock import local_day_bounds_utc, local_today, utcnow
 from app.services.setup import ensure_reference_data
@@ -509,6 +509,9 @@ def generate(clients: int, seed: int = 1, echo=print) -> dict[str, int]:
     summarised = time.perf_counter()
     positions.rebuild_all(db.session)
     echo(f"  list positions: {time.perf_counter() - summarised:.1f} s")
+    summarised = time.perf_counter()
+    report_tables.rebuild_all()
+    echo(f"  report tables: {time.perf_counter() - summarised:.1f} s")
     bulk_load.analyze(echo)
     echo(f"Done in {time.perf_counter() - started:.1f} s")
     return counts
