@@ -1128,3 +1128,53 @@ class SalesPlan(AuditMixin, Model):
     def __str__(self) -> str:
         who = self.manager or self.department or ""
         return f"{who} {self.starts_on:%d.%m.%Y}–{self.ends_on:%d.%m.%Y}"
+
+
+CONTROL_COLOURS = {"green": _l("Green"), "yellow": _l("Yellow"), "red": _l("Red")}
+
+
+class ClientFact(Model):
+    """One client's indicators for the supervisor's control (R12) and the quality of the
+    client base: its open interests, its overdue and coming interactions, whether its
+    portrait and its contacts' information are filled, whether another client shares its
+    INN, phone or e-mail, and the colour they make."""
+
+    __tablename__ = "crm_report_client"
+    __table_args__ = (Index("ix_report_client_responsible", "responsible_id", "colour"),)
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_client.id", ondelete="CASCADE"), primary_key=True)
+    responsible_id: Mapped[Optional[int]] = mapped_column(Integer)
+    open_interests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    planned: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    contacts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    bare_contacts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    portrait: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reachable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    duplicate: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    colour: Mapped[str] = mapped_column(String(6), nullable=False, default="green")
+
+
+class ClientSummary(Model):
+    """The clients' indicators added up per responsible: what the control and quality
+    grids read, so that a grid of a million clients reads a row per manager."""
+
+    __tablename__ = "crm_report_client_summary"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    responsible_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    clients: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    green: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    yellow: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    red: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    warm: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    with_overdue: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    no_portrait: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unreachable: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    open_interests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    planned: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    contacts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    bare_contacts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -67,9 +67,6 @@ class ReportApi(BaseApi):
     method_permission_name = {"names": "get", "get": "get", "drill": "get",
                               "recompute": "put"}
 
-    def _views(self, name):
-        return reports.FUNNEL_VIEWS if name == "funnel" else {"stages": ""}
-
     @expose("/", methods=["GET"])
     @protect()
     @safe
@@ -94,13 +91,13 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality]}}
           - {in: query, name: start, schema: {type: string, format: date}}
           - {in: query, name: end, schema: {type: string, format: date}}
           - {in: query, name: pipeline, schema: {type: integer}}
           - {in: query, name: department, schema: {type: integer}}
           - {in: query, name: manager, schema: {type: integer}}
-          - {in: query, name: view, schema: {type: string, enum: [stages, managers, departments]}}
+          - {in: query, name: view, schema: {type: string, enum: [stages, managers, departments, clients, touches, interactions, warm, interests, clients_interests]}}
           - {in: query, name: format, schema: {type: string, enum: [csv, xlsx]}}
           responses:
             200:
@@ -120,7 +117,7 @@ class ReportApi(BaseApi):
         if fmt is not None and not access.can("report", "export"):
             return self.response_403()
         try:
-            grid = reports.report(name, reports.parse_filters(request.args, self._views(name)))
+            grid = reports.report(name, reports.parse_filters(request.args, name))
             if fmt is not None:
                 return _file(name, grid.title, fmt, grid.columns, grid.values())
         except DomainError as error:
@@ -138,7 +135,7 @@ class ReportApi(BaseApi):
                   for index, row in enumerate(grid.rows)],
             totals=None if grid.totals is None else
             {key: _plain(grid.totals.get(key)) for key in keys},
-            chart=grid.chart)
+            totals_drill=drills.get("totals", {}), checks=grid.checks, chart=grid.chart)
 
     @expose("/<name>/drill", methods=["GET"])
     @protect()
@@ -148,11 +145,12 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality]}}
           - {in: query, name: stage, schema: {type: integer}}
           - {in: query, name: cell, schema: {type: string, enum: [started, won]}}
           - {in: query, name: line_department, schema: {type: integer}}
           - {in: query, name: day, schema: {type: string, format: date}}
+          - {in: query, name: check, schema: {type: string, enum: [red, yellow, green, no_interest, warm, overdue, portrait, contacts, duplicate]}}
           - {in: query, name: format, schema: {type: string, enum: [csv, xlsx]}}
           - {in: query, name: page, schema: {type: integer, minimum: 0, maximum: 1000000}}
           - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100}}
@@ -177,7 +175,7 @@ class ReportApi(BaseApi):
             return self.response_400(message=gettext(
                 "page must be from 0 to 1000000, page_size from 1 to 100."))
         try:
-            filters = reports.parse_filters(request.args, self._views(name))
+            filters = reports.parse_filters(request.args, name)
             if fmt is not None:
                 drill = function(filters, request.args)
                 keys = [column.key for column in columns]
@@ -199,7 +197,7 @@ class ReportApi(BaseApi):
         ---
         post:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality]}}
           responses:
             200:
               description: When the data was computed

@@ -82,6 +82,10 @@ SCREENS = [
     ("report-funnel-managers", "/reports/funnel/?start={year_ago}&end={today}&view=managers"),
     ("report-funnel-drill", "/reports/funnel/drill?start={year_ago}&end={today}&stage={stage_id}"),
     ("report-motivator", "/reports/motivator/?start={month_ago}&end={today}"),
+    ("report-control", "/reports/control/"),
+    ("report-control-touches", "/reports/control/?view=touches&start={month_ago}&end={today}"),
+    ("report-quality", "/reports/quality/"),
+    ("report-quality-wizard", "/reports/quality/drill?check=portrait"),
     ("sales-plans", "/salesplanview/list/"),
     ("swagger", "/swagger/v1"),
 ]

@@ -85,8 +85,8 @@ JOBS = [
            "exports stays."),
         "daily 04:00", list_exports.purge_old),
     Job("reports_refresh", _l("Report tables"),
-        _l("Folds the interests and interactions changed since the last run into the "
-           "tables the funnel and the auto-motivator read."),
+        _l("Folds the clients, interests, interactions and contacts changed since the last "
+           "run, and the plans become overdue, into the tables the reports read."),
         "every 10m", report_tables.refresh_all),
     Job("reports_rebuild", _l("Report tables, whole"),
         _l("Computes the report tables whole, taking in what a refresh cannot see: a "

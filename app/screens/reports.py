@@ -21,6 +21,13 @@ from app.services.clock import format_local, to_local
 from app.services.errors import DomainError, RecordInvalid
 
 DESCRIPTIONS = {
+    "control": _l("The traffic light of each manager's clients (R12): red when a client has "
+                  "no active interest or an overdue interaction, yellow when its portrait or "
+                  "its contacts' information is missing, green when all is well; and the "
+                  "variants: touches per client, interactions, warm clients, interests."),
+    "quality": _l("How complete the client base is: clients with a full portrait, contacts "
+                  "with a phone or an e-mail, clients with an active interest, suspected "
+                  "duplicates. Each figure lists the clients to fix."),
     "funnel": _l("How many interests reached each stage of a pipeline, their sum, the "
                  "conversion to the next stage and to won, the time in each stage; by "
                  "manager and department next to their plans."),
@@ -28,7 +35,8 @@ DESCRIPTIONS = {
                     "norm of their department: how much of it was fulfilled, and the days "
                     "below it."),
 }
-ICONS = {"funnel": "fa-filter", "motivator": "fa-trophy"}
+ICONS = {"funnel": "fa-filter", "motivator": "fa-trophy", "control": "fa-traffic-light",
+         "quality": "fa-check-square-o"}
 
 
 def _message(error: DomainError) -> str:
@@ -96,9 +104,7 @@ class ReportView(BaseView):
     def _grid(self, name):
         if name not in reports.REPORTS:
             abort(404)
-        views = reports.FUNNEL_VIEWS if name == "funnel" else {"stages": ""}
-        filters = reports.parse_filters(request.args, views)
-        return reports.report(name, filters)
+        return reports.report(name, reports.parse_filters(request.args, name))
 
     @expose("/<name>/")
     @has_access
@@ -111,18 +117,17 @@ class ReportView(BaseView):
         managers, departments = people_choices()
         return self.render_template(
             "crm/report_grid.html", grid=grid, name=name, managers=managers,
-            departments=departments, views=reports.FUNNEL_VIEWS if name == "funnel" else {},
+            departments=departments, views=reports.VIEWS.get(name, {}),
             description=DESCRIPTIONS[name], drill_url=drill_links(grid), cell=cell_text,
             computed_at=format_local(grid.computed_at) if grid.computed_at else None,
             may_export=access.can("report", "export"),
-            may_recompute=access.can("report", "edit"),
+            may_recompute=access.can("report", "edit"), args=grid.filters.as_args(),
             chart=grid.chart, title=str(reports.REPORTS[name]))
 
     def _drill(self, name, limit=None):
         if name not in reports.DRILLS:
             abort(404)
-        views = reports.FUNNEL_VIEWS if name == "funnel" else {"stages": ""}
-        filters = reports.parse_filters(request.args, views)
+        filters = reports.parse_filters(request.args, name)
         function, columns = reports.DRILLS[name]
         return filters, columns, function(filters, request.args, limit)
 
@@ -135,11 +140,13 @@ class ReportView(BaseView):
             flash(_message(error), "danger")
             return redirect(url_for("ReportView.grid", name=name))
         rows = drill.rows
-        summed = "amount" if name == "funnel" else "points"
+        summed = {"funnel": "amount", "motivator": "points"}.get(name)
         return self.render_template(
             "crm/report_drill.html", name=name, filters=filters, columns=columns, rows=rows,
-            count=drill.total, total=sum(row.get(summed) or 0 for row in rows),
-            summed=next(c for c in columns if c.key == summed),
+            count=drill.total,
+            total=sum(row.get(summed) or 0 for row in rows) if summed else None,
+            summed=next((c for c in columns if c.key == summed), None),
+            check=reports.CHECKS.get(request.args.get("check", ""), (None,))[0],
             cell=cell_text, args=request.args.to_dict(),
             may_export=access.can("report", "export"),
             title=gettext("%(report)s: drill-down", report=reports.REPORTS[name]))

@@ -24,17 +24,23 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     func,
     insert,
     literal_column,
     or_,
     select,
+    union,
 )
 from sqlalchemy.orm import aliased
 
 from app.database import db
 from app.models import (
     ActivityFact,
+    Client,
+    ClientFact,
+    ClientSummary,
+    Contact,
     DictionaryItem,
     FunnelFact,
     Interaction,
@@ -49,6 +55,8 @@ from app.services.unit_of_work import unit_of_work
 # A transaction that stamped its changes before a refresh began may commit after it read:
 # the next refresh looks this far behind its watermark again.
 LATE_COMMIT_MARGIN = dt.timedelta(minutes=5)
+# Changed records are recomputed this many at a time (a statement's parameters are few).
+CHUNK = 5000
 
 
 # --- the funnel ------------------------------------------------------------------------------
@@ -262,11 +270,147 @@ def refresh_activity(since: dt.datetime) -> int:
     return sum(_write_activity(first, last) for first, last in _ranges(days))
 
 
+# --- the clients' control and quality --------------------------------------------------------
+
+
+def _blank(column):
+    return func.coalesce(func.trim(column), "") == ""
+
+
+def _flag(condition):
+    return case((condition, True), else_=False)
+
+
+def _client_rows(clients, now: dt.datetime):
+    """SELECT the indicators of the clients whose ids `clients` gives, as of `now`.
+
+    R12: red when the client has no open interest or an overdue interaction; yellow when
+    its portrait (a company's industry, size, contact type and source; a person's contact
+    type and source) or its contacts' information (each contact with a phone or an e-mail,
+    and one at least; a person's own) is missing; green when all four hold."""
+    interests = select(Interest.client_id, func.count().label("n")).join(
+        Stage, Stage.id == Interest.stage_id).where(
+        Stage.kind == "open", Interest.closed_at.is_(None),
+        Interest.client_id.in_(clients)).group_by(Interest.client_id).subquery("interests")
+    plans = select(
+        Interaction.client_id,
+        func.sum(case((Interaction.planned_at < now, 1), else_=0)).label("overdue"),
+        func.sum(case((Interaction.planned_at >= now, 1), else_=0)).label("planned"),
+    ).where(Interaction.status == "planned", Interaction.client_id.in_(clients)).group_by(
+        Interaction.client_id).subquery("plans")
+    people = select(
+        Contact.client_id, func.count().label("n"),
+        func.sum(case((and_(_blank(Contact.phone), _blank(Contact.email)), 1),
+                      else_=0)).label("bare"),
+    ).where(Contact.client_id.in_(clients)).group_by(Contact.client_id).subquery("people")
+    other = aliased(Client)
+    duplicate = or_(*(and_(column.is_not(None), column != "", exists().where(
+        getattr(other, column.key) == column, other.id != Client.id))
+        for column in (Client.inn, Client.phone_normalized, Client.email_normalized)))
+    open_count = func.coalesce(interests.c.n, 0)
+    overdue = func.coalesce(plans.c.overdue, 0)
+    portrait = and_(Client.contact_type_id.is_not(None), Client.source_id.is_not(None),
+                    or_(Client.kind == "person",
+                        and_(Client.industry_id.is_not(None), Client.size_id.is_not(None))))
+    contacts, bare = func.coalesce(people.c.n, 0), func.coalesce(people.c.bare, 0)
+    reachable = or_(
+        and_(Client.kind == "person", or_(~_blank(Client.phone), ~_blank(Client.email))),
+        and_(Client.kind != "person", contacts > 0, bare == 0))
+    colour = case((or_(open_count == 0, overdue > 0), "red"),
+                  (or_(~portrait, ~reachable), "yellow"), else_="green")
+    return select(
+        Client.id, Client.responsible_id, open_count, overdue,
+        func.coalesce(plans.c.planned, 0), contacts, bare, _flag(portrait), _flag(reachable),
+        _flag(duplicate), colour,
+    ).select_from(Client).outerjoin(interests, interests.c.client_id == Client.id).outerjoin(
+        plans, plans.c.client_id == Client.id).outerjoin(
+        people, people.c.client_id == Client.id).where(Client.id.in_(clients))
+
+
+CLIENT_COLUMNS = ("client_id", "responsible_id", "open_interests", "overdue", "planned",
+                  "contacts", "bare_contacts", "portrait", "reachable", "duplicate", "colour")
+
+
+def _summarise(owners=None) -> None:
+    """The per-responsible sums, of every responsible or of `owners` (a set; None stands
+    for the clients nobody is responsible for)."""
+    def where(column):
+        if owners is None:
+            return True
+        ids = sorted(o for o in owners if o is not None)
+        condition = column.in_(ids)
+        return or_(condition, column.is_(None)) if None in owners else condition
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    db.session.execute(delete(ClientSummary).where(where(ClientSummary.responsible_id)))
+    fact = ClientFact
+    db.session.execute(insert(ClientSummary).from_select(
+        ["responsible_id", "clients", "green", "yellow", "red", "warm", "with_overdue",
+         "no_portrait", "unreachable", "duplicates", "open_interests", "overdue", "planned",
+         "contacts", "bare_contacts"],
+        select(fact.responsible_id, func.count(), count(fact.colour == "green"),
+               count(fact.colour == "yellow"), count(fact.colour == "red"),
+               count(fact.open_interests > 0), count(fact.overdue > 0),
+               count(fact.portrait.is_(False)), count(fact.reachable.is_(False)),
+               count(fact.duplicate.is_(True)), func.sum(fact.open_interests),
+               func.sum(fact.overdue), func.sum(fact.planned), func.sum(fact.contacts),
+               func.sum(fact.bare_contacts))
+        .where(where(fact.responsible_id)).group_by(fact.responsible_id)))
+
+
+def rebuild_clients(_since=None) -> int:
+    db.session.execute(delete(ClientFact))
+    written = db.session.execute(insert(ClientFact).from_select(
+        CLIENT_COLUMNS, _client_rows(select(Client.id), utcnow()))).rowcount or 0
+    _summarise()
+    return written
+
+
+def refresh_clients(since: dt.datetime) -> int:
+    """The clients whose record, interests, interactions or contacts changed since `since`,
+    and those with a plan that has become overdue since."""
+    now, after = utcnow(), since - LATE_COMMIT_MARGIN
+    changed = union(
+        select(Client.id).where(Client.changed_on >= after),
+        select(Interest.client_id).where(Interest.changed_on >= after),
+        select(Interaction.client_id).where(Interaction.changed_on >= after),
+        select(Interaction.client_id).where(Interaction.status == "planned",
+                                            Interaction.planned_at >= after,
+                                            Interaction.planned_at < now),
+        select(Contact.client_id).where(Contact.changed_on >= after),
+    ).subquery()
+    ids = sorted(i for i in db.session.execute(select(changed.c[0])).scalars()
+                 if i is not None)
+    gone = select(ClientFact.client_id).where(ClientFact.client_id.not_in(select(Client.id)))
+    ids += list(db.session.execute(gone).scalars())
+    if not ids:
+        return 0
+    owners, written = set(), 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+
+        def responsibles(chunk=chunk):
+            return set(db.session.execute(select(ClientFact.responsible_id).where(
+                ClientFact.client_id.in_(chunk)).distinct()).scalars())
+
+        owners |= responsibles()
+        db.session.execute(delete(ClientFact).where(ClientFact.client_id.in_(chunk)))
+        written += db.session.execute(insert(ClientFact).from_select(
+            CLIENT_COLUMNS, _client_rows(select(Client.id).where(Client.id.in_(chunk)), now)
+        )).rowcount or 0
+        owners |= responsibles()
+    _summarise(owners)
+    return written
+
+
 # --- the runs --------------------------------------------------------------------------------
 
 TABLES: dict[str, tuple[Callable, Callable]] = {
     "funnel": (rebuild_funnel, refresh_funnel),
     "activity": (rebuild_activity, refresh_activity),
+    "clients": (rebuild_clients, refresh_clients),
 }
 
 

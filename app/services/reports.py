@@ -27,8 +27,11 @@ from sqlalchemy.orm import aliased
 
 from app.database import db
 from app.models import (
+    CONTROL_COLOURS,
     ActivityFact,
     Client,
+    ClientFact,
+    ClientSummary,
     CrmUser,
     Department,
     DictionaryItem,
@@ -48,9 +51,17 @@ from app.services.principals import subtree
 REPORTS = {
     "funnel": _l("Sales funnel"),
     "motivator": _l("Auto-motivator"),
+    "control": _l("Supervisor's control"),
+    "quality": _l("Quality of the client base"),
 }
 FUNNEL_VIEWS = {"stages": _l("By stages"), "managers": _l("By managers"),
                 "departments": _l("By departments")}
+# The variants of the supervisor's control (1C:CRM's "Контроль руководителя").
+CONTROL_VIEWS = {"clients": _l("By clients"), "touches": _l("Touches per client"),
+                 "interactions": _l("By interactions"), "warm": _l("By warm clients"),
+                 "interests": _l("By interests"),
+                 "clients_interests": _l("By clients and interests")}
+VIEWS = {"funnel": FUNNEL_VIEWS, "control": CONTROL_VIEWS}
 MAX_DAYS = 366 * 2
 DAY_COLUMNS_UP_TO = 31  # a motivator of a longer period shows no column per day
 
@@ -62,11 +73,12 @@ class Filters:
     pipeline_id: Optional[int] = None
     department_id: Optional[int] = None
     manager_id: Optional[int] = None
-    view: str = "stages"
+    view: str = ""
 
     def as_args(self) -> dict:
-        args = {"start": self.start.isoformat(), "end": self.end.isoformat(),
-                "view": self.view}
+        args = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.view:
+            args["view"] = self.view
         for name in ("pipeline_id", "department_id", "manager_id"):
             if getattr(self, name) is not None:
                 args[name.removesuffix("_id")] = getattr(self, name)
@@ -88,6 +100,7 @@ class Grid:
     # Cells that stand out (a day below the norm): {(row index, column key)}
     marked: set = field(default_factory=set)
     pipelines: list = field(default_factory=list)
+    checks: list = field(default_factory=list)  # the quality's check wizard
 
     def values(self, with_totals: bool = True) -> list[list[Any]]:
         """The rows as an export writes them: the columns' values, the totals last."""
@@ -127,7 +140,7 @@ def _day(value, name: str, default: dt.date, errors: dict) -> dt.date:
     return default
 
 
-def parse_filters(args, view_choices=FUNNEL_VIEWS) -> Filters:
+def parse_filters(args, report: str = "funnel") -> Filters:
     """The filters of a request's arguments: `start`, `end` (dates, by default this
     month), `pipeline`, `department`, `manager` (ids), `view`. Bad values are refused with
     a message per argument."""
@@ -141,9 +154,12 @@ def parse_filters(args, view_choices=FUNNEL_VIEWS) -> Filters:
         errors["end"] = [gettext("The end of the period is before its start.")]
     if not errors and (end - start).days > MAX_DAYS:
         errors["end"] = [gettext("A period of at most %(days)s days.", days=MAX_DAYS)]
-    view = args.get("view") or "stages"
-    if view not in view_choices:
-        errors["view"] = [gettext("Choose %(choices)s.", choices=", ".join(view_choices))]
+    choices = VIEWS.get(report, {})
+    view = args.get("view") or next(iter(choices), "")
+    if choices and view not in choices:
+        errors["view"] = [gettext("Choose %(choices)s.", choices=", ".join(choices))]
+    if not choices:
+        view = ""
     filters = Filters(start, end, _int(args.get("pipeline"), "pipeline", errors),
                       _int(args.get("department"), "department", errors),
                       _int(args.get("manager"), "manager", errors), view)
@@ -635,10 +651,257 @@ def motivator_drill(filters: Filters, args, limit: Optional[int] = None) -> Dril
     return Drill(total if total is not None else len(rows), rows)
 
 
-BUILDERS = {"funnel": funnel, "motivator": motivator}
+# --- the supervisor's control (R12) and the quality of the client base ----------------------
+
+# What fails a client, as the drill-down's `check` names it.
+CHECKS = {
+    "red": (_l("Red"), ClientFact.colour == "red"),
+    "yellow": (_l("Yellow"), ClientFact.colour == "yellow"),
+    "green": (_l("Green"), ClientFact.colour == "green"),
+    "no_interest": (_l("No active interest"), ClientFact.open_interests == 0),
+    "warm": (_l("Warm: an active interest"), ClientFact.open_interests > 0),
+    "overdue": (_l("An overdue interaction"), ClientFact.overdue > 0),
+    "portrait": (_l("Portrait not filled"), ClientFact.portrait.is_(False)),
+    "contacts": (_l("Contacts' information not filled"), ClientFact.reachable.is_(False)),
+    "duplicate": (_l("Suspected duplicate"), ClientFact.duplicate.is_(True)),
+}
+
+
+def _summaries(filters: Filters) -> list:
+    """The per-responsible sums the user may see, with the filters' department and manager:
+    [(responsible id, name, department, sums)]."""
+    query = select(ClientSummary, CrmUser, Department.name).outerjoin(
+        CrmUser, CrmUser.id == ClientSummary.responsible_id).outerjoin(
+        Department, Department.id == CrmUser.department_id).where(
+        _people(ClientSummary.responsible_id, filters))
+    rows = db.session.execute(query).all()
+    return sorted(rows, key=lambda r: str(r[1] or ""))
+
+
+def _done_in_period(filters: Filters) -> dict[int, int]:
+    return dict(db.session.execute(
+        select(ActivityFact.user_id, func.sum(ActivityFact.done))
+        .where(ActivityFact.day >= filters.start, ActivityFact.day <= filters.end,
+               _people(ActivityFact.user_id, filters))
+        .group_by(ActivityFact.user_id)).all())
+
+
+def _ratio(part, whole) -> Optional[Decimal]:
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+CONTROL_COLUMNS = {
+    "clients": [("clients", _l("Clients"), "integer", None),
+                ("green", _l("Green"), "integer", "green"),
+                ("yellow", _l("Yellow"), "integer", "yellow"),
+                ("red", _l("Red"), "integer", "red"),
+                ("no_interest", _l("No active interest"), "integer", "no_interest"),
+                ("with_overdue", _l("With an overdue interaction"), "integer", "overdue"),
+                ("no_portrait", _l("Portrait not filled"), "integer", "portrait"),
+                ("unreachable", _l("Contacts not filled"), "integer", "contacts")],
+    "touches": [("clients", _l("Clients"), "integer", None),
+                ("done", _l("Interactions done in the period"), "integer", None),
+                ("touches", _l("Touches per client"), "decimal", None)],
+    "interactions": [("done", _l("Interactions done in the period"), "integer", None),
+                     ("planned", _l("Planned ahead"), "integer", None),
+                     ("overdue", _l("Overdue"), "integer", None),
+                     ("with_overdue", _l("Clients with an overdue interaction"), "integer",
+                      "overdue")],
+    "warm": [("clients", _l("Clients"), "integer", None),
+             ("warm", _l("Warm clients"), "integer", "warm"),
+             ("warm_share", _l("Warm, %"), "decimal", None),
+             ("warm_red", _l("Cold: no active interest"), "integer", "no_interest")],
+    "interests": [("open_interests", _l("Open interests"), "integer", None),
+                  ("warm", _l("Clients with an interest"), "integer", "warm"),
+                  ("per_client", _l("Interests per warm client"), "decimal", None),
+                  ("with_overdue", _l("Clients with an overdue interaction"), "integer",
+                   "overdue")],
+    "clients_interests": [("clients", _l("Clients"), "integer", None),
+                          ("warm", _l("With an interest"), "integer", "warm"),
+                          ("open_interests", _l("Open interests"), "integer", None),
+                          ("red", _l("Red"), "integer", "red"),
+                          ("yellow", _l("Yellow"), "integer", "yellow"),
+                          ("green", _l("Green"), "integer", "green")],
+}
+
+
+def _control_values(summary, done: int) -> dict:
+    return {"clients": summary.clients, "green": summary.green, "yellow": summary.yellow,
+            "red": summary.red, "no_interest": summary.clients - summary.warm,
+            "with_overdue": summary.with_overdue, "no_portrait": summary.no_portrait,
+            "unreachable": summary.unreachable, "warm": summary.warm,
+            "warm_red": summary.clients - summary.warm, "duplicates": summary.duplicates,
+            "open_interests": summary.open_interests, "overdue": summary.overdue,
+            "planned": summary.planned, "contacts": summary.contacts,
+            "bare_contacts": summary.bare_contacts, "done": done}
+
+
+def _with_ratios(values: dict) -> dict:
+    values["touches"] = _ratio(values["done"], values["clients"])
+    values["warm_share"] = _percent(values["warm"], values["clients"])
+    values["per_client"] = _ratio(values["open_interests"], values["warm"])
+    return values
+
+
+def control(filters: Filters) -> Grid:
+    """R12 in its variants: per manager, the clients by colour and by the indicator that
+    failed, the touches per client, the interactions, the warm clients, the interests."""
+    spec = CONTROL_COLUMNS[filters.view if filters.view in CONTROL_COLUMNS else "clients"]
+    columns = [ExportColumn("who", _l("Manager")), ExportColumn("department", _l("Department")),
+               *(ExportColumn(key, label, kind) for key, label, kind, _check in spec)]
+    grid = Grid("control", str(REPORTS["control"]), filters, columns, [], None,
+                report_tables.computed_at(["clients", "activity"]))
+    done = _done_in_period(filters)
+    keys = [key for key in _control_values(ClientSummary(clients=0, warm=0), 0)]
+    totals = dict.fromkeys(keys, 0)
+    for summary, user, department in _summaries(filters):
+        values = _control_values(summary, done.get(summary.responsible_id, 0) or 0)
+        for key in keys:
+            totals[key] += values[key] or 0
+        grid.rows.append({"who": str(user) if user else gettext("Nobody"),
+                          "user_id": summary.responsible_id, "department": department or "",
+                          **_with_ratios(values)})
+        index = len(grid.rows) - 1
+        for key, _label, _kind, check in spec:
+            if check is not None:
+                grid.drills[(index, key)] = {
+                    "check": check, **({"manager": summary.responsible_id}
+                                       if summary.responsible_id else {"nobody": 1})}
+    grid.totals = {"who": gettext("Total"), **_with_ratios(totals)}
+    for key, _label, _kind, check in spec:
+        if check is not None:
+            grid.drills[("totals", key)] = {"check": check}
+    if filters.view in ("clients", "clients_interests"):
+        grid.chart = {"type": "bar", "stacked": True, "labels": [r["who"] for r in grid.rows],
+                      "series": [{"label": str(CONTROL_COLOURS[colour]),
+                                  "data": [r[colour] for r in grid.rows], "colors": tint}
+                                 for colour, tint in (("green", "#59a14f"),
+                                                      ("yellow", "#edc948"),
+                                                      ("red", "#e15759"))]}
+    else:
+        first = spec[-1] if filters.view == "touches" else spec[1]
+        grid.chart = {"type": "bar", "labels": [r["who"] for r in grid.rows],
+                      "series": [{"label": str(first[1]),
+                                  "data": [float(r[first[0]] or 0) for r in grid.rows]}]}
+    return grid
+
+
+QUALITY_COLUMNS = [("clients", _l("Clients"), "integer", None),
+                   ("portrait_share", _l("Full portrait, %"), "decimal", "portrait"),
+                   ("contacts_share", _l("Contacts with a phone or e-mail, %"), "decimal",
+                    "contacts"),
+                   ("warm_share", _l("With an active interest, %"), "decimal",
+                    "no_interest"),
+                   ("duplicates", _l("Suspected duplicates"), "integer", "duplicate")]
+
+
+def _quality_values(values: dict) -> dict:
+    return {"clients": values["clients"],
+            "portrait_share": _percent(values["clients"] - values["no_portrait"],
+                                       values["clients"]),
+            "contacts_share": _percent(values["contacts"] - values["bare_contacts"],
+                                       values["contacts"]),
+            "warm_share": _percent(values["warm"], values["clients"]),
+            "duplicates": values["duplicates"]}
+
+
+def quality(filters: Filters) -> Grid:
+    """The shares of clients with a full portrait, of contacts with a phone or an e-mail,
+    of clients with an active interest, and the suspected duplicates, per manager; each
+    share drills down to the clients that fail it (the check wizard)."""
+    columns = [ExportColumn("who", _l("Manager")), ExportColumn("department", _l("Department")),
+               *(ExportColumn(key, label, kind) for key, label, kind, _c in QUALITY_COLUMNS)]
+    grid = Grid("quality", str(REPORTS["quality"]), filters, columns, [], None,
+                report_tables.computed_at(["clients"]))
+    keys = [key for key in _control_values(ClientSummary(clients=0, warm=0), 0)]
+    totals = dict.fromkeys(keys, 0)
+    for summary, user, department in _summaries(filters):
+        values = _control_values(summary, 0)
+        for key in keys:
+            totals[key] += values[key] or 0
+        grid.rows.append({"who": str(user) if user else gettext("Nobody"),
+                          "user_id": summary.responsible_id, "department": department or "",
+                          **_quality_values(values)})
+        index = len(grid.rows) - 1
+        for key, _label, _kind, check in QUALITY_COLUMNS:
+            if check is not None:
+                grid.drills[(index, key)] = {
+                    "check": check, **({"manager": summary.responsible_id}
+                                       if summary.responsible_id else {"nobody": 1})}
+    grid.totals = {"who": gettext("Total"), **_quality_values(totals)}
+    grid.checks = [{"check": check, "label": str(label), "failing": failing}
+                   for check, label, failing in (
+                       ("portrait", CHECKS["portrait"][0], totals["no_portrait"]),
+                       ("contacts", CHECKS["contacts"][0], totals["unreachable"]),
+                       ("no_interest", CHECKS["no_interest"][0],
+                        totals["clients"] - totals["warm"]),
+                       ("overdue", CHECKS["overdue"][0], totals["with_overdue"]),
+                       ("duplicate", CHECKS["duplicate"][0], totals["duplicates"]))]
+    for key, _label, _kind, check in QUALITY_COLUMNS:
+        if check is not None:
+            grid.drills[("totals", key)] = {"check": check}
+    grid.chart = {"type": "bar", "labels": [str(c[1]) for c in QUALITY_COLUMNS[1:4]],
+                  "series": [{"label": gettext("Total"),
+                              "data": [float(grid.totals[c[0]] or 0)
+                                       for c in QUALITY_COLUMNS[1:4]]}], "max": 100}
+    return grid
+
+
+CLIENT_DRILL_COLUMNS = [
+    ExportColumn("id", _l("No."), "integer"),
+    ExportColumn("name", _l("Client")),
+    ExportColumn("responsible", _l("Responsible")),
+    ExportColumn("colour_label", _l("Colour")),
+    ExportColumn("failed", _l("What failed")),
+    ExportColumn("open_interests", _l("Open interests"), "integer"),
+    ExportColumn("overdue", _l("Overdue"), "integer"),
+]
+
+
+def client_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
+    """The clients that fail (or pass) a check: a colour, an indicator, the duplicates;
+    of a manager (`manager`), of nobody (`nobody`), or of everyone the user sees."""
+    check = args.get("check") or "red"
+    if check not in CHECKS:
+        raise RecordInvalid({"check": [gettext("Choose %(choices)s.",
+                                               choices=", ".join(CHECKS))]})
+    where = and_(CHECKS[check][1], _people(ClientFact.responsible_id, filters))
+    if args.get("nobody"):
+        where = and_(CHECKS[check][1], ClientFact.responsible_id.is_(None),
+                     access.figures_condition(ClientFact.responsible_id))
+    query = access.readable(
+        Client, Client.id, Client.name, CrmUser.first_name, CrmUser.last_name,
+        CrmUser.username, ClientFact.colour, ClientFact.open_interests, ClientFact.overdue,
+        ClientFact.portrait, ClientFact.reachable, ClientFact.duplicate,
+    ).join(ClientFact, ClientFact.client_id == Client.id).outerjoin(
+        CrmUser, CrmUser.id == Client.responsible_id).where(where).order_by(
+        Client.name_search, Client.id)
+    total, query = _limited(query, limit)
+    rows = []
+    for row in db.session.execute(query):
+        failed = [str(label) for failing, label in (
+            (row.open_interests == 0, CHECKS["no_interest"][0]),
+            (row.overdue > 0, CHECKS["overdue"][0]),
+            (not row.portrait, CHECKS["portrait"][0]),
+            (not row.reachable, CHECKS["contacts"][0]),
+            (row.duplicate, CHECKS["duplicate"][0])) if failing]
+        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        rows.append({"id": row.id, "name": row.name, "responsible": person or "",
+                     "colour": row.colour, "colour_label": str(CONTROL_COLOURS[row.colour]),
+                     "failed": ", ".join(failed), "open_interests": row.open_interests,
+                     "overdue": row.overdue})
+    return Drill(total if total is not None else len(rows), rows)
+
+
+BUILDERS = {"funnel": funnel, "motivator": motivator, "control": control, "quality": quality}
 DRILLS = {"funnel": (funnel_drill, DRILL_COLUMNS),
-          "motivator": (motivator_drill, MOTIVATOR_DRILL_COLUMNS)}
-TABLES_OF = {"funnel": ["funnel"], "motivator": ["activity"]}
+          "motivator": (motivator_drill, MOTIVATOR_DRILL_COLUMNS),
+          "control": (client_drill, CLIENT_DRILL_COLUMNS),
+          "quality": (client_drill, CLIENT_DRILL_COLUMNS)}
+TABLES_OF = {"funnel": ["funnel"], "motivator": ["activity"],
+             "control": ["clients", "activity"], "quality": ["clients"]}
 
 
 def report(name: str, filters: Filters) -> Grid:

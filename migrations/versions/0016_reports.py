@@ -5,8 +5,10 @@ Revises: 7c1d2e3f4a50
 Create Date: 2026-12-04 21:40:00
 
 crm_report_funnel holds each interest with each stage it reached, crm_report_activity each
-manager's done interactions and points per day, crm_report_state when each was computed;
-crm_sales_plan the plans of managers and departments the funnel is compared with.
+manager's done interactions and points per day, crm_report_client each client's indicators
+of the supervisor's control and the base's quality (crm_report_client_summary: added up
+per responsible), crm_report_state when each was computed; crm_sales_plan the plans of
+managers and departments the funnel is compared with.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -89,9 +91,56 @@ def upgrade():
         batch_op.create_index('ix_report_funnel_stage', ['stage_id', 'started_at'], unique=False)
     with op.batch_alter_table('crm_interaction', schema=None) as batch_op:
         batch_op.create_index('ix_interaction_done', ['done_at'], unique=False)
+    op.create_table('crm_report_client_summary',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('responsible_id', sa.Integer(), nullable=True),
+    sa.Column('clients', sa.Integer(), nullable=False),
+    sa.Column('green', sa.Integer(), nullable=False),
+    sa.Column('yellow', sa.Integer(), nullable=False),
+    sa.Column('red', sa.Integer(), nullable=False),
+    sa.Column('warm', sa.Integer(), nullable=False),
+    sa.Column('with_overdue', sa.Integer(), nullable=False),
+    sa.Column('no_portrait', sa.Integer(), nullable=False),
+    sa.Column('unreachable', sa.Integer(), nullable=False),
+    sa.Column('duplicates', sa.Integer(), nullable=False),
+    sa.Column('open_interests', sa.Integer(), nullable=False),
+    sa.Column('overdue', sa.Integer(), nullable=False),
+    sa.Column('planned', sa.Integer(), nullable=False),
+    sa.Column('contacts', sa.Integer(), nullable=False),
+    sa.Column('bare_contacts', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('crm_report_client_summary', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_report_client_summary_responsible_id'), ['responsible_id'], unique=False)
+
+    op.create_table('crm_report_client',
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('responsible_id', sa.Integer(), nullable=True),
+    sa.Column('open_interests', sa.Integer(), nullable=False),
+    sa.Column('overdue', sa.Integer(), nullable=False),
+    sa.Column('planned', sa.Integer(), nullable=False),
+    sa.Column('contacts', sa.Integer(), nullable=False),
+    sa.Column('bare_contacts', sa.Integer(), nullable=False),
+    sa.Column('portrait', sa.Boolean(), nullable=False),
+    sa.Column('reachable', sa.Boolean(), nullable=False),
+    sa.Column('duplicate', sa.Boolean(), nullable=False),
+    sa.Column('colour', sa.String(length=6), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['crm_client.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('client_id')
+    )
+    with op.batch_alter_table('crm_report_client', schema=None) as batch_op:
+        batch_op.create_index('ix_report_client_responsible', ['responsible_id', 'colour'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('crm_report_client', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_client_responsible')
+
+    op.drop_table('crm_report_client')
+    with op.batch_alter_table('crm_report_client_summary', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_report_client_summary_responsible_id'))
+
+    op.drop_table('crm_report_client_summary')
     with op.batch_alter_table('crm_interaction', schema=None) as batch_op:
         batch_op.drop_index('ix_interaction_done')
     with op.batch_alter_table('crm_report_funnel', schema=None) as batch_op:

@@ -22,7 +22,10 @@
     var options = {
       responsive: true, maintainAspectRatio: false, animation: false,
       plugins: plugins,
-      scales: { y: { beginAtZero: true } }
+      scales: {
+        x: { stacked: !!spec.stacked },
+        y: { beginAtZero: true, stacked: !!spec.stacked, max: spec.max }
+      }
     };
     if (spec.line) {
       datasets.push({
