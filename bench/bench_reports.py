@@ -12,12 +12,13 @@ into the stage it is in).
 Then, for each report table, the job's time (app.services.report_tables, computed whole,
 median of --repeat) next to the raw SQL aggregate that computes the same numbers from the
 live tables without writing them (the driver alone: the funnel's per-stage counts, sums
-and times in stage; the motivator's points per manager and day), and the ratio (target
-within 1.5×); the time of a refresh after 100 interests and 1,000 interactions changed.
+and times in stage; the motivator's points per manager and day; the control's clients by
+colour per manager), and the ratio (target within 1.5×); the time of a refresh after 100
+interests and 1,000 interactions changed.
 
 And each grid's response as the administrator, who sees every figure: the funnel by stages
-for a year, by managers, by departments, the motivator for a month, a drill-down's first
-page; median of --repeat through Flask's test client (server time: routing, rights,
+for a year, by managers, by departments, the motivator for a month, the control and the
+quality, drill-downs' first pages; median of --repeat through Flask's test client (server time: routing, rights,
 queries, JSON), with its SQL statements (target under 100 ms). Stock Flask-AppBuilder has
 no reports: the raw SQL column is what a grid costs without the report tables.
 """
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_board import build_app, fresh_database  # noqa: E402
+from bench.bench_board import build_app, fresh_database, timed  # noqa: E402
 
 PASSWORD = "Bench-Reports-Pass-1"
 JOB_RATIO = 1.5
@@ -174,6 +175,25 @@ def raw_funnel_sql(app) -> str:
         return str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
 
 
+def raw_clients_sql(app) -> str:
+    """The control's per-manager figures straight from the live tables: each client's
+    indicators (the job's own SELECT) added up per responsible."""
+    from sqlalchemy import case, func, select
+
+    from app.database import db
+    from app.models import Client
+    from app.services import report_tables
+
+    with app.app_context():
+        facts = report_tables._client_rows(select(Client.id),
+                                           dt.datetime.utcnow()).subquery()
+        c = list(facts.c)
+        query = select(c[1], func.count(), *(func.sum(case((c[-1] == colour, 1), else_=0))
+                                             for colour in ("green", "yellow", "red")),
+                       func.sum(c[2]), func.sum(c[3])).group_by(c[1])
+        return str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
+
+
 def raw_activity_sql(dialect: str, minutes: int) -> str:
     day = (f"CAST(i.done_at + interval '{minutes} minutes' AS date)" if dialect == "postgresql"
            else f"date(i.done_at, '+{minutes} minutes')")
@@ -192,9 +212,10 @@ def jobs(app, args) -> list[tuple]:
 
     with app.app_context():
         dialect = db.engine.dialect.name
-        raws = {"funnel": raw_funnel_sql(app), "activity": raw_activity_sql(dialect, 180)}
+        raws = {"funnel": raw_funnel_sql(app), "activity": raw_activity_sql(dialect, 180),
+                "clients": raw_clients_sql(app)}
         rows = []
-        for name in ("funnel", "activity"):
+        for name in ("funnel", "activity", "clients"):
             job = _median_seconds(lambda name=name: report_tables.compute(name, full=True),
                                   args.repeat)
             facts = report_tables.state(name).rows
@@ -216,31 +237,6 @@ def jobs(app, args) -> list[tuple]:
 
 
 # --- the grids ---------------------------------------------------------------------------------
-
-
-def timed(app, client, path: str, repeat: int) -> tuple[float, int]:
-    from sqlalchemy import event
-
-    from app.database import db
-
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    answer = client.get(path)
-    assert answer.status_code == 200, (path, answer.status_code, answer.data[:300])
-    times = []
-    for _ in range(repeat):
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        start = time.perf_counter()
-        answer = client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-        event.remove(engine, "before_cursor_execute", count)
-    return statistics.median(times), len(statements)
 
 
 def grids(app, args) -> list[tuple]:
@@ -266,7 +262,12 @@ def grids(app, args) -> list[tuple]:
              ("funnel page (HTML)", f"/reports/funnel/?{year}"),
              ("motivator, a month", f"/api/v1/report/motivator?{month}"),
              ("motivator page (HTML)", f"/reports/motivator/?{month}"),
-             ("drill-down, won", f"/api/v1/report/funnel/drill?{year}&stage={stage}")]
+             ("drill-down, won", f"/api/v1/report/funnel/drill?{year}&stage={stage}"),
+             ("control by clients", "/api/v1/report/control?view=clients"),
+             ("control, touches", f"/api/v1/report/control?{month}&view=touches"),
+             ("control page (HTML)", "/reports/control/"),
+             ("quality", "/api/v1/report/quality"),
+             ("drill-down, red", "/api/v1/report/control/drill?check=red")]
     return [(label, *timed(app, client, path, args.repeat)) for label, path in paths]
 
 

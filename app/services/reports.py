@@ -101,6 +101,7 @@ class Grid:
     marked: set = field(default_factory=set)
     pipelines: list = field(default_factory=list)
     checks: list = field(default_factory=list)  # the quality's check wizard
+    sums: dict = field(default_factory=dict)    # what the totals row was made from
 
     def values(self, with_totals: bool = True) -> list[list[Any]]:
         """The rows as an export writes them: the columns' values, the totals last."""
@@ -745,16 +746,16 @@ def _with_ratios(values: dict) -> dict:
     return values
 
 
-def control(filters: Filters) -> Grid:
-    """R12 in its variants: per manager, the clients by colour and by the indicator that
-    failed, the touches per client, the interactions, the warm clients, the interests."""
-    spec = CONTROL_COLUMNS[filters.view if filters.view in CONTROL_COLUMNS else "clients"]
+def _client_grid(name: str, filters: Filters, spec, tables: list[str], shown, done: dict
+                 ) -> Grid:
+    """A grid of the clients' sums per manager: `spec` its columns (key, label, kind, the
+    check a figure drills down to), `shown` the figures of a row from its sums; the totals
+    row adds the sums up (`grid.sums`) before `shown` makes its figures."""
     columns = [ExportColumn("who", _l("Manager")), ExportColumn("department", _l("Department")),
                *(ExportColumn(key, label, kind) for key, label, kind, _check in spec)]
-    grid = Grid("control", str(REPORTS["control"]), filters, columns, [], None,
-                report_tables.computed_at(["clients", "activity"]))
-    done = _done_in_period(filters)
-    keys = [key for key in _control_values(ClientSummary(clients=0, warm=0), 0)]
+    grid = Grid(name, str(REPORTS[name]), filters, columns, [], None,
+                report_tables.computed_at(tables))
+    keys = list(_control_values(ClientSummary(clients=0, warm=0), 0))
     totals = dict.fromkeys(keys, 0)
     for summary, user, department in _summaries(filters):
         values = _control_values(summary, done.get(summary.responsible_id, 0) or 0)
@@ -762,17 +763,26 @@ def control(filters: Filters) -> Grid:
             totals[key] += values[key] or 0
         grid.rows.append({"who": str(user) if user else gettext("Nobody"),
                           "user_id": summary.responsible_id, "department": department or "",
-                          **_with_ratios(values)})
-        index = len(grid.rows) - 1
+                          **shown(values)})
+        owner = {"manager": summary.responsible_id} if summary.responsible_id else \
+            {"nobody": 1}
         for key, _label, _kind, check in spec:
             if check is not None:
-                grid.drills[(index, key)] = {
-                    "check": check, **({"manager": summary.responsible_id}
-                                       if summary.responsible_id else {"nobody": 1})}
-    grid.totals = {"who": gettext("Total"), **_with_ratios(totals)}
+                grid.drills[(len(grid.rows) - 1, key)] = {"check": check, **owner}
+    grid.sums = dict(totals)
+    grid.totals = {"who": gettext("Total"), **shown(totals)}
     for key, _label, _kind, check in spec:
         if check is not None:
             grid.drills[("totals", key)] = {"check": check}
+    return grid
+
+
+def control(filters: Filters) -> Grid:
+    """R12 in its variants: per manager, the clients by colour and by the indicator that
+    failed, the touches per client, the interactions, the warm clients, the interests."""
+    spec = CONTROL_COLUMNS[filters.view if filters.view in CONTROL_COLUMNS else "clients"]
+    grid = _client_grid("control", filters, spec, ["clients", "activity"],
+                        _with_ratios, _done_in_period(filters))
     if filters.view in ("clients", "clients_interests"):
         grid.chart = {"type": "bar", "stacked": True, "labels": [r["who"] for r in grid.rows],
                       "series": [{"label": str(CONTROL_COLOURS[colour]),
@@ -811,26 +821,8 @@ def quality(filters: Filters) -> Grid:
     """The shares of clients with a full portrait, of contacts with a phone or an e-mail,
     of clients with an active interest, and the suspected duplicates, per manager; each
     share drills down to the clients that fail it (the check wizard)."""
-    columns = [ExportColumn("who", _l("Manager")), ExportColumn("department", _l("Department")),
-               *(ExportColumn(key, label, kind) for key, label, kind, _c in QUALITY_COLUMNS)]
-    grid = Grid("quality", str(REPORTS["quality"]), filters, columns, [], None,
-                report_tables.computed_at(["clients"]))
-    keys = [key for key in _control_values(ClientSummary(clients=0, warm=0), 0)]
-    totals = dict.fromkeys(keys, 0)
-    for summary, user, department in _summaries(filters):
-        values = _control_values(summary, 0)
-        for key in keys:
-            totals[key] += values[key] or 0
-        grid.rows.append({"who": str(user) if user else gettext("Nobody"),
-                          "user_id": summary.responsible_id, "department": department or "",
-                          **_quality_values(values)})
-        index = len(grid.rows) - 1
-        for key, _label, _kind, check in QUALITY_COLUMNS:
-            if check is not None:
-                grid.drills[(index, key)] = {
-                    "check": check, **({"manager": summary.responsible_id}
-                                       if summary.responsible_id else {"nobody": 1})}
-    grid.totals = {"who": gettext("Total"), **_quality_values(totals)}
+    grid = _client_grid("quality", filters, QUALITY_COLUMNS, ["clients"], _quality_values, {})
+    totals = grid.sums
     grid.checks = [{"check": check, "label": str(label), "failing": failing}
                    for check, label, failing in (
                        ("portrait", CHECKS["portrait"][0], totals["no_portrait"]),
@@ -839,9 +831,6 @@ def quality(filters: Filters) -> Grid:
                         totals["clients"] - totals["warm"]),
                        ("overdue", CHECKS["overdue"][0], totals["with_overdue"]),
                        ("duplicate", CHECKS["duplicate"][0], totals["duplicates"]))]
-    for key, _label, _kind, check in QUALITY_COLUMNS:
-        if check is not None:
-            grid.drills[("totals", key)] = {"check": check}
     grid.chart = {"type": "bar", "labels": [str(c[1]) for c in QUALITY_COLUMNS[1:4]],
                   "series": [{"label": gettext("Total"),
                               "data": [float(grid.totals[c[0]] or 0)
