@@ -259,7 +259,9 @@ def test_bad_filters_are_refused_with_the_argument_named(api, sales):
     for args, field in [({"start": "2026-13-01"}, "start"),
                         ({"start": "2026-12-10", "end": "2026-12-01"}, "end"),
                         ({"pipeline": "x"}, "pipeline"), ({"manager": "99999999999"}, "manager"),
-                        ({"view": "planets"}, "view"), ({"pipeline": "999999"}, "pipeline")]:
+                        ({"view": "planets"}, "view"), ({"pipeline": "999999"}, "pipeline"),
+                        ({"start": "0001-01-01", "end": "0001-01-02"}, "start"),
+                        ({"start": "9999-12-30", "end": "9999-12-31"}, "start")]:
         response = api.get("/api/v1/report/funnel", query_string=args)
         assert response.status_code == 422, (args, text_of(response))
         assert field in response.get_json()["message"], (args, response.get_json())

@@ -63,6 +63,8 @@ CONTROL_VIEWS = {"clients": _l("By clients"), "touches": _l("Touches per client"
                  "clients_interests": _l("By clients and interests")}
 VIEWS = {"funnel": FUNNEL_VIEWS, "control": CONTROL_VIEWS}
 MAX_DAYS = 366 * 2
+# The days a report may be asked for: time zones and day arithmetic hold well inside them.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 DAY_COLUMNS_UP_TO = 31  # a motivator of a longer period shows no column per day
 
 
@@ -134,9 +136,14 @@ def _day(value, name: str, default: dt.date, errors: dict) -> dt.date:
     text = str(value).strip()
     for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
-            return dt.datetime.strptime(text, pattern).date()
+            day = dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
+        if FIRST_DAY <= day <= LAST_DAY:
+            return day
+        errors[name] = [gettext("A date from %(first)s to %(last)s.",
+                                first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())]
+        return default
     errors[name] = [gettext("Not a date: %(value)s", value=text)]
     return default
 
