@@ -1178,3 +1178,20 @@ class ClientSummary(Model):
     planned: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     contacts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     bare_contacts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AbcFact(Model):
+    """One client's revenue of won interests over the last twelve full months, how much it
+    varies month to month, and the ABC and XYZ classes they give (app.rules.abcxyz), also
+    kept on the client."""
+
+    __tablename__ = "crm_report_abc"
+    __table_args__ = (Index("ix_report_abc_class", "abc", "xyz"),)
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_client.id", ondelete="CASCADE"), primary_key=True)
+    responsible_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=0)
+    variation: Mapped[Decimal] = mapped_column(Numeric(10, 1), nullable=False, default=0)
+    abc: Mapped[str] = mapped_column(String(1), nullable=False)
+    xyz: Mapped[str] = mapped_column(String(1), nullable=False)

@@ -91,7 +91,7 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}}
           - {in: query, name: start, schema: {type: string, format: date}}
           - {in: query, name: end, schema: {type: string, format: date}}
           - {in: query, name: pipeline, schema: {type: integer}}
@@ -145,11 +145,13 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}}
           - {in: query, name: stage, schema: {type: integer}}
           - {in: query, name: cell, schema: {type: string, enum: [started, won]}}
           - {in: query, name: line_department, schema: {type: integer}}
           - {in: query, name: day, schema: {type: string, format: date}}
+          - {in: query, name: abc, schema: {type: string, enum: [A, B, C]}}
+          - {in: query, name: xyz, schema: {type: string, enum: [X, Y, Z]}}
           - {in: query, name: check, schema: {type: string, enum: [red, yellow, green, no_interest, warm, overdue, portrait, contacts, duplicate]}}
           - {in: query, name: format, schema: {type: string, enum: [csv, xlsx]}}
           - {in: query, name: page, schema: {type: integer, minimum: 0, maximum: 1000000}}
@@ -197,7 +199,7 @@ class ReportApi(BaseApi):
         ---
         post:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}}
           responses:
             200:
               description: When the data was computed

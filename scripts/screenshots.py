@@ -86,6 +86,7 @@ SCREENS = [
     ("report-control-touches", "/reports/control/?view=touches&start={month_ago}&end={today}"),
     ("report-quality", "/reports/quality/"),
     ("report-quality-wizard", "/reports/quality/drill?check=portrait"),
+    ("report-abcxyz", "/reports/abcxyz/"),
     ("sales-plans", "/salesplanview/list/"),
     ("swagger", "/swagger/v1"),
 ]

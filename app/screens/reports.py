@@ -21,6 +21,11 @@ from app.services.clock import format_local, to_local
 from app.services.errors import DomainError, RecordInvalid
 
 DESCRIPTIONS = {
+    "abcxyz": _l("The clients classed by the revenue of their won interests over the last "
+                 "twelve full months: A, the clients of the first 80 per cent of revenue, B "
+                 "of the next 15, C of the rest; and by how steady it is month to month: X "
+                 "when it varies by up to 10 per cent, Y up to 25, Z more. The classes are "
+                 "kept on the clients, where the list filters by them."),
     "control": _l("The traffic light of each manager's clients (R12): red when a client has "
                   "no active interest or an overdue interaction, yellow when its portrait or "
                   "its contacts' information is missing, green when all is well; and the "
@@ -36,7 +41,7 @@ DESCRIPTIONS = {
                     "below it."),
 }
 ICONS = {"funnel": "fa-filter", "motivator": "fa-trophy", "control": "fa-traffic-light",
-         "quality": "fa-check-square-o"}
+         "quality": "fa-check-square-o", "abcxyz": "fa-th"}
 
 
 def _message(error: DomainError) -> str:
@@ -140,7 +145,7 @@ class ReportView(BaseView):
             flash(_message(error), "danger")
             return redirect(url_for("ReportView.grid", name=name))
         rows = drill.rows
-        summed = {"funnel": "amount", "motivator": "points"}.get(name)
+        summed = {"funnel": "amount", "motivator": "points", "abcxyz": "revenue"}.get(name)
         return self.render_template(
             "crm/report_drill.html", name=name, filters=filters, columns=columns, rows=rows,
             count=drill.total,

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
 from typing import Callable, Iterable
 
 from sqlalchemy import (
     BigInteger,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -31,11 +33,13 @@ from sqlalchemy import (
     or_,
     select,
     union,
+    update,
 )
 from sqlalchemy.orm import aliased
 
 from app.database import db
 from app.models import (
+    AbcFact,
     ActivityFact,
     Client,
     ClientFact,
@@ -49,7 +53,8 @@ from app.models import (
     Stage,
     StageChange,
 )
-from app.services.clock import company_tz, utcnow
+from app.rules.abcxyz import classify
+from app.services.clock import company_tz, local_today, to_local_many, utcnow
 from app.services.unit_of_work import unit_of_work
 
 # A transaction that stamped its changes before a refresh began may commit after it read:
@@ -405,12 +410,83 @@ def refresh_clients(since: dt.datetime) -> int:
     return written
 
 
+# --- ABC/XYZ ---------------------------------------------------------------------------------
+
+MONTHS = 12
+
+
+def abc_window(today: dt.date) -> list[tuple[int, int]]:
+    """The twelve full months before this one, oldest first: [(year, month)]."""
+    months, year, month = [], today.year, today.month
+    for _ in range(MONTHS):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        months.append((year, month))
+    return list(reversed(months))
+
+
+def rebuild_abc(_since=None) -> int:
+    """Every client with won interests in the window classed afresh, its class written on
+    the client where it changed; the others lose theirs."""
+    window = abc_window(local_today())
+    first, following = dt.date(*window[0], 1), _month_after(*window[-1])
+    start, end = _utc_bounds(first, first)[0], _utc_bounds(following, following)[0]
+    place = {month: index for index, month in enumerate(window)}
+    localise = to_local_many()
+    monthly: dict[int, list] = {}
+    owners: dict[int, int] = {}
+    won = select(Interest.client_id, Interest.closed_at, Interest.amount,
+                 Client.responsible_id).join(Stage, Stage.id == Interest.stage_id).join(
+        Client, Client.id == Interest.client_id).where(
+        Stage.kind == "won", Interest.closed_at >= start, Interest.closed_at < end)
+    for client_id, closed_at, amount, responsible_id in db.session.execute(won):
+        local = localise(closed_at)
+        index = place.get((local.year, local.month))
+        if index is None:
+            continue
+        months = monthly.setdefault(client_id, [Decimal(0)] * MONTHS)
+        months[index] += Decimal(amount)
+        owners[client_id] = responsible_id
+    classes = classify(monthly)
+    db.session.execute(delete(AbcFact))
+    if classes:
+        db.session.execute(insert(AbcFact), [
+            {"client_id": client, "responsible_id": owners[client], "revenue": c.revenue,
+             "variation": c.variation, "abc": c.abc, "xyz": c.xyz}
+            for client, c in classes.items()])
+    _keep_classes_on_clients(classes)
+    return len(classes)
+
+
+def _month_after(year: int, month: int) -> dt.date:
+    return dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+
+
+def _keep_classes_on_clients(classes) -> None:
+    """Client.abc_class and xyz_class as `classes` has them, written only where they
+    differ (a Core UPDATE: a computed class is not a change a user made)."""
+    table = Client.__table__
+    current = {row.id: (row.abc_class, row.xyz_class) for row in db.session.execute(
+        select(table.c.id, table.c.abc_class, table.c.xyz_class).where(
+            or_(table.c.abc_class.is_not(None), table.c.xyz_class.is_not(None))))}
+    wanted = {client: (c.abc, c.xyz) for client, c in classes.items()}
+    changes = [{"key": client, "abc": pair[0], "xyz": pair[1]}
+               for client, pair in wanted.items() if current.get(client) != pair]
+    changes += [{"key": client, "abc": None, "xyz": None}
+                for client in current if client not in wanted]
+    if changes:
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("key"))
+            .values(abc_class=bindparam("abc"), xyz_class=bindparam("xyz")), changes)
+
+
 # --- the runs --------------------------------------------------------------------------------
 
 TABLES: dict[str, tuple[Callable, Callable]] = {
     "funnel": (rebuild_funnel, refresh_funnel),
     "activity": (rebuild_activity, refresh_activity),
     "clients": (rebuild_clients, refresh_clients),
+    # Twelve months of revenue move little in ten minutes: computed whole each time.
+    "abc": (rebuild_abc, rebuild_abc),
 }
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from app.database import db
 from app.models import (
     CONTROL_COLOURS,
+    AbcFact,
     ActivityFact,
     Client,
     ClientFact,
@@ -53,6 +54,7 @@ REPORTS = {
     "motivator": _l("Auto-motivator"),
     "control": _l("Supervisor's control"),
     "quality": _l("Quality of the client base"),
+    "abcxyz": _l("ABC/XYZ analysis"),
 }
 FUNNEL_VIEWS = {"stages": _l("By stages"), "managers": _l("By managers"),
                 "departments": _l("By departments")}
@@ -891,13 +893,112 @@ def client_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     return Drill(total if total is not None else len(rows), rows)
 
 
-BUILDERS = {"funnel": funnel, "motivator": motivator, "control": control, "quality": quality}
+# --- ABC/XYZ --------------------------------------------------------------------------------
+
+ABC_MEANING = {"A": _l("A: the first 80 per cent of revenue"),
+               "B": _l("B: the next 15 per cent"), "C": _l("C: the last 5 per cent")}
+
+
+def abcxyz(filters: Filters) -> Grid:
+    """The clients with revenue in the last twelve full months by class: per ABC class, how
+    many are stable (X), varying (Y) or irregular (Z), their revenue and its share."""
+    columns = [ExportColumn("abc", _l("ABC class")),
+               ExportColumn("X", _l("X: stable"), "integer"),
+               ExportColumn("Y", _l("Y: varying"), "integer"),
+               ExportColumn("Z", _l("Z: irregular"), "integer"),
+               ExportColumn("clients", _l("Clients"), "integer"),
+               ExportColumn("revenue", _l("Revenue"), "money"),
+               ExportColumn("share", _l("Share of revenue, %"), "decimal")]
+    grid = Grid("abcxyz", str(REPORTS["abcxyz"]), filters, columns, [], None,
+                report_tables.computed_at(["abc"]))
+    cells = {(row.abc, row.xyz): (row.clients, Decimal(row.revenue or 0))
+             for row in db.session.execute(
+                 select(AbcFact.abc, AbcFact.xyz, func.count().label("clients"),
+                        func.sum(AbcFact.revenue).label("revenue"))
+                 .where(_people(AbcFact.responsible_id, filters))
+                 .group_by(AbcFact.abc, AbcFact.xyz))}
+    whole = sum((revenue for _count, revenue in cells.values()), Decimal(0))
+    totals = {"abc": gettext("Total"), "X": 0, "Y": 0, "Z": 0, "clients": 0,
+              "revenue": Decimal(0)}
+    for abc in "ABC":
+        row = {"abc": str(ABC_MEANING[abc]), "class": abc, "clients": 0,
+               "revenue": Decimal(0)}
+        for xyz in "XYZ":
+            count, revenue = cells.get((abc, xyz), (0, Decimal(0)))
+            row[xyz] = count
+            row["clients"] += count
+            row["revenue"] += revenue
+            totals[xyz] += count
+            grid.drills[(len(grid.rows), xyz)] = {"abc": abc, "xyz": xyz}
+        grid.drills[(len(grid.rows), "clients")] = {"abc": abc}
+        row["revenue"] = _money(row["revenue"])
+        row["share"] = _percent(row["revenue"], whole)
+        totals["clients"] += row["clients"]
+        totals["revenue"] += row["revenue"]
+        grid.rows.append(row)
+    totals["revenue"] = _money(totals["revenue"])
+    totals["share"] = _percent(totals["revenue"], whole)
+    grid.totals = totals
+    for xyz in "XYZ":
+        grid.drills[("totals", xyz)] = {"xyz": xyz}
+    grid.drills[("totals", "clients")] = {}
+    grid.chart = {"type": "bar", "stacked": True, "labels": ["A", "B", "C"],
+                  "series": [{"label": str(columns[index].label),
+                              "data": [row[xyz] for row in grid.rows], "colors": tint}
+                             for index, xyz, tint in ((1, "X", "#59a14f"), (2, "Y", "#edc948"),
+                                                      (3, "Z", "#e15759"))]}
+    return grid
+
+
+ABC_DRILL_COLUMNS = [
+    ExportColumn("id", _l("No."), "integer"),
+    ExportColumn("name", _l("Client")),
+    ExportColumn("responsible", _l("Responsible")),
+    ExportColumn("abc", _l("ABC class")),
+    ExportColumn("xyz", _l("XYZ class")),
+    ExportColumn("revenue", _l("Revenue"), "money"),
+    ExportColumn("variation", _l("Variation month to month, %"), "decimal"),
+]
+
+
+def abc_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
+    """The clients of a class (`abc`, `xyz`, or both), largest revenue first."""
+    errors: dict = {}
+    where = [_people(AbcFact.responsible_id, filters)]
+    for name, column, choices in (("abc", AbcFact.abc, "ABC"), ("xyz", AbcFact.xyz, "XYZ")):
+        value = args.get(name)
+        if value in (None, ""):
+            continue
+        if value not in tuple(choices):
+            errors[name] = [gettext("Choose %(choices)s.", choices=", ".join(choices))]
+        where.append(column == value)
+    if errors:
+        raise RecordInvalid(errors)
+    query = access.readable(
+        Client, Client.id, Client.name, CrmUser.first_name, CrmUser.last_name,
+        CrmUser.username, AbcFact.abc, AbcFact.xyz, AbcFact.revenue, AbcFact.variation,
+    ).join(AbcFact, AbcFact.client_id == Client.id).outerjoin(
+        CrmUser, CrmUser.id == Client.responsible_id).where(*where).order_by(
+        AbcFact.revenue.desc(), Client.id)
+    total, query = _limited(query, limit)
+    rows = []
+    for row in db.session.execute(query):
+        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        rows.append({"id": row.id, "name": row.name, "responsible": person or "",
+                     "abc": row.abc, "xyz": row.xyz, "revenue": _money(row.revenue),
+                     "variation": row.variation})
+    return Drill(total if total is not None else len(rows), rows)
+
+
+BUILDERS = {"funnel": funnel, "motivator": motivator, "control": control, "quality": quality,
+            "abcxyz": abcxyz}
 DRILLS = {"funnel": (funnel_drill, DRILL_COLUMNS),
           "motivator": (motivator_drill, MOTIVATOR_DRILL_COLUMNS),
           "control": (client_drill, CLIENT_DRILL_COLUMNS),
-          "quality": (client_drill, CLIENT_DRILL_COLUMNS)}
+          "quality": (client_drill, CLIENT_DRILL_COLUMNS),
+          "abcxyz": (abc_drill, ABC_DRILL_COLUMNS)}
 TABLES_OF = {"funnel": ["funnel"], "motivator": ["activity"],
-             "control": ["clients", "activity"], "quality": ["clients"]}
+             "control": ["clients", "activity"], "quality": ["clients"], "abcxyz": ["abc"]}
 
 
 def report(name: str, filters: Filters) -> Grid:

@@ -7,7 +7,8 @@ Create Date: 2026-12-04 21:40:00
 crm_report_funnel holds each interest with each stage it reached, crm_report_activity each
 manager's done interactions and points per day, crm_report_client each client's indicators
 of the supervisor's control and the base's quality (crm_report_client_summary: added up
-per responsible), crm_report_state when each was computed; crm_sales_plan the plans of
+per responsible), crm_report_abc each client's revenue and ABC/XYZ class,
+crm_report_state when each was computed; crm_sales_plan the plans of
 managers and departments the funnel is compared with.
 """
 from alembic import op
@@ -130,9 +131,27 @@ def upgrade():
     )
     with op.batch_alter_table('crm_report_client', schema=None) as batch_op:
         batch_op.create_index('ix_report_client_responsible', ['responsible_id', 'colour'], unique=False)
+    op.create_table('crm_report_abc',
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('responsible_id', sa.Integer(), nullable=True),
+    sa.Column('revenue', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('variation', sa.Numeric(precision=10, scale=1), nullable=False),
+    sa.Column('abc', sa.String(length=1), nullable=False),
+    sa.Column('xyz', sa.String(length=1), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['crm_client.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('client_id')
+    )
+    with op.batch_alter_table('crm_report_abc', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_report_abc_responsible_id'), ['responsible_id'], unique=False)
+        batch_op.create_index('ix_report_abc_class', ['abc', 'xyz'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('crm_report_abc', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_abc_class')
+        batch_op.drop_index(batch_op.f('ix_crm_report_abc_responsible_id'))
+
+    op.drop_table('crm_report_abc')
     with op.batch_alter_table('crm_report_client', schema=None) as batch_op:
         batch_op.drop_index('ix_report_client_responsible')
 
