@@ -10,6 +10,8 @@
                                            ?manager=, ?line_department=, ?day=), with format
                                            too
     POST /api/v1/report/<name>/recompute   "recompute now" (the report edit right)
+    POST /api/v1/report/pricelist/send     the price list to a client's e-mail as XLSX
+                                           ({"email", "group", "product": [ids]})
 
 A bad filter answers 422 with the message per argument, a report the user may not read
 403, an unknown report 404.
@@ -65,7 +67,7 @@ class ReportApi(BaseApi):
     allow_browser_login = True
     openapi_spec_tag = "Reports"
     method_permission_name = {"names": "get", "get": "get", "drill": "get",
-                              "recompute": "put"}
+                              "recompute": "put", "send": "export"}
 
     @expose("/", methods=["GET"])
     @protect()
@@ -91,12 +93,14 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist]}}
           - {in: query, name: start, schema: {type: string, format: date}}
           - {in: query, name: end, schema: {type: string, format: date}}
           - {in: query, name: pipeline, schema: {type: integer}}
           - {in: query, name: department, schema: {type: integer}}
           - {in: query, name: manager, schema: {type: integer}}
+          - {in: query, name: group, schema: {type: integer}}
+          - {in: query, name: product, schema: {type: array, items: {type: integer}, maxItems: 500}, style: form, explode: true}
           - {in: query, name: view, schema: {type: string, enum: [stages, managers, departments, clients, touches, interactions, warm, interests, clients_interests]}}
           - {in: query, name: format, schema: {type: string, enum: [csv, xlsx]}}
           responses:
@@ -145,7 +149,7 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist]}}
           - {in: query, name: stage, schema: {type: integer}}
           - {in: query, name: cell, schema: {type: string, enum: [started, won]}}
           - {in: query, name: line_department, schema: {type: integer}}
@@ -191,6 +195,51 @@ class ReportApi(BaseApi):
         return self.response(200, count=drill.total, columns=_columns(columns),
                              rows=[{k: _plain(v) for k, v in row.items()} for row in shown])
 
+    @expose("/pricelist/send", methods=["POST"])
+    @protect()
+    @safe
+    def send(self):
+        """E-mail the price list to a client as an XLSX file.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [email]
+                  properties:
+                    email: {type: string, format: email}
+                    group: {type: integer}
+                    product: {type: array, items: {type: integer}, maxItems: 500}
+          responses:
+            200:
+              description: Sent; how many items the price list held
+            401:
+              $ref: '#/components/responses/401'
+            422:
+              $ref: '#/components/responses/422'
+            502:
+              description: The mail server did not accept it
+        """
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return answer(400, {"message": gettext("The request body must be a JSON object."),
+                                "code": "bad_request"})
+        products = body.get("product") or []
+        if not isinstance(products, list):
+            products = [products]
+        arguments = {"product": [str(p) for p in products]}
+        if body.get("group") is not None:
+            arguments["group"] = str(body["group"])
+        try:
+            filters = reports.parse_filters(arguments, "pricelist")
+            rows = reports.send_pricelist(filters, str(body.get("email") or ""))
+        except DomainError as error:
+            return _refusal(error)
+        return self.response(200, sent=rows, email=str(body.get("email")).strip())
+
     @expose("/<name>/recompute", methods=["POST"])
     @protect()
     @safe
@@ -199,7 +248,7 @@ class ReportApi(BaseApi):
         ---
         post:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist]}}
           responses:
             200:
               description: When the data was computed

@@ -65,7 +65,8 @@ def parse_args(argv=None):
 def _shifted(dialect: str, column: str, days: int) -> str:
     if dialect == "postgresql":
         return f"{column} - interval '{days} days'"
-    return f"datetime({column}, '-{days} days')"
+    # As the application writes times on SQLite: with their microseconds.
+    return f"strftime('%Y-%m-%d %H:%M:%S.000000', {column}, '-{days} days')"
 
 
 def top_up_interactions(connection, dialect: str, target: int) -> int:
@@ -108,7 +109,8 @@ def stage_history(connection, dialect: str) -> int:
     from sqlalchemy import text
 
     later = ("i.created_on + (i.id % 15) * interval '1 day'" if dialect == "postgresql"
-             else "datetime(i.created_on, '+' || (i.id % 15) || ' days')")
+             else "strftime('%Y-%m-%d %H:%M:%S.000000', i.created_on, "
+                  "'+' || (i.id % 15) || ' days')")
     connection.execute(text(f"""
         INSERT INTO crm_stage_change (interest_id, action, from_stage_id, to_stage_id,
                                       from_stage_name, to_stage_name, changed_at)

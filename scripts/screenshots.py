@@ -87,6 +87,8 @@ SCREENS = [
     ("report-quality", "/reports/quality/"),
     ("report-quality-wizard", "/reports/quality/drill?check=portrait"),
     ("report-abcxyz", "/reports/abcxyz/"),
+    ("report-pricelist", "/reports/pricelist/"),
+    ("report-pricelist-print", "/reports/pricelist/print"),
     ("sales-plans", "/salesplanview/list/"),
     ("swagger", "/swagger/v1"),
 ]

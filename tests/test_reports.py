@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from app.models import (
     ActivityFact,
@@ -470,3 +470,23 @@ def test_a_day_the_clocks_change_on_adds_up_both_of_its_offsets(app, dbx):
     with dbx.session() as s:
         days = dict(s.execute(select(ActivityFact.day, ActivityFact.done)).all())
     assert days == {dt.date(2026, 3, 27): 1, dt.date(2026, 3, 29): 2, dt.date(2026, 3, 30): 1}
+
+
+def test_a_time_written_without_microseconds_stays_in_its_own_day(app, dbx, activity):
+    """SQLite compares times as text: "2026-11-23 21:00:00" (another writer's) sorts before
+    the bound "2026-11-23 21:00:00.000000", yet is 24 November in Moscow."""
+    compute(app, "activity")
+    with dbx.session() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("only SQLite compares times as text")
+        s.execute(text("UPDATE crm_interaction SET done_at = '2026-11-23 21:00:00', "
+                       "changed_on = :now WHERE subject = 'Done 2'"), {"now": NOW})
+        s.commit()
+    with frozen(NOW + dt.timedelta(minutes=10)), app.app_context():
+        report_tables.compute("activity")  # the 23rd and the 24th again, each on its own
+    with dbx.session() as s:
+        days = dict(s.execute(select(ActivityFact.day, ActivityFact.done).where(
+            ActivityFact.user_id == dbx.user_id("manager"))).all())
+    # The 23rd keeps its meeting and call; the moved call joins the 24th, whose other call
+    # was done on the 25th in Moscow.
+    assert (days[dt.date(2026, 11, 23)], days[dt.date(2026, 11, 24)]) == (2, 1)

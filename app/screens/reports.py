@@ -6,21 +6,23 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.database import db
 from app.fab.downloads import send_export
 from app.models import CrmUser, Department
-from app.services import access, list_exports, reports
-from app.services.clock import format_local, to_local
+from app.services import access, list_exports, mail, reports
+from app.services.clock import format_local, to_local, utcnow
 from app.services.errors import DomainError, RecordInvalid
 
 DESCRIPTIONS = {
+    "pricelist": _l("The products on sale by group with their prices: of a group, or only the "
+                    "items ticked. Print it, or send it to a client as an Excel file."),
     "abcxyz": _l("The clients classed by the revenue of their won interests over the last "
                  "twelve full months: A, the clients of the first 80 per cent of revenue, B "
                  "of the next 15, C of the rest; and by how steady it is month to month: X "
@@ -41,7 +43,7 @@ DESCRIPTIONS = {
                     "below it."),
 }
 ICONS = {"funnel": "fa-filter", "motivator": "fa-trophy", "control": "fa-traffic-light",
-         "quality": "fa-check-square-o", "abcxyz": "fa-th"}
+         "quality": "fa-check-square-o", "abcxyz": "fa-th", "pricelist": "fa-tags"}
 
 
 def _message(error: DomainError) -> str:
@@ -97,7 +99,8 @@ class ReportView(BaseView):
     route_base = "/reports"
     default_view = "index"
     method_permission_name = {"index": "list", "grid": "list", "drill": "list",
-                              "export": "export", "recompute": "edit"}
+                              "print_page": "list", "export": "export", "send": "export",
+                              "recompute": "edit"}
 
     @expose("/")
     @has_access
@@ -126,7 +129,10 @@ class ReportView(BaseView):
             description=DESCRIPTIONS[name], drill_url=drill_links(grid), cell=cell_text,
             computed_at=format_local(grid.computed_at) if grid.computed_at else None,
             may_export=access.can("report", "export"),
-            may_recompute=access.can("report", "edit"), args=grid.filters.as_args(),
+            may_recompute=access.can("report", "edit") and not grid.live,
+            args=grid.filters.as_args(),
+            groups=reports.product_groups() if name == "pricelist" else [],
+            may_send=mail.configured(),
             chart=grid.chart, title=str(reports.REPORTS[name]))
 
     def _drill(self, name, limit=None):
@@ -177,6 +183,36 @@ class ReportView(BaseView):
             flash(_message(error), "danger")
             return redirect(url_for("ReportView.grid", name=name))
         return send_export(run)
+
+    @expose("/<name>/print")
+    @has_access
+    def print_page(self, name):
+        """The grid alone on a page made for paper."""
+        try:
+            grid = self._grid(name)
+        except DomainError as error:
+            flash(_message(error), "danger")
+            return redirect(url_for("ReportView.grid", name=name))
+        return render_template(
+            "crm/report_print.html", grid=grid, name=name, cell=cell_text,
+            company=reports.company_name(), printed=format_local(utcnow()),
+            language=str(get_locale() or "ru")[:2],
+            title=str(reports.REPORTS[name]))
+
+    @expose("/pricelist/send", methods=["POST"])
+    @has_access
+    def send(self):
+        """Send the price list as the page shows it to a client's e-mail."""
+        try:
+            filters = reports.parse_filters(request.form, "pricelist")
+            rows = reports.send_pricelist(filters, request.form.get("email", ""))
+            flash(gettext("The price list (%(rows)s items) was sent to %(email)s.", rows=rows,
+                          email=request.form.get("email", "").strip()), "success")
+        except DomainError as error:
+            flash(_message(error), "danger")
+        return redirect(url_for("ReportView.grid", name="pricelist",
+                                **{k: v for k, v in request.form.to_dict(flat=False).items()
+                                   if k in ("group", "product")}))
 
     @expose("/<name>/recompute", methods=["POST"])
     @has_access

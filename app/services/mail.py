@@ -96,6 +96,20 @@ def _message(to: str, subject: str, text: str, html_body: str) -> EmailMessage:
     return message
 
 
+def message_with_file(to: str, subject: str, text: str, filename: str, content: bytes,
+                      mimetype: str) -> EmailMessage:
+    """A plain-text message with one file attached (a price list sent to a client)."""
+    message = EmailMessage()
+    message["From"] = current_app.config.get("CRM_MAIL_FROM") or "Voronka CRM <noreply@localhost>"
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="voronka.local")
+    message.set_content(text)
+    maintype, subtype = mimetype.split("/", 1)
+    message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    return message
+
+
 def _base_url() -> str:
     return (current_app.config.get("CRM_BASE_URL") or "").rstrip("/")
 

@@ -224,16 +224,25 @@ def _write_activity(first: dt.date, last: dt.date) -> int:
     seams = sorted({_local_date(low) for low, _high, _minutes in segments[1:]})
     as_stored = [day.isoformat() for day in seams] \
         if db.session.get_bind().dialect.name == "sqlite" else seams
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    bounds = (first.isoformat(), last.isoformat()) if sqlite else (first, last)
     written = 0
+    second = dt.timedelta(seconds=1)
     for low, high, minutes in segments:
-        day, query = _done_per_day(low, high, minutes)
+        # The days bound it, the times only narrow it down: on SQLite a time written
+        # without its microseconds ("…21:00:00") sorts before the same time with them.
+        day, query = _done_per_day(low - second, high + second, minutes)
+        query = query.where(day.between(*bounds))
         if seams:
             query = query.where(day.not_in(as_stored))
         written += db.session.execute(insert(ActivityFact).from_select(
             ["day", "user_id", "done", "points"], query)).rowcount or 0
     for seam in seams:
+        start, end = _utc_bounds(seam, seam)
         rows = [{"day": day, "user_id": user_id, "done": done, "points": points}
-                for (day, user_id), (done, points) in _activity(*_utc_bounds(seam, seam)).items()]
+                for (day, user_id), (done, points) in _activity(start - second,
+                                                                end + second).items()
+                if day == seam]
         if rows:
             db.session.execute(insert(ActivityFact), rows)
         written += len(rows)

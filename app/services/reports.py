@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from io import BytesIO
 from typing import Any, Optional
 
 from flask_babel import gettext
@@ -33,6 +34,7 @@ from app.models import (
     Client,
     ClientFact,
     ClientSummary,
+    CompanyRequisites,
     CrmUser,
     Department,
     DictionaryItem,
@@ -40,12 +42,15 @@ from app.models import (
     Interaction,
     Interest,
     Pipeline,
+    Product,
+    ProductGroup,
     SalesPlan,
     Stage,
 )
-from app.services import access, report_tables
+from app.rules.validation import ValidationError, validate_email
+from app.services import access, exports, mail, report_tables
 from app.services.clock import company_tz, local_today
-from app.services.errors import Forbidden, RecordInvalid
+from app.services.errors import DomainError, Forbidden, RecordInvalid
 from app.services.exports import ExportColumn
 from app.services.principals import subtree
 
@@ -55,6 +60,7 @@ REPORTS = {
     "control": _l("Supervisor's control"),
     "quality": _l("Quality of the client base"),
     "abcxyz": _l("ABC/XYZ analysis"),
+    "pricelist": _l("Price list"),
 }
 FUNNEL_VIEWS = {"stages": _l("By stages"), "managers": _l("By managers"),
                 "departments": _l("By departments")}
@@ -65,6 +71,7 @@ CONTROL_VIEWS = {"clients": _l("By clients"), "touches": _l("Touches per client"
                  "clients_interests": _l("By clients and interests")}
 VIEWS = {"funnel": FUNNEL_VIEWS, "control": CONTROL_VIEWS}
 MAX_DAYS = 366 * 2
+MAX_CHOSEN = 500  # items chosen by hand for a price list
 # The days a report may be asked for: time zones and day arithmetic hold well inside them.
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 DAY_COLUMNS_UP_TO = 31  # a motivator of a longer period shows no column per day
@@ -78,14 +85,18 @@ class Filters:
     department_id: Optional[int] = None
     manager_id: Optional[int] = None
     view: str = ""
+    group_id: Optional[int] = None      # the price list's product group
+    products: tuple[int, ...] = ()      # the price list's chosen items
 
     def as_args(self) -> dict:
         args = {"start": self.start.isoformat(), "end": self.end.isoformat()}
         if self.view:
             args["view"] = self.view
-        for name in ("pipeline_id", "department_id", "manager_id"):
+        for name in ("pipeline_id", "department_id", "manager_id", "group_id"):
             if getattr(self, name) is not None:
                 args[name.removesuffix("_id")] = getattr(self, name)
+        if self.products:
+            args["product"] = list(self.products)
         return args
 
 
@@ -106,6 +117,7 @@ class Grid:
     pipelines: list = field(default_factory=list)
     checks: list = field(default_factory=list)  # the quality's check wizard
     sums: dict = field(default_factory=dict)    # what the totals row was made from
+    live: bool = False  # read from the records themselves, not from a report table
 
     def values(self, with_totals: bool = True) -> list[list[Any]]:
         """The rows as an export writes them: the columns' values, the totals last."""
@@ -170,9 +182,17 @@ def parse_filters(args, report: str = "funnel") -> Filters:
         errors["view"] = [gettext("Choose %(choices)s.", choices=", ".join(choices))]
     if not choices:
         view = ""
+    chosen = args.getlist("product") if hasattr(args, "getlist") else \
+        list(args.get("product") or [])
+    if len(chosen) > MAX_CHOSEN:
+        errors["product"] = [gettext("At most %(count)s items.", count=MAX_CHOSEN)]
+    products = tuple(sorted({number for number in (_int(value, "product", errors)
+                                                   for value in chosen[:MAX_CHOSEN])
+                             if number is not None}))
     filters = Filters(start, end, _int(args.get("pipeline"), "pipeline", errors),
                       _int(args.get("department"), "department", errors),
-                      _int(args.get("manager"), "manager", errors), view)
+                      _int(args.get("manager"), "manager", errors), view,
+                      _int(args.get("group"), "group", errors), products)
     if errors:
         raise RecordInvalid(errors)
     return filters
@@ -990,15 +1010,93 @@ def abc_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     return Drill(total if total is not None else len(rows), rows)
 
 
+# --- the price list --------------------------------------------------------------------------
+
+
+def _groups_under(group_id: int) -> set[int]:
+    parents = dict(db.session.execute(select(ProductGroup.id, ProductGroup.parent_id)).all())
+    if group_id not in parents:
+        raise RecordInvalid({"group": [gettext("No such product group.")]})
+    found, changed = {group_id}, True
+    while changed:
+        below = {child for child, parent in parents.items() if parent in found}
+        changed = not below <= found
+        found |= below
+    return found
+
+
+def pricelist(filters: Filters) -> Grid:
+    """The products on sale by group with their prices: of a group and its subgroups, or
+    the items chosen by hand. Read live: a price list is short."""
+    columns = [ExportColumn("group", _l("Product group")), ExportColumn("name", _l("Product")),
+               ExportColumn("sku", _l("SKU")), ExportColumn("unit", _l("Unit")),
+               ExportColumn("price", _l("Price"), "money"),
+               ExportColumn("currency", _l("Currency"))]
+    grid = Grid("pricelist", str(REPORTS["pricelist"]), filters, columns, [], None, None,
+                live=True)
+    group = aliased(ProductGroup)
+    query = access.readable(Product, Product.id, Product.name, Product.sku, Product.unit,
+                            Product.price, Product.currency, group.name.label("group")
+                            ).outerjoin(group, group.id == Product.group_id).where(
+        Product.is_active.is_(True)).order_by(group.sort, group.name, Product.name, Product.id)
+    if filters.group_id is not None:
+        query = query.where(Product.group_id.in_(sorted(_groups_under(filters.group_id))))
+    if filters.products:
+        query = query.where(Product.id.in_(filters.products))
+    for row in db.session.execute(query):
+        grid.rows.append({"id": row.id, "group": row.group or "", "name": row.name,
+                          "sku": row.sku or "", "unit": row.unit, "price": _money(row.price),
+                          "currency": row.currency})
+    grid.totals = {"group": gettext("Items: %(count)s", count=len(grid.rows))}
+    return grid
+
+
+def company_name() -> str:
+    """Our company's name on a printed report: its default requisites' short name."""
+    name = db.session.execute(select(CompanyRequisites.short_name).order_by(
+        CompanyRequisites.is_default.desc(), CompanyRequisites.id).limit(1)).scalar()
+    return name or ""
+
+
+def product_groups() -> list[ProductGroup]:
+    return list(db.session.execute(select(ProductGroup).order_by(ProductGroup.sort,
+                                                                 ProductGroup.name)).scalars())
+
+
+def send_pricelist(filters: Filters, address: str) -> int:
+    """E-mail the price list to a client as an XLSX file; answers how many rows it held."""
+    if not mail.configured():
+        raise DomainError(gettext("E-mail is not set up (CRM_SMTP_URL)."), code="no_mail")
+    address = (address or "").strip()
+    if not address:
+        raise RecordInvalid({"email": [gettext("Enter an e-mail address.")]})
+    try:
+        validate_email(address)
+    except ValidationError as error:
+        raise RecordInvalid({"email": [gettext(error.message)]}) from None
+    grid = pricelist(filters)
+    buffer = BytesIO()
+    exports.write_xlsx(grid.columns, grid.values(with_totals=False), grid.title, buffer)
+    mail.send([mail.message_with_file(
+        address, gettext("Price list"),
+        gettext("Good day! The price list you asked for is attached."),
+        f"{gettext('Price list')}.xlsx", buffer.getvalue(), MIME_XLSX)])
+    return len(grid.rows)
+
+
+MIME_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 BUILDERS = {"funnel": funnel, "motivator": motivator, "control": control, "quality": quality,
-            "abcxyz": abcxyz}
+            "abcxyz": abcxyz, "pricelist": pricelist}
 DRILLS = {"funnel": (funnel_drill, DRILL_COLUMNS),
           "motivator": (motivator_drill, MOTIVATOR_DRILL_COLUMNS),
           "control": (client_drill, CLIENT_DRILL_COLUMNS),
           "quality": (client_drill, CLIENT_DRILL_COLUMNS),
           "abcxyz": (abc_drill, ABC_DRILL_COLUMNS)}
 TABLES_OF = {"funnel": ["funnel"], "motivator": ["activity"],
-             "control": ["clients", "activity"], "quality": ["clients"], "abcxyz": ["abc"]}
+             "control": ["clients", "activity"], "quality": ["clients"], "abcxyz": ["abc"],
+             "pricelist": []}
 
 
 def report(name: str, filters: Filters) -> Grid:

@@ -40,6 +40,7 @@
   function sortable(table) {
     var heads = table.querySelectorAll("thead th");
     Array.prototype.forEach.call(heads, function (head, column) {
+      if (head.getAttribute("data-kind") === "none") { return; }
       head.classList.add("crm-sortable");
       head.addEventListener("click", function () {
         var ascending = head.getAttribute("data-order") !== "asc";
