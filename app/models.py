@@ -1195,3 +1195,54 @@ class AbcFact(Model):
     variation: Mapped[Decimal] = mapped_column(Numeric(10, 1), nullable=False, default=0)
     abc: Mapped[str] = mapped_column(String(1), nullable=False)
     xyz: Mapped[str] = mapped_column(String(1), nullable=False)
+
+
+SUBSCRIPTION_FREQUENCIES = {"weekly": _l("Weekly, on Mondays, for the week before"),
+                            "monthly": _l("Monthly, on the 1st, for the month before")}
+DELIVERY_STATUSES = {"sent": _l("Sent"), "failed": _l("Failed")}
+
+
+class ReportSubscription(Model):
+    """A report a user receives by e-mail as XLSX, weekly or monthly, with the filters it
+    was subscribed with (app.services.report_subscriptions)."""
+
+    __tablename__ = "crm_report_subscription"
+    __table_args__ = (Index("ix_report_subscription_due", "active", "next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    report: Mapped[str] = mapped_column(String(20), nullable=False)
+    arguments: Mapped[Optional[dict]] = mapped_column(JSON)  # its filters, the period aside
+    frequency: Mapped[str] = mapped_column(String(10), nullable=False, default="weekly")
+    recipients: Mapped[str] = mapped_column(Text, nullable=False)
+    language: Mapped[str] = mapped_column(String(5), nullable=False, default="ru")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    next_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_status: Mapped[Optional[str]] = mapped_column(String(10))
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+    user = relationship("CrmUser")
+    deliveries = relationship("ReportDelivery", back_populates="subscription",
+                              passive_deletes=True, order_by="ReportDelivery.id.desc()")
+
+
+class ReportDelivery(Model):
+    """One sending of a subscription: when, to whom, how many rows, and how it went."""
+
+    __tablename__ = "crm_report_delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_report_subscription.id", ondelete="CASCADE"), nullable=False,
+        index=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    trigger: Mapped[str] = mapped_column(String(10), nullable=False)  # schedule / now
+    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    recipients: Mapped[str] = mapped_column(Text, nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+
+    subscription = relationship("ReportSubscription", back_populates="deliveries")

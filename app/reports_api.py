@@ -12,6 +12,9 @@
     POST /api/v1/report/<name>/recompute   "recompute now" (the report edit right)
     POST /api/v1/report/pricelist/send     the price list to a client's e-mail as XLSX
                                            ({"email", "group", "product": [ids]})
+    GET, POST /api/v1/report/subscription/ the user's subscriptions; subscribe
+                                           ({"report", "frequency", "recipients", "filters"})
+    POST /api/v1/report/subscription/<id>/send, DELETE /api/v1/report/subscription/<id>
 
 A bad filter answers 422 with the message per argument, a report the user may not read
 403, an unknown report 404.
@@ -26,11 +29,12 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_babel import gettext
 
+from app.database import db
 from app.fab.api_fields import utc_iso
 from app.fab.downloads import send_export
 from app.fab.rest import answer
 from app.jobs_api import _paging
-from app.services import access, list_exports, reports
+from app.services import access, list_exports, report_subscriptions, reports
 from app.services.clock import to_local
 from app.services.errors import DomainError
 
@@ -62,12 +66,31 @@ def _file(name: str, title: str, fmt: str, columns, rows):
     return send_export(run)
 
 
+def represent_delivery(delivery) -> dict:
+    return {"id": delivery.id, "sent_at": utc_iso(delivery.sent_at), "trigger": delivery.trigger,
+            "status": delivery.status, "recipients": delivery.recipients,
+            "rows": delivery.rows, "error": delivery.error}
+
+
+def represent_subscription(subscription) -> dict:
+    return {"id": subscription.id, "report": subscription.report,
+            "filters": subscription.arguments or {}, "frequency": subscription.frequency,
+            "recipients": subscription.recipients, "active": subscription.active,
+            "next_at": utc_iso(subscription.next_at),
+            "last_sent_at": utc_iso(subscription.last_sent_at),
+            "last_status": subscription.last_status, "last_error": subscription.last_error,
+            "deliveries": [represent_delivery(d)
+                           for d in report_subscriptions.deliveries(subscription)]}
+
+
 class ReportApi(BaseApi):
     resource_name = "report"
     allow_browser_login = True
     openapi_spec_tag = "Reports"
     method_permission_name = {"names": "get", "get": "get", "drill": "get",
-                              "recompute": "put", "send": "export"}
+                              "recompute": "put", "send": "export",
+                              "subscriptions": "get", "subscribe": "get",
+                              "subscription_send": "get", "subscription_delete": "get"}
 
     @expose("/", methods=["GET"])
     @protect()
@@ -239,6 +262,118 @@ class ReportApi(BaseApi):
         except DomainError as error:
             return _refusal(error)
         return self.response(200, sent=rows, email=str(body.get("email")).strip())
+
+    # --- subscriptions -----------------------------------------------------------------
+
+    @expose("/subscription/", methods=["GET"])
+    @protect()
+    @safe
+    def subscriptions(self):
+        """The current user's report subscriptions with their latest sendings.
+        ---
+        get:
+          responses:
+            200:
+              description: The subscriptions
+            401:
+              $ref: '#/components/responses/401'
+        """
+        found = list(db.session.execute(report_subscriptions.mine()).scalars())
+        return self.response(200, count=len(found),
+                             result=[represent_subscription(s) for s in found])
+
+    @expose("/subscription/", methods=["POST"])
+    @protect()
+    @safe
+    def subscribe(self):
+        """Subscribe to a report: it comes by e-mail as XLSX, weekly or monthly.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [report, frequency]
+                  properties:
+                    report: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}
+                    frequency: {type: string, enum: [weekly, monthly]}
+                    recipients: {type: string, maxLength: 2000}
+                    filters: {type: object}
+          responses:
+            201:
+              description: The subscription
+            401:
+              $ref: '#/components/responses/401'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return answer(400, {"message": gettext("The request body must be a JSON object."),
+                                "code": "bad_request"})
+        filters = body.get("filters") or {}
+        if not isinstance(filters, dict):
+            return answer(422, {"message": {"filters": [gettext("Not an object.")]},
+                                "code": "invalid"})
+        arguments = {key: (value if isinstance(value, list) else str(value))
+                     for key, value in filters.items()}
+        try:
+            subscription = report_subscriptions.subscribe(
+                str(body.get("report") or ""), arguments, str(body.get("frequency") or ""),
+                body.get("recipients") if isinstance(body.get("recipients"), str) else None,
+                list_exports.language())
+        except DomainError as error:
+            return _refusal(error)
+        return self.response(201, result=represent_subscription(subscription))
+
+    @expose("/subscription/<int:pk>/send", methods=["POST"])
+    @protect()
+    @safe
+    def subscription_send(self, pk):
+        """Send one of the user's subscriptions now.
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: How the sending went
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        try:
+            subscription = report_subscriptions.one(pk)
+        except DomainError:
+            return self.response_404()
+        return self.response(200, result=represent_delivery(
+            report_subscriptions.send_now(subscription)))
+
+    @expose("/subscription/<int:pk>", methods=["DELETE"])
+    @protect()
+    @safe
+    def subscription_delete(self, pk):
+        """Delete one of the user's subscriptions.
+        ---
+        delete:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: Deleted
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        try:
+            report_subscriptions.remove(report_subscriptions.one(pk))
+        except DomainError:
+            return self.response_404()
+        return self.response(200, message="OK")
 
     @expose("/<name>/recompute", methods=["POST"])
     @protect()

@@ -89,6 +89,7 @@ SCREENS = [
     ("report-abcxyz", "/reports/abcxyz/"),
     ("report-pricelist", "/reports/pricelist/"),
     ("report-pricelist-print", "/reports/pricelist/print"),
+    ("report-subscriptions", "/reports/subscriptions/"),
     ("sales-plans", "/salesplanview/list/"),
     ("swagger", "/swagger/v1"),
 ]

@@ -20,7 +20,14 @@ from flask_babel import lazy_gettext as _l
 
 from app.database import db
 from app.jobs.schedule import BadSchedule, Schedule
-from app.services import list_exports, notifications, positions, reminders, report_tables
+from app.services import (
+    list_exports,
+    notifications,
+    positions,
+    reminders,
+    report_subscriptions,
+    report_tables,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ JOBS = [
         _l("Computes the report tables whole, taking in what a refresh cannot see: a "
            "stage moved in its pipeline, the points of a type changed, a record deleted."),
         "daily 02:30", report_tables.rebuild_all, lease=dt.timedelta(hours=2)),
+    Job("reports_subscriptions", _l("Report subscriptions"),
+        _l("Sends the subscribed reports whose time has come by e-mail as Excel files, "
+           "each as its subscriber sees it, and logs each sending."),
+        "every 15m", report_subscriptions.send_due),
 ]
 BY_ID = {job.id: job for job in JOBS}
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.database import db
 from app.fab.downloads import send_export
-from app.models import CrmUser, Department
-from app.services import access, list_exports, mail, reports
+from app.models import DELIVERY_STATUSES, SUBSCRIPTION_FREQUENCIES, CrmUser, Department
+from app.services import access, list_exports, mail, report_subscriptions, reports
 from app.services.clock import format_local, to_local, utcnow
 from app.services.errors import DomainError, RecordInvalid
 
@@ -100,7 +100,9 @@ class ReportView(BaseView):
     default_view = "index"
     method_permission_name = {"index": "list", "grid": "list", "drill": "list",
                               "print_page": "list", "export": "export", "send": "export",
-                              "recompute": "edit"}
+                              "recompute": "edit", "subscribe": "list",
+                              "subscriptions": "list", "subscription_send": "list",
+                              "subscription_active": "list", "subscription_delete": "list"}
 
     @expose("/")
     @has_access
@@ -132,7 +134,7 @@ class ReportView(BaseView):
             may_recompute=access.can("report", "edit") and not grid.live,
             args=grid.filters.as_args(),
             groups=reports.product_groups() if name == "pricelist" else [],
-            may_send=mail.configured(),
+            may_send=mail.configured(), frequencies=SUBSCRIPTION_FREQUENCIES,
             chart=grid.chart, title=str(reports.REPORTS[name]))
 
     def _drill(self, name, limit=None):
@@ -213,6 +215,65 @@ class ReportView(BaseView):
         return redirect(url_for("ReportView.grid", name="pricelist",
                                 **{k: v for k, v in request.form.to_dict(flat=False).items()
                                    if k in ("group", "product")}))
+
+    # --- subscriptions -----------------------------------------------------------------
+
+    @expose("/<name>/subscribe", methods=["POST"])
+    @has_access
+    def subscribe(self, name):
+        """Subscribe to the report with the page's filters."""
+        try:
+            report_subscriptions.subscribe(
+                name, request.form, request.form.get("frequency", ""),
+                request.form.get("recipients"), list_exports.language())
+        except DomainError as error:
+            flash(_message(error), "danger")
+            return redirect(url_for("ReportView.grid", name=name))
+        flash(gettext("Subscribed: the report will come by e-mail."), "success")
+        return redirect(url_for("ReportView.subscriptions"))
+
+    @expose("/subscriptions/")
+    @has_access
+    def subscriptions(self):
+        found = list(db.session.execute(report_subscriptions.mine()).scalars())
+        return self.render_template(
+            "crm/report_subscriptions.html", subscriptions=found,
+            logs={s.id: report_subscriptions.deliveries(s) for s in found},
+            reports=reports.REPORTS, frequencies=SUBSCRIPTION_FREQUENCIES,
+            statuses=DELIVERY_STATUSES, local=format_local, may_send=mail.configured(),
+            title=gettext("Report subscriptions"))
+
+    def _subscription(self, pk):
+        try:
+            return report_subscriptions.one(pk)
+        except DomainError:
+            abort(404)
+
+    @expose("/subscriptions/<int:pk>/send", methods=["POST"])
+    @has_access
+    def subscription_send(self, pk):
+        delivery = report_subscriptions.send_now(self._subscription(pk))
+        if delivery.status == "sent":
+            flash(gettext("Sent to %(recipients)s.", recipients=delivery.recipients),
+                  "success")
+        else:
+            flash(gettext("Not sent: %(error)s", error=(delivery.error or "").splitlines()[-1]
+                          if delivery.error else ""), "danger")
+        return redirect(url_for("ReportView.subscriptions"))
+
+    @expose("/subscriptions/<int:pk>/active", methods=["POST"])
+    @has_access
+    def subscription_active(self, pk):
+        report_subscriptions.set_active(self._subscription(pk),
+                                        request.form.get("active") == "1")
+        return redirect(url_for("ReportView.subscriptions"))
+
+    @expose("/subscriptions/<int:pk>/delete", methods=["POST"])
+    @has_access
+    def subscription_delete(self, pk):
+        report_subscriptions.remove(self._subscription(pk))
+        flash(gettext("The subscription was deleted."), "success")
+        return redirect(url_for("ReportView.subscriptions"))
 
     @expose("/<name>/recompute", methods=["POST"])
     @has_access

@@ -35,6 +35,7 @@ from app.models import (
     Interest,
     Notification,
     NotificationSetting,
+    ReportSubscription,
     SalesPlan,
 )
 from app.services import actor
@@ -86,7 +87,8 @@ from app.services.principals import (
 
 # Records that belong to one user alone (their reminders and their choice of them): only
 # that user reads them, the administrator included, whatever the rights matrix says.
-PERSONAL = {Notification: Notification.user_id, NotificationSetting: NotificationSetting.user_id}
+PERSONAL = {Notification: Notification.user_id, NotificationSetting: NotificationSetting.user_id,
+            ReportSubscription: ReportSubscription.user_id}
 
 
 def _users_in(departments: Iterable[int]):

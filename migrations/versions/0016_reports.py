@@ -8,7 +8,8 @@ crm_report_funnel holds each interest with each stage it reached, crm_report_act
 manager's done interactions and points per day, crm_report_client each client's indicators
 of the supervisor's control and the base's quality (crm_report_client_summary: added up
 per responsible), crm_report_abc each client's revenue and ABC/XYZ class,
-crm_report_state when each was computed; crm_sales_plan the plans of
+crm_report_state when each was computed; crm_report_subscription the reports users
+receive by e-mail, crm_report_delivery each sending; crm_sales_plan the plans of
 managers and departments the funnel is compared with.
 """
 from alembic import op
@@ -144,9 +145,53 @@ def upgrade():
     with op.batch_alter_table('crm_report_abc', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_report_abc_responsible_id'), ['responsible_id'], unique=False)
         batch_op.create_index('ix_report_abc_class', ['abc', 'xyz'], unique=False)
+    op.create_table('crm_report_subscription',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('report', sa.String(length=20), nullable=False),
+    sa.Column('arguments', sa.JSON(), nullable=True),
+    sa.Column('frequency', sa.String(length=10), nullable=False),
+    sa.Column('recipients', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=5), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('next_at', sa.DateTime(), nullable=True),
+    sa.Column('last_sent_at', sa.DateTime(), nullable=True),
+    sa.Column('last_status', sa.String(length=10), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['ab_user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('crm_report_subscription', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_report_subscription_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('ix_report_subscription_due', ['active', 'next_at'], unique=False)
+
+    op.create_table('crm_report_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=False),
+    sa.Column('trigger', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('recipients', sa.Text(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['subscription_id'], ['crm_report_subscription.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('crm_report_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_report_delivery_subscription_id'), ['subscription_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('crm_report_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_report_delivery_subscription_id'))
+
+    op.drop_table('crm_report_delivery')
+    with op.batch_alter_table('crm_report_subscription', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_subscription_due')
+        batch_op.drop_index(batch_op.f('ix_crm_report_subscription_user_id'))
+
+    op.drop_table('crm_report_subscription')
     with op.batch_alter_table('crm_report_abc', schema=None) as batch_op:
         batch_op.drop_index('ix_report_abc_class')
         batch_op.drop_index(batch_op.f('ix_crm_report_abc_responsible_id'))
