@@ -69,7 +69,8 @@ def test_a_subscription_sends_the_report_as_its_subscriber_sees_it(
         f"/api/v1/report/subscription/{made['id']}").status_code == 404
 
 
-def test_the_job_sends_what_is_due_and_logs_a_failure_without_mail(app, api_as, dbx, base):
+def test_the_job_sends_what_is_due_and_logs_a_failure_without_mail(app, api_as, dbx,
+                                                                  base):  # noqa: F811
     made = subscribe(api_as("supervisor"), report="quality", frequency="monthly")
     with dbx.session() as s:
         subscription = s.get(ReportSubscription, made["id"])
