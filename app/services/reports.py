@@ -182,8 +182,9 @@ def parse_filters(args, report: str = "funnel") -> Filters:
         errors["view"] = [gettext("Choose %(choices)s.", choices=", ".join(choices))]
     if not choices:
         view = ""
-    chosen = args.getlist("product") if hasattr(args, "getlist") else \
-        list(args.get("product") or [])
+    chosen = args.getlist("product") if hasattr(args, "getlist") else args.get("product")
+    if not isinstance(chosen, list):
+        chosen = [] if chosen in (None, "") else [chosen]
     if len(chosen) > MAX_CHOSEN:
         errors["product"] = [gettext("At most %(count)s items.", count=MAX_CHOSEN)]
     products = tuple(sorted({number for number in (_int(value, "product", errors)
