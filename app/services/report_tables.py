@@ -499,6 +499,10 @@ TABLES: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+TABLE_MODELS = {"funnel": FunnelFact, "activity": ActivityFact, "clients": ClientFact,
+                "abc": AbcFact}
+
+
 def state(name: str) -> ReportState | None:
     return db.session.get(ReportState, name)
 
@@ -514,7 +518,9 @@ def compute(name: str, *, full: bool = False) -> ReportState:
             current = ReportState(name=name)
             db.session.add(current)
         whole = full or current.watermark is None
-        rows = rebuild() if whole else refresh(current.watermark)
+        rebuild() if whole else refresh(current.watermark)
+        # What the table holds now (a driver may not say how many rows a statement wrote).
+        rows = db.session.execute(select(func.count()).select_from(TABLE_MODELS[name])).scalar()
         current.computed_at = utcnow()
         current.watermark = started
         current.rows = int(rows)
