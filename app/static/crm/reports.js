@@ -24,7 +24,7 @@
       plugins: plugins,
       scales: {
         x: { stacked: !!spec.stacked },
-        y: { beginAtZero: true, stacked: !!spec.stacked, max: spec.max }
+        y: { beginAtZero: true, stacked: !!spec.stacked, max: spec.max, ticks: { precision: 0 } }
       }
     };
     if (spec.line) {
