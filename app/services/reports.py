@@ -487,6 +487,11 @@ class Drill:
     rows: list[dict]    # all of them, or the first `limit`
 
 
+def _person(row) -> str:
+    """A drill-down row's responsible, as a user is named everywhere (CrmUser.__str__)."""
+    return f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username or ""
+
+
 def _limited(query, limit: Optional[int]):
     """(the total, the query cut to `limit` rows); no count without a limit."""
     if limit is None:
@@ -548,7 +553,7 @@ def funnel_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     total, query = _limited(query, limit)
     rows = []
     for row in db.session.execute(query):
-        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        person = _person(row)
         rows.append({"id": row.id, "title": row.title, "client": row.name or "",
                      "responsible": person or "", "stage": row.stage,
                      "amount": _money(row.amount), "started": row.created_on,
@@ -675,7 +680,7 @@ def motivator_drill(filters: Filters, args, limit: Optional[int] = None) -> Dril
     total, query = _limited(query, limit)
     rows = []
     for row in db.session.execute(query):
-        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        person = _person(row)
         rows.append({"id": row.id, "subject": row.subject, "type": row.name or "",
                      "points": row.points or 0, "responsible": person,
                      "done_at": row.done_at})
@@ -906,7 +911,7 @@ def client_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
             (not row.portrait, CHECKS["portrait"][0]),
             (not row.reachable, CHECKS["contacts"][0]),
             (row.duplicate, CHECKS["duplicate"][0])) if failing]
-        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        person = _person(row)
         rows.append({"id": row.id, "name": row.name, "responsible": person or "",
                      "colour": row.colour, "colour_label": str(CONTROL_COLOURS[row.colour]),
                      "failed": ", ".join(failed), "open_interests": row.open_interests,
@@ -1004,7 +1009,7 @@ def abc_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     total, query = _limited(query, limit)
     rows = []
     for row in db.session.execute(query):
-        person = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        person = _person(row)
         rows.append({"id": row.id, "name": row.name, "responsible": person or "",
                      "abc": row.abc, "xyz": row.xyz, "revenue": _money(row.revenue),
                      "variation": row.variation})
