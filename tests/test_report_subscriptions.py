@@ -110,3 +110,21 @@ def test_subscribing_from_the_report_s_page(client_as):
     html = text_of(answer)
     assert answer.status_code == 200 and "boss@voronka.ru" in html
     assert "&#34;view&#34;: &#34;managers&#34;" in html or '"view": "managers"' in html
+
+
+def test_a_subscriber_whose_report_right_was_taken_away_gets_nothing(
+        app, api_as, smtp):  # noqa: F811
+    made = subscribe(api_as("manager"), report="control", frequency="weekly",
+                     recipients="me@voronka.ru")
+    with app.app_context():
+        from app.database import db
+        from app.services import rights
+
+        role = app.appbuilder.sm.find_role("Manager")
+        matrix = {cell: scope for cell, scope in rights.read_matrix(role.id).items()
+                  if cell[0] != "report"}
+        rights.save_matrix(role, matrix)
+        delivery = report_subscriptions.deliver(made["id"])  # as the job sends it
+        assert delivery.status == "failed" and delivery.error  # with its reason
+        db.session.remove()
+    assert smtp.messages == []
