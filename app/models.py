@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -375,6 +376,7 @@ class Client(CustomValuesMixin, VersionedMixin, Model):
         Index("ix_client_phone_normalized", "phone_normalized"),
         Index("ix_client_email_normalized", "email_normalized"),
         Index("ix_client_created_on", "created_on"),
+        Index("ix_client_changed", "changed_on"),
         Index("ix_client_phone_tail", "phone_tail"),
         Index("ix_client_email_domain", "email_domain"),
     )
@@ -425,6 +427,7 @@ class Contact(CustomValuesMixin, VersionedMixin, Model):
     __tablename__ = "crm_contact"
     __table_args__ = (
         Index("ix_contact_client", "client_id", "id"),
+        Index("ix_contact_changed", "changed_on"),
         Index("ix_contact_name_search", "name_search", "id", "responsible_id"),
         Index("ix_contact_phone_normalized", "phone_normalized"),
         Index("ix_contact_email_normalized", "email_normalized"),
@@ -546,6 +549,7 @@ class Interest(CustomValuesMixin, VersionedMixin, Model):
     __table_args__ = (
         Index("ix_interest_responsible_stage", "responsible_id", "stage_id"),
         Index("ix_interest_stage", "stage_id", "id"),
+        Index("ix_interest_changed", "changed_on"),
         Index("ix_interest_client", "client_id", "id"),
         Index("ix_interest_title_search", "title_search", "id", "responsible_id"),
         # ix_interest_board, a board's column in its order (pinned first, then by the next
@@ -688,6 +692,7 @@ class Interaction(CustomValuesMixin, VersionedMixin, Model):
         Index("ix_interaction_planned", "planned_at"),
         # The auto-motivator's days (app.services.report_tables) and its drill-down.
         Index("ix_interaction_done", "done_at"),
+        Index("ix_interaction_changed", "changed_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -1070,22 +1075,63 @@ class FunnelFact(Model):
     None while it is still in its first stay."""
 
     __tablename__ = "crm_report_funnel"
+    # Like every report table it has no foreign keys (each written row would be checked):
+    # its job removes the rows of what is gone.
     __table_args__ = (
         Index("ix_report_funnel_pipeline_started", "pipeline_id", "started_at"),
         Index("ix_report_funnel_stage", "stage_id", "started_at"),
+        # The won interests, by when they were won (each database's planner uses it for a
+        # condition written as the ORM writes it there).
+        Index("ix_report_funnel_won", "pipeline_id", "closed_at",
+              sqlite_where=text("current = 1 AND won = 1"),
+              postgresql_where=text("current AND won")),
     )
 
-    interest_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_interest.id", ondelete="CASCADE"), primary_key=True)
-    stage_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_stage.id", ondelete="CASCADE"), primary_key=True)
+    interest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    responsible_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    responsible_id: Mapped[Optional[int]] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
     won: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     seconds: Mapped[Optional[int]] = mapped_column(BigInteger)
+    # The interest is in this stage now: one row of each interest has it.
+    current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+FUNNEL_MONTH_KINDS = ("started", "closed")
+
+
+class FunnelMonth(Model):
+    """The funnel's facts added up per month (in the company's time zone), pipeline, stage
+    and responsible, so that a grid of a year reads a few thousand rows instead of every
+    interest; the partial months at a period's ends are read from the facts.
+
+    "started" rows are of the interests started in the month, per stage reached:
+    `reached`, `amount`, `seconds` and `stays` as the facts have them, and of those in the
+    stage now (each interest once) `current`, `current_amount` and `current_won`. "closed"
+    rows are of the interests won in the month, in their won stage: `reached` and
+    `amount`. A month may have several rows of one key (where the clocks changed in it);
+    a grid adds them up."""
+
+    __tablename__ = "crm_report_funnel_month"
+    __table_args__ = (Index("ix_report_funnel_month", "pipeline_id", "kind", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    pipeline_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    stage_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    responsible_id: Mapped[Optional[int]] = mapped_column(Integer)
+    reached: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=0)
+    seconds: Mapped[Optional[int]] = mapped_column(BigInteger)
+    stays: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    current: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    current_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False,
+                                                    default=0)
+    current_won: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class ActivityFact(Model):
@@ -1142,8 +1188,7 @@ class ClientFact(Model):
     __tablename__ = "crm_report_client"
     __table_args__ = (Index("ix_report_client_responsible", "responsible_id", "colour"),)
 
-    client_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_client.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     responsible_id: Mapped[Optional[int]] = mapped_column(Integer)
     open_interests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     overdue: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

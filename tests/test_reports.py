@@ -22,6 +22,7 @@ from app.models import (
     DictionaryItem,
     ExportRun,
     FunnelFact,
+    FunnelMonth,
     Interaction,
     Interest,
     Pipeline,
@@ -255,6 +256,79 @@ def test_the_refresh_folds_in_changed_interests_and_forgets_deleted_ones(app, db
             FunnelFact.interest_id == sales["ids"]["I3"],
             FunnelFact.stage_id == sales["stages"]["Qualify"])).scalar()
     assert stay == 7 * 86400 + 2 * 3600  # 3 Dec 07:00 → 10 Dec 09:00
+
+
+def funnel_figures(api, sales, **period):
+    """The funnel by stages and by managers over a period, as plain values."""
+    stages = grid_of(api, pipeline=sales["pipeline"], **period)
+    managers = grid_of(api, pipeline=sales["pipeline"], view="managers", **period)
+    return ([(row["stage"], row["reached"], row["amount"], row["days"])
+             for row in stages["rows"]], stages["totals"],
+            sorted((row["who"], row["started"], row["won"], row["won_amount"],
+                    row["conversion"]) for row in managers["rows"]), managers["totals"])
+
+
+def month_sums(dbx) -> list:
+    with dbx.session() as s:
+        return sorted(s.execute(select(
+            FunnelMonth.kind, FunnelMonth.month, FunnelMonth.stage_id,
+            FunnelMonth.responsible_id, FunnelMonth.reached, FunnelMonth.amount,
+            FunnelMonth.seconds, FunnelMonth.stays, FunnelMonth.current,
+            FunnelMonth.current_amount, FunnelMonth.current_won)).all())
+
+
+def test_whole_months_and_the_days_at_a_period_s_ends_add_up_alike(app, api, dbx, sales):
+    """A period of whole months reads the monthly sums, the days at its ends the facts:
+    four periods holding the same interests (20 November to 8 December) give one answer."""
+    compute(app)
+    whole = funnel_figures(api, sales, start="2026-11-01", end="2026-12-31")
+    assert whole[1]["reached"] == 5 and whole[3]["won"] == 3
+    for start, end in [("2026-11-15", "2026-12-31"),   # days, then a whole month
+                       ("2026-11-01", "2026-12-09"),   # a whole month, then days
+                       ("2026-11-20", "2026-12-08")]:  # days of two months
+        assert funnel_figures(api, sales, start=start, end=end) == whole, (start, end)
+    # December alone, whole or by its days: I5, started in November, is not in it.
+    december = funnel_figures(api, sales, **DECEMBER)
+    assert funnel_figures(api, sales, start="2026-12-01", end="2026-12-20") == december
+    assert december[1]["reached"] == 4
+
+
+def test_an_interest_belongs_to_the_month_of_its_local_start(app, api, dbx, sales):
+    with dbx.session() as s:  # 30 November 22:30 UTC is 1 December 01:30 in Moscow
+        s.execute(update(Interest).where(Interest.id == sales["ids"]["I5"]).values(
+            created_on=dt.datetime(2026, 11, 30, 22, 30)))
+        s.commit()
+    compute(app)
+    assert grid_of(api, pipeline=sales["pipeline"], **DECEMBER)["totals"]["reached"] == 5
+    assert grid_of(api, pipeline=sales["pipeline"], start="2026-12-01",
+                   end="2026-12-02")["totals"]["reached"] == 3  # I1, I2 and I5
+    assert grid_of(api, pipeline=sales["pipeline"], start="2026-11-01",
+                   end="2026-11-30")["totals"]["reached"] == 0
+
+
+def test_the_refresh_keeps_the_monthly_sums_as_a_rebuild_makes_them(app, dbx, sales):
+    compute(app)
+    with dbx.session() as s:  # I3 moves on; I1, won in December, is now of November
+        s.execute(update(Interest).where(Interest.id == sales["ids"]["I3"]).values(
+            stage_id=sales["stages"]["Offer"], changed_on=NOW, amount=Decimal(250)))
+        s.add(StageChange(interest_id=sales["ids"]["I3"], action="move",
+                          from_stage_id=sales["stages"]["Qualify"],
+                          to_stage_id=sales["stages"]["Offer"], from_stage_name="Qualify",
+                          to_stage_name="Offer", changed_at=NOW))
+        s.execute(update(Interest).where(Interest.id == sales["ids"]["I1"]).values(
+            closed_at=at(29, month=11), created_on=at(25, month=11), changed_on=NOW))
+        s.execute(StageChange.__table__.delete().where(
+            StageChange.interest_id == sales["ids"]["I2"]))
+        s.execute(Interest.__table__.delete().where(Interest.id == sales["ids"]["I2"]))
+        s.commit()
+    with frozen(NOW + dt.timedelta(minutes=10)), app.app_context():
+        assert report_tables.compute("funnel").full is False
+    refreshed = month_sums(dbx)
+    compute(app)
+    assert refreshed == month_sums(dbx)
+    assert {(kind, month) for kind, month, *_rest in refreshed} == {
+        ("started", dt.date(2026, 11, 1)), ("started", dt.date(2026, 12, 1)),
+        ("closed", dt.date(2026, 11, 1)), ("closed", dt.date(2026, 12, 1))}
 
 
 def test_bad_filters_are_refused_with_the_argument_named(api, sales):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Callable, Iterable
 
@@ -29,6 +30,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -47,6 +49,7 @@ from app.models import (
     Contact,
     DictionaryItem,
     FunnelFact,
+    FunnelMonth,
     Interaction,
     Interest,
     ReportState,
@@ -99,7 +102,7 @@ def _funnel_rows(interests):
         Interest.id, reached.id, Interest.pipeline_id, Interest.responsible_id,
         Interest.created_on, Interest.amount,
         case((current.kind == "won", True), else_=False), Interest.closed_at,
-        durations.c.seconds,
+        durations.c.seconds, case((reached.id == Interest.stage_id, True), else_=False),
     ).select_from(Interest).join(current, current.id == Interest.stage_id).join(
         reached, reached.pipeline_id == Interest.pipeline_id,
     ).outerjoin(depth, depth.c.interest_id == Interest.id).outerjoin(
@@ -114,7 +117,7 @@ def _funnel_rows(interests):
 
 
 FUNNEL_COLUMNS = ("interest_id", "stage_id", "pipeline_id", "responsible_id", "started_at",
-                  "amount", "won", "closed_at", "seconds")
+                  "amount", "won", "closed_at", "seconds", "current")
 
 
 def _write_funnel(interests) -> int:
@@ -124,17 +127,136 @@ def _write_funnel(interests) -> int:
     return result.rowcount or 0
 
 
+@contextmanager
+def _indexes_built_after(model):
+    """A table written whole gets its indexes after its rows on SQLite, where building
+    one at once is several times cheaper than keeping it in order row by row, and readers
+    see the table as it was until the transaction ends. (On PostgreSQL dropping an index
+    would lock them out until then.)"""
+    if db.session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    connection = db.session.connection()
+    indexes = sorted(model.__table__.indexes, key=lambda index: index.name)
+    for index in indexes:
+        index.drop(connection)
+    yield
+    for index in indexes:
+        index.create(connection)
+
+
 def rebuild_funnel(_since=None) -> int:
     db.session.execute(delete(FunnelFact))
-    return _write_funnel(select(Interest.id))
+    with _indexes_built_after(FunnelFact):
+        written = _write_funnel(select(Interest.id))
+    db.session.execute(delete(FunnelMonth))
+    for kind, column in MONTH_MOMENTS.items():
+        first, last = db.session.execute(select(func.min(column), func.max(column))).one()
+        if first is not None:
+            _write_months(kind, _local_date(first).replace(day=1),
+                          _local_date(last).replace(day=1))
+    return written
 
 
 def refresh_funnel(since: dt.datetime) -> int:
-    # Deleted interests' facts go (SQLite keeps no cascade), then the changed ones'.
-    db.session.execute(delete(FunnelFact).where(
-        FunnelFact.interest_id.not_in(select(Interest.id))))
     changed = select(Interest.id).where(Interest.changed_on >= since - LATE_COMMIT_MARGIN)
-    return _write_funnel(changed)
+    gone = select(FunnelFact.interest_id).where(FunnelFact.interest_id.not_in(
+        select(Interest.id)))
+    months = _months_of(or_(FunnelFact.interest_id.in_(changed),
+                            FunnelFact.interest_id.in_(gone)))
+    # Deleted interests' facts go (SQLite keeps no cascade), then the changed ones'.
+    db.session.execute(delete(FunnelFact).where(FunnelFact.interest_id.in_(gone)))
+    written = _write_funnel(changed)
+    for kind, touched in _months_of(FunnelFact.interest_id.in_(changed)).items():
+        months[kind] |= touched
+    for kind, touched in months.items():
+        for first, last in _month_ranges(touched):
+            _write_months(kind, first, last)
+    return written
+
+
+# The moment that puts an interest's facts in a month, of each kind of FunnelMonth row.
+MONTH_MOMENTS = {"started": FunnelFact.started_at, "closed": FunnelFact.closed_at}
+
+
+def _months_of(condition) -> dict[str, set[dt.date]]:
+    """The local months the facts meeting `condition` fall in, of each kind."""
+    localise = to_local_many()
+    months: dict[str, set[dt.date]] = {}
+    for kind, column in MONTH_MOMENTS.items():
+        moments = db.session.execute(select(column).where(condition, column.is_not(None))
+                                     .distinct()).scalars()
+        months[kind] = {localise(moment).date().replace(day=1) for moment in moments}
+    return months
+
+
+def _month_ranges(months: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive months joined: [(first, last), ...], each a month's first day."""
+    ranges: list[list[dt.date]] = []
+    for month in sorted(months):
+        if ranges and month_after(ranges[-1][1].year, ranges[-1][1].month) == month:
+            ranges[-1][1] = month
+        else:
+            ranges.append([month, month])
+    return [(first, last) for first, last in ranges]
+
+
+def _local_month(column, minutes: int):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc(
+            "month", column + literal_column(f"interval '{minutes} minutes'")), db.Date)
+    return func.strftime("%Y-%m-01", column, f"{minutes:+d} minutes")
+
+
+def funnel_sums(kind: str, condition, month=None):
+    """SELECT the FunnelMonth columns (but the month, unless `month` gives it), named as
+    there, from the facts meeting `condition`, added up per key."""
+    fact = FunnelFact
+    won_stage = and_(fact.current, fact.won)
+    keys = [fact.pipeline_id, fact.stage_id, fact.responsible_id]
+    if month is not None:
+        keys.insert(0, month)
+    if kind == "closed":
+        sums = [func.count(), func.sum(fact.amount), cast(literal_column("NULL"), BigInteger),
+                literal(0), literal(0), literal(0), literal(0)]
+        condition = and_(condition, won_stage)
+    else:
+        sums = [func.count(), func.sum(fact.amount), func.sum(fact.seconds),
+                func.count(fact.seconds), func.sum(case((fact.current, 1), else_=0)),
+                func.sum(case((fact.current, fact.amount), else_=0)),
+                func.sum(case((won_stage, 1), else_=0))]
+    return select(*keys, *(value.label(name) for name, value in zip(
+        MONTH_SUMS, sums, strict=True))).where(condition).group_by(*keys)
+
+
+MONTH_SUMS = ["reached", "amount", "seconds", "stays", "current", "current_amount",
+              "current_won"]
+MONTH_KEYS = ["pipeline_id", "stage_id", "responsible_id"]
+
+
+def _write_months(kind: str, first: dt.date, last: dt.date) -> None:
+    """The months from `first` to `last` (first days) added up again from the facts: one
+    INSERT … SELECT per stretch of one UTC offset, each fact in the local month of its
+    moment."""
+    column = MONTH_MOMENTS[kind]
+    following = month_after(last.year, last.month)
+    db.session.execute(delete(FunnelMonth).where(
+        FunnelMonth.kind == kind, FunnelMonth.month >= first, FunnelMonth.month <= last))
+    start, end = utc_bounds(first, following - dt.timedelta(days=1))
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    bounds = (first.isoformat(), last.isoformat()) if sqlite else (first, last)
+    second = dt.timedelta(seconds=1)
+    segments = offset_segments(start, end)
+    for index, (low, high, minutes) in enumerate(segments):
+        # The outer ends widened by a second and the months keeping to their own: on SQLite
+        # a time written without its microseconds sorts before the same time with them.
+        low = low - second if index == 0 else low
+        high = high + second if index == len(segments) - 1 else high
+        month = _local_month(column, minutes)
+        query = funnel_sums(kind, and_(column >= low, column < high, month.between(*bounds)),
+                            month).add_columns(literal_column(f"'{kind}'"))
+        db.session.execute(insert(FunnelMonth).from_select(
+            ["month", *MONTH_KEYS, *MONTH_SUMS, "kind"], query))
 
 
 # --- the auto-motivator ---------------------------------------------------------------------
@@ -205,7 +327,7 @@ def _activity(start: dt.datetime, end: dt.datetime) -> dict[tuple[dt.date, int],
     return totals
 
 
-def _utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     zone = company_tz()
 
     def utc(day: dt.date) -> dt.datetime:
@@ -220,7 +342,7 @@ def _write_activity(first: dt.date, last: dt.date) -> int:
     one INSERT … SELECT; a day the clocks change on spans two and is added up apart."""
     db.session.execute(delete(ActivityFact).where(ActivityFact.day >= first,
                                                   ActivityFact.day <= last))
-    segments = offset_segments(*_utc_bounds(first, last))
+    segments = offset_segments(*utc_bounds(first, last))
     seams = sorted({_local_date(low) for low, _high, _minutes in segments[1:]})
     as_stored = [day.isoformat() for day in seams] \
         if db.session.get_bind().dialect.name == "sqlite" else seams
@@ -238,7 +360,7 @@ def _write_activity(first: dt.date, last: dt.date) -> int:
         written += db.session.execute(insert(ActivityFact).from_select(
             ["day", "user_id", "done", "points"], query)).rowcount or 0
     for seam in seams:
-        start, end = _utc_bounds(seam, seam)
+        start, end = utc_bounds(seam, seam)
         rows = [{"day": day, "user_id": user_id, "done": done, "points": points}
                 for (day, user_id), (done, points) in _activity(start - second,
                                                                 end + second).items()
@@ -376,8 +498,9 @@ def _summarise(owners=None) -> None:
 
 def rebuild_clients(_since=None) -> int:
     db.session.execute(delete(ClientFact))
-    written = db.session.execute(insert(ClientFact).from_select(
-        CLIENT_COLUMNS, _client_rows(select(Client.id), utcnow()))).rowcount or 0
+    with _indexes_built_after(ClientFact):
+        written = db.session.execute(insert(ClientFact).from_select(
+            CLIENT_COLUMNS, _client_rows(select(Client.id), utcnow()))).rowcount or 0
     _summarise()
     return written
 
@@ -437,8 +560,8 @@ def rebuild_abc(_since=None) -> int:
     """Every client with won interests in the window classed afresh, its class written on
     the client where it changed; the others lose theirs."""
     window = abc_window(local_today())
-    first, following = dt.date(*window[0], 1), _month_after(*window[-1])
-    start, end = _utc_bounds(first, first)[0], _utc_bounds(following, following)[0]
+    first, following = dt.date(*window[0], 1), month_after(*window[-1])
+    start, end = utc_bounds(first, first)[0], utc_bounds(following, following)[0]
     place = {month: index for index, month in enumerate(window)}
     localise = to_local_many()
     monthly: dict[int, list] = {}
@@ -466,7 +589,7 @@ def rebuild_abc(_since=None) -> int:
     return len(classes)
 
 
-def _month_after(year: int, month: int) -> dt.date:
+def month_after(year: int, month: int) -> dt.date:
     return dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
 
 

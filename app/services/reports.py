@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import BigInteger, and_, cast, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.database import db
@@ -39,6 +39,7 @@ from app.models import (
     Department,
     DictionaryItem,
     FunnelFact,
+    FunnelMonth,
     Interaction,
     Interest,
     Pipeline,
@@ -264,10 +265,59 @@ def _started(filters: Filters):
 
 def _won_in_period(filters: Filters):
     start, end = _utc_period(filters)
-    return and_(FunnelFact.pipeline_id == filters.pipeline_id, FunnelFact.won,
-                FunnelFact.stage_id.in_(select(Stage.id).where(Stage.kind == "won")),
-                FunnelFact.closed_at >= start, FunnelFact.closed_at < end,
+    return and_(FunnelFact.pipeline_id == filters.pipeline_id, FunnelFact.current,
+                FunnelFact.won, FunnelFact.closed_at >= start, FunnelFact.closed_at < end,
                 _people(FunnelFact.responsible_id, filters))
+
+
+def _whole_months(filters: Filters) -> Optional[tuple[dt.date, dt.date]]:
+    """The first and the last of the months the period holds whole (their first days)."""
+    first = filters.start if filters.start.day == 1 else \
+        report_tables.month_after(filters.start.year, filters.start.month)
+    after = filters.end + dt.timedelta(days=1)
+    following = after if after.day == 1 else after.replace(day=1)
+    if first >= following:
+        return None
+    last = (following - dt.timedelta(days=1)).replace(day=1)
+    return first, last
+
+
+def _funnel_sums(filters: Filters, kind: str, keys: list[str]) -> list:
+    """FunnelMonth's sums of one kind ("started": by the interests started in the period,
+    "closed": won in it) per `keys` over the period and the people chosen: the whole
+    months from FunnelMonth, the days at the ends from the facts."""
+    moment = report_tables.MONTH_MOMENTS[kind]
+    parts = []
+    months = _whole_months(filters)
+    if months is not None:
+        parts.append(select(*(getattr(FunnelMonth, name) for name in
+                              report_tables.MONTH_KEYS + report_tables.MONTH_SUMS)).where(
+            FunnelMonth.kind == kind, FunnelMonth.pipeline_id == filters.pipeline_id,
+            FunnelMonth.month.between(*months),
+            _people(FunnelMonth.responsible_id, filters)))
+        start, end = filters.start, filters.end
+        edges = [(start, months[0] - dt.timedelta(days=1)),
+                 (report_tables.month_after(months[1].year, months[1].month), end)]
+    else:
+        edges = [(filters.start, filters.end)]
+    for first, last in edges:
+        if first > last:
+            continue
+        low, high = report_tables.utc_bounds(first, last)
+        parts.append(report_tables.funnel_sums(kind, and_(
+            FunnelFact.pipeline_id == filters.pipeline_id, moment >= low, moment < high,
+            _people(FunnelFact.responsible_id, filters))))
+    every = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    columns = list(every.c)
+    named = dict(zip(report_tables.MONTH_KEYS + report_tables.MONTH_SUMS, columns, strict=True))
+    grouped = [named[key].label(key) for key in keys]
+    # Typed as the table has them (PostgreSQL adds up integers into numerics).
+    return list(db.session.execute(select(
+        *grouped, *(cast(func.coalesce(func.sum(named[name]), 0),
+                         FunnelMonth.__table__.c[name].type).label(name)
+                    for name in report_tables.MONTH_SUMS if name != "seconds"),
+        cast(func.sum(named["seconds"]), BigInteger).label("seconds"),
+    ).group_by(*grouped)))
 
 
 def funnel(filters: Filters) -> Grid:
@@ -294,17 +344,9 @@ def _funnel_by_stages(filters: Filters, pipeline: Optional[Pipeline]) -> Grid:
                 report_tables.computed_at(["funnel"]))
     if pipeline is None:
         return grid
-    figures = {row.stage_id: row for row in db.session.execute(
-        select(FunnelFact.stage_id, func.count().label("reached"),
-               func.coalesce(func.sum(FunnelFact.amount), 0).label("amount"),
-               func.sum(FunnelFact.seconds).label("seconds"),
-               func.count(FunnelFact.seconds).label("stays"))
-        .where(_started(filters)).group_by(FunnelFact.stage_id))}
-    totals = db.session.execute(
-        select(func.count(func.distinct(FunnelFact.interest_id)),
-               func.count(case((FunnelFact.won, FunnelFact.interest_id)).distinct()))
-        .where(_started(filters))).one()
-    started, won = totals
+    figures = {row.stage_id: row for row in _funnel_sums(filters, "started", ["stage_id"])}
+    started = sum(row.current for row in figures.values())
+    won = sum(row.current_won for row in figures.values())
     stages = _stages(pipeline)
     opened = [s for s in stages if s.kind == "open"]
     won_count = sum(figures[s.id].reached for s in stages if s.kind == "won" and s.id in figures)
@@ -329,9 +371,7 @@ def _funnel_by_stages(filters: Filters, pipeline: Optional[Pipeline]) -> Grid:
                           _percent(reached, started),
                           "to_next": to_next, "to_won": to_won, "days": days})
         grid.drills[(len(grid.rows) - 1, "reached")] = {"stage": stage.id}
-    each = select(func.max(FunnelFact.amount).label("amount")).where(
-        _started(filters)).group_by(FunnelFact.interest_id).subquery()
-    amount = db.session.execute(select(func.coalesce(func.sum(each.c.amount), 0))).scalar()
+    amount = sum(row.current_amount for row in figures.values())
     grid.totals = {"stage": gettext("Interests started in the period"), "reached": started,
                    "amount": _money(amount), "to_won": _percent(won, started)}
     grid.chart = {"type": "bar", "labels": [row["stage"] for row in grid.rows],
@@ -371,16 +411,11 @@ def _plans(filters: Filters) -> list[SalesPlan]:
 def _funnel_by_people(filters: Filters, view: str) -> Grid:
     grid = Grid("funnel", str(REPORTS["funnel"]), filters, _people_grid_columns(view), [],
                 None, report_tables.computed_at(["funnel"]))
-    started = dict(db.session.execute(
-        select(FunnelFact.responsible_id, func.count(func.distinct(FunnelFact.interest_id)))
-        .where(_started(filters)).group_by(FunnelFact.responsible_id)).all())
-    won = {row[0]: (row[1], row[2]) for row in db.session.execute(
-        select(FunnelFact.responsible_id, func.count(),
-               func.coalesce(func.sum(FunnelFact.amount), 0))
-        .where(_won_in_period(filters)).group_by(FunnelFact.responsible_id))}
-    won_started = dict(db.session.execute(
-        select(FunnelFact.responsible_id, func.count(func.distinct(FunnelFact.interest_id)))
-        .where(_started(filters), FunnelFact.won).group_by(FunnelFact.responsible_id)).all())
+    by_started = _funnel_sums(filters, "started", ["responsible_id"])
+    started = {row.responsible_id: row.current for row in by_started if row.current}
+    won_started = {row.responsible_id: row.current_won for row in by_started}
+    won = {row.responsible_id: (row.reached, row.amount)
+           for row in _funnel_sums(filters, "closed", ["responsible_id"])}
     plans = _plans(filters)
     users = {key for key in [*started, *won] if key is not None}
     users |= {plan.manager_id for plan in plans if plan.manager_id is not None}
@@ -492,13 +527,19 @@ def _person(row) -> str:
     return f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username or ""
 
 
-def _limited(query, limit: Optional[int]):
-    """(the total, the query cut to `limit` rows); no count without a limit."""
+def _limited(query, limit: Optional[int], model=None, facts=None):
+    """(the total, the query cut to `limit` rows); no count without a limit.
+
+    The rows are the report table's `facts` (a SELECT of them) joined to the records of
+    `model` the user may read. Where the access filter lets every record through, the
+    facts are counted alone, along an index; else the rows as the query has them."""
     if limit is None:
         return None, query
-    total = db.session.execute(select(func.count()).select_from(
-        query.order_by(None).subquery())).scalar()
-    return total, query.limit(limit)
+    if facts is not None and access.readable_owners(model) is access.EVERY_OWNER:
+        counted = facts.with_only_columns(func.count()).order_by(None)
+    else:
+        counted = select(func.count()).select_from(query.order_by(None).subquery())
+    return db.session.execute(counted).scalar(), query.limit(limit)
 
 
 DRILL_COLUMNS = [
@@ -527,12 +568,13 @@ def funnel_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     if errors:
         raise RecordInvalid(errors)
     _pipeline(filters)
+    moment = FunnelFact.started_at
     if stage_id is not None:
         where = and_(_started(filters), FunnelFact.stage_id == stage_id)
     elif cell == "won":
-        where = _won_in_period(filters)
+        where, moment = _won_in_period(filters), FunnelFact.closed_at
     else:
-        where = _started(filters)
+        where = and_(_started(filters), FunnelFact.current)
     department = _int(args.get("line_department"), "line_department", errors)
     if errors:
         raise RecordInvalid(errors)
@@ -540,17 +582,19 @@ def funnel_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
         # A department's line holds its own employees (its sub-departments have theirs).
         where = and_(where, FunnelFact.responsible_id.in_(
             select(CrmUser.id).where(CrmUser.department_id == department)))
+    # The latest first, read along the facts' index as far as the page goes.
+    facts = select(FunnelFact.interest_id).where(where)
     current = aliased(Stage)
     query = access.readable(
         Interest, Interest.id, Interest.title, Client.name, CrmUser.first_name,
         CrmUser.last_name, CrmUser.username, current.name.label("stage"), Interest.amount,
         Interest.created_on, Interest.closed_at,
-    ).outerjoin(Client, Client.id == Interest.client_id).outerjoin(
+    ).join(FunnelFact, FunnelFact.interest_id == Interest.id).outerjoin(
+        Client, Client.id == Interest.client_id).outerjoin(
         CrmUser, CrmUser.id == Interest.responsible_id).join(
-        current, current.id == Interest.stage_id).where(
-        Interest.id.in_(select(FunnelFact.interest_id).where(where))).order_by(
-        Interest.amount.desc(), Interest.id)
-    total, query = _limited(query, limit)
+        current, current.id == Interest.stage_id).where(where).order_by(
+        moment.desc(), FunnelFact.interest_id.desc())
+    total, query = _limited(query, limit, Interest, facts)
     rows = []
     for row in db.session.execute(query):
         person = _person(row)
@@ -902,7 +946,7 @@ def client_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     ).join(ClientFact, ClientFact.client_id == Client.id).outerjoin(
         CrmUser, CrmUser.id == Client.responsible_id).where(where).order_by(
         Client.name_search, Client.id)
-    total, query = _limited(query, limit)
+    total, query = _limited(query, limit, Client, select(ClientFact.client_id).where(where))
     rows = []
     for row in db.session.execute(query):
         failed = [str(label) for failing, label in (
@@ -1006,7 +1050,7 @@ def abc_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     ).join(AbcFact, AbcFact.client_id == Client.id).outerjoin(
         CrmUser, CrmUser.id == Client.responsible_id).where(*where).order_by(
         AbcFact.revenue.desc(), Client.id)
-    total, query = _limited(query, limit)
+    total, query = _limited(query, limit, Client, select(AbcFact.client_id).where(*where))
     rows = []
     for row in db.session.execute(query):
         person = _person(row)
