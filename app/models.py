@@ -1078,10 +1078,12 @@ class FunnelFact(Model):
     # Like every report table it has no foreign keys (each written row would be checked):
     # its job removes the rows of what is gone.
     __table_args__ = (
-        Index("ix_report_funnel_pipeline_started", "pipeline_id", "started_at"),
         Index("ix_report_funnel_stage", "stage_id", "started_at"),
-        # The won interests, by when they were won (each database's planner uses it for a
-        # condition written as the ORM writes it there).
+        # Each interest once, by when it started; the won ones by when they were won. Each
+        # database's planner takes a partial index for the condition written as the ORM
+        # writes it there.
+        Index("ix_report_funnel_started", "pipeline_id", "started_at",
+              sqlite_where=text("current = 1"), postgresql_where=text("current")),
         Index("ix_report_funnel_won", "pipeline_id", "closed_at",
               sqlite_where=text("current = 1 AND won = 1"),
               postgresql_where=text("current AND won")),
@@ -1141,8 +1143,7 @@ class ActivityFact(Model):
     __tablename__ = "crm_report_activity"
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     points: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
@@ -1233,8 +1234,7 @@ class AbcFact(Model):
     __tablename__ = "crm_report_abc"
     __table_args__ = (Index("ix_report_abc_class", "abc", "xyz"),)
 
-    client_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_client.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     responsible_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     revenue: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=0)
     variation: Mapped[Decimal] = mapped_column(Numeric(10, 1), nullable=False, default=0)

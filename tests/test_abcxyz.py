@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import time_machine
 from sqlalchemy import select
 
 from app.models import Client, Interest, Stage
@@ -87,3 +88,39 @@ def test_the_job_classes_clients_keeps_the_class_on_them_and_the_grid_shows_it(
         [("Once", "331.7")]
     assert api.get("/api/v1/report/abcxyz/drill",
                    query_string={"abc": "D"}).status_code == 422
+
+
+def test_the_refresh_classes_again_only_when_a_client_or_an_interest_changed(app, dbx):
+    manager = dbx.user_id("manager")
+    pipeline = default_pipeline(dbx)
+    now = dt.datetime(2026, 12, 10, 9, 0)
+    with dbx.session() as s:
+        won = s.execute(select(Stage.id).where(Stage.pipeline_id == pipeline,
+                                               Stage.kind == "won")).scalar()
+        client = Client(name="Steady", name_search="steady", responsible_id=manager,
+                        changed_on=now - dt.timedelta(days=2))
+        s.add(client)
+        s.flush()
+        client_id = client.id
+        s.add(Interest(title="Deal", title_search="deal", pipeline_id=pipeline,
+                       stage_id=won, amount=Decimal(100), responsible_id=manager,
+                       client_id=client_id, closed_at=dt.datetime(2026, 6, 15),
+                       created_on=dt.datetime(2026, 6, 1),
+                       changed_on=now - dt.timedelta(days=2)))
+        s.commit()
+
+    def refresh(moment):
+        with time_machine.travel(moment.replace(tzinfo=dt.timezone.utc), tick=False), \
+                app.app_context():
+            state = report_tables.compute("abc")
+            return state.full, state.rows
+
+    assert refresh(now) == (True, 1)
+    with dbx.session() as s:  # classes written by the job leave the client unchanged
+        s.execute(Client.__table__.delete().where(Client.id == client_id))
+        s.commit()
+    # Nothing changed since: the classes stay as they were, though the client is gone
+    # (a deletion leaves no trace a refresh sees; the nightly rebuild takes it in).
+    assert refresh(now + dt.timedelta(minutes=10)) == (False, 1)
+    # A new month moves the window: computed again.
+    assert refresh(dt.datetime(2027, 1, 1, 9, 0)) == (False, 0)

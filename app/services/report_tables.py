@@ -120,8 +120,11 @@ FUNNEL_COLUMNS = ("interest_id", "stage_id", "pipeline_id", "responsible_id", "s
                   "amount", "won", "closed_at", "seconds", "current")
 
 
-def _write_funnel(interests) -> int:
-    db.session.execute(delete(FunnelFact).where(FunnelFact.interest_id.in_(interests)))
+def _write_funnel(interests, among=None) -> int:
+    """The facts of the interests `interests` (a SELECT of ids) gives written again, after
+    those of the ids `among` (a list; by default, the same) are deleted."""
+    db.session.execute(delete(FunnelFact).where(FunnelFact.interest_id.in_(
+        interests if among is None else among)))
     result = db.session.execute(
         insert(FunnelFact).from_select(FUNNEL_COLUMNS, _funnel_rows(interests)))
     return result.rowcount or 0
@@ -154,21 +157,27 @@ def rebuild_funnel(_since=None) -> int:
         first, last = db.session.execute(select(func.min(column), func.max(column))).one()
         if first is not None:
             _write_months(kind, _local_date(first).replace(day=1),
-                          _local_date(last).replace(day=1))
+                          _local_date(last).replace(day=1), every=True)
     return written
 
 
 def refresh_funnel(since: dt.datetime) -> int:
-    changed = select(Interest.id).where(Interest.changed_on >= since - LATE_COMMIT_MARGIN)
-    gone = select(FunnelFact.interest_id).where(FunnelFact.interest_id.not_in(
-        select(Interest.id)))
-    months = _months_of(or_(FunnelFact.interest_id.in_(changed),
-                            FunnelFact.interest_id.in_(gone)))
-    # Deleted interests' facts go (SQLite keeps no cascade), then the changed ones'.
-    db.session.execute(delete(FunnelFact).where(FunnelFact.interest_id.in_(gone)))
-    written = _write_funnel(changed)
-    for kind, touched in _months_of(FunnelFact.interest_id.in_(changed)).items():
-        months[kind] |= touched
+    """The facts of the interests changed since `since` computed again, those of deleted
+    ones dropped (SQLite keeps no cascade), and the months either fell in added up anew."""
+    changed = list(db.session.execute(select(Interest.id).where(
+        Interest.changed_on >= since - LATE_COMMIT_MARGIN)).scalars())
+    gone = list(db.session.execute(select(FunnelFact.interest_id).distinct().where(
+        ~exists().where(Interest.id == FunnelFact.interest_id))).scalars())
+    months: dict[str, set[dt.date]] = {kind: set() for kind in MONTH_MOMENTS}
+    written, ids = 0, changed + gone
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for kind, touched in _months_of(FunnelFact.interest_id.in_(chunk)).items():
+            months[kind] |= touched
+        written += _write_funnel(select(Interest.id).where(Interest.id.in_(chunk)),
+                                 among=chunk)
+        for kind, touched in _months_of(FunnelFact.interest_id.in_(chunk)).items():
+            months[kind] |= touched
     for kind, touched in months.items():
         for first, last in _month_ranges(touched):
             _write_months(kind, first, last)
@@ -205,7 +214,21 @@ def _local_month(column, minutes: int):
     if db.session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc(
             "month", column + literal_column(f"interval '{minutes} minutes'")), db.Date)
-    return func.strftime("%Y-%m-01", column, f"{minutes:+d} minutes")
+    return func.date(column, f"{minutes:+d} minutes", "start of month")
+
+
+def facts_of(kind: str, pipeline_id: int | None = None):
+    """The facts of a pipeline (of every one by default) that count for `kind`, said so
+    that the planner reads them along an index of their moment: each stage's rows by when
+    their interests started, the won interests by when they were won."""
+    if kind == "started":
+        stages = select(Stage.id)
+        if pipeline_id is not None:
+            stages = stages.where(Stage.pipeline_id == pipeline_id)
+        return FunnelFact.stage_id.in_(stages)
+    if pipeline_id is None:
+        return FunnelFact.pipeline_id.in_(select(Stage.pipeline_id).distinct())
+    return FunnelFact.pipeline_id == pipeline_id
 
 
 def funnel_sums(kind: str, condition, month=None):
@@ -234,7 +257,7 @@ MONTH_SUMS = ["reached", "amount", "seconds", "stays", "current", "current_amoun
 MONTH_KEYS = ["pipeline_id", "stage_id", "responsible_id"]
 
 
-def _write_months(kind: str, first: dt.date, last: dt.date) -> None:
+def _write_months(kind: str, first: dt.date, last: dt.date, every: bool = False) -> None:
     """The months from `first` to `last` (first days) added up again from the facts: one
     INSERT … SELECT per stretch of one UTC offset, each fact in the local month of its
     moment."""
@@ -253,8 +276,11 @@ def _write_months(kind: str, first: dt.date, last: dt.date) -> None:
         low = low - second if index == 0 else low
         high = high + second if index == len(segments) - 1 else high
         month = _local_month(column, minutes)
-        query = funnel_sums(kind, and_(column >= low, column < high, month.between(*bounds)),
-                            month).add_columns(literal_column(f"'{kind}'"))
+        # A few months are read along an index, every month in one pass over the table.
+        condition = and_(column >= low, column < high, month.between(*bounds))
+        if not every:
+            condition = and_(facts_of(kind), condition)
+        query = funnel_sums(kind, condition, month).add_columns(literal_column(f"'{kind}'"))
         db.session.execute(insert(FunnelMonth).from_select(
             ["month", *MONTH_KEYS, *MONTH_SUMS, "kind"], query))
 
@@ -398,11 +424,11 @@ def _ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
 
 def refresh_activity(since: dt.datetime) -> int:
     """Recompute the days of the interactions done or changed since `since`."""
-    moments = db.session.execute(
-        select(Interaction.done_at).where(
-            Interaction.changed_on >= since - LATE_COMMIT_MARGIN,
-            Interaction.done_at.is_not(None)).distinct()).scalars()
-    days = {_local_date(moment) for moment in moments}
+    # Found along the index of when they changed (asked for done ones or distinct times,
+    # SQLite's planner would rather walk every done interaction in order).
+    moments = set(db.session.execute(select(Interaction.done_at).where(
+        Interaction.changed_on >= since - LATE_COMMIT_MARGIN)).scalars())
+    days = {_local_date(moment) for moment in moments if moment is not None}
     return sum(_write_activity(first, last) for first, last in _ranges(days))
 
 
@@ -520,7 +546,7 @@ def refresh_clients(since: dt.datetime) -> int:
     ).subquery()
     ids = sorted(i for i in db.session.execute(select(changed.c[0])).scalars()
                  if i is not None)
-    gone = select(ClientFact.client_id).where(ClientFact.client_id.not_in(select(Client.id)))
+    gone = select(ClientFact.client_id).where(~exists().where(Client.id == ClientFact.client_id))
     ids += list(db.session.execute(gone).scalars())
     if not ids:
         return 0
@@ -589,6 +615,16 @@ def rebuild_abc(_since=None) -> int:
     return len(classes)
 
 
+def refresh_abc(since: dt.datetime) -> int:
+    """The classes computed whole again when an interest or a client changed since
+    `since`, or a new month has moved the window; else as they are."""
+    after = since - LATE_COMMIT_MARGIN
+    moved = _local_date(since).replace(day=1) != local_today().replace(day=1)
+    changed = moved or any(db.session.execute(select(model.id).where(
+        model.changed_on >= after).limit(1)).first() for model in (Interest, Client))
+    return rebuild_abc() if changed else 0
+
+
 def month_after(year: int, month: int) -> dt.date:
     return dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
 
@@ -617,8 +653,8 @@ TABLES: dict[str, tuple[Callable, Callable]] = {
     "funnel": (rebuild_funnel, refresh_funnel),
     "activity": (rebuild_activity, refresh_activity),
     "clients": (rebuild_clients, refresh_clients),
-    # Twelve months of revenue move little in ten minutes: computed whole each time.
-    "abc": (rebuild_abc, rebuild_abc),
+    # Twelve months of revenue: computed whole when anything they rest on changed.
+    "abc": (rebuild_abc, refresh_abc),
 }
 
 

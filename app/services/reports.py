@@ -305,7 +305,8 @@ def _funnel_sums(filters: Filters, kind: str, keys: list[str]) -> list:
             continue
         low, high = report_tables.utc_bounds(first, last)
         parts.append(report_tables.funnel_sums(kind, and_(
-            FunnelFact.pipeline_id == filters.pipeline_id, moment >= low, moment < high,
+            FunnelFact.pipeline_id == filters.pipeline_id,
+            report_tables.facts_of(kind, filters.pipeline_id), moment >= low, moment < high,
             _people(FunnelFact.responsible_id, filters))))
     every = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     columns = list(every.c)
