@@ -1067,39 +1067,44 @@ class ReportState(Model):
 
 
 class FunnelFact(Model):
-    """One interest having reached one stage of its pipeline, for the sales funnel.
+    """One interest's course through its pipeline, for the sales funnel: where it is now
+    and the furthest open stage it ever entered.
 
-    An interest reaches every open stage up to the furthest it ever entered (a skipped
-    stage counts as passed), every open stage when it is won, and its won or lost stage.
-    `seconds` is the time it spent in the stage before it left, over all its stays there;
-    None while it is still in its first stay."""
+    An interest reaches every open stage up to the furthest it entered (a skipped stage
+    counts as passed), every open stage when it is won, and its won or lost stage: which
+    stages those are is asked of the pipeline as it is when the figures are added up."""
 
     __tablename__ = "crm_report_funnel"
     # Like every report table it has no foreign keys (each written row would be checked):
     # its job removes the rows of what is gone.
     __table_args__ = (
-        Index("ix_report_funnel_stage", "stage_id", "started_at"),
-        # Each interest once, by when it started; the won ones by when they were won. Each
-        # database's planner takes a partial index for the condition written as the ORM
-        # writes it there.
-        Index("ix_report_funnel_started", "pipeline_id", "started_at",
-              sqlite_where=text("current = 1"), postgresql_where=text("current")),
+        Index("ix_report_funnel_started", "pipeline_id", "started_at"),
+        # The won ones by when they were won (each database's planner takes a partial index
+        # for the condition written as the ORM writes it there).
         Index("ix_report_funnel_won", "pipeline_id", "closed_at",
-              sqlite_where=text("current = 1 AND won = 1"),
-              postgresql_where=text("current AND won")),
+              sqlite_where=text("won = 1"), postgresql_where=text("won")),
     )
 
     interest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    stage_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    stage_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The order (Stage.sort) of the furthest open stage it entered; None if none.
+    depth: Mapped[Optional[int]] = mapped_column(Integer)
     responsible_id: Mapped[Optional[int]] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False, default=0)
     won: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    seconds: Mapped[Optional[int]] = mapped_column(BigInteger)
-    # The interest is in this stage now: one row of each interest has it.
-    current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class FunnelStay(Model):
+    """The time an interest spent in a stage, over its stays there that have ended."""
+
+    __tablename__ = "crm_report_funnel_stay"
+
+    interest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seconds: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 FUNNEL_MONTH_KINDS = ("started", "closed")
@@ -1110,9 +1115,10 @@ class FunnelMonth(Model):
     and responsible, so that a grid of a year reads a few thousand rows instead of every
     interest; the partial months at a period's ends are read from the facts.
 
-    "started" rows are of the interests started in the month, per stage reached:
-    `reached`, `amount`, `seconds` and `stays` as the facts have them, and of those in the
-    stage now (each interest once) `current`, `current_amount` and `current_won`. "closed"
+    "started" rows are of the interests started in the month, per stage reached: how many
+    and their `amount`; of those that have left the stage, how many (`stays`) and the time
+    they spent in it (`seconds`); of those in the stage now (each interest once), how many
+    (`current`), their `current_amount` and how many of them are won. "closed"
     rows are of the interests won in the month, in their won stage: `reached` and
     `amount`. A month may have several rows of one key (where the clocks changed in it);
     a grid adds them up."""

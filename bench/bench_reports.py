@@ -186,32 +186,25 @@ def vacuum(app, name: str) -> None:
 
 
 def raw_funnel_sql(app) -> str:
-    """The funnel's numbers straight from the live tables: the job's own SELECT of each
-    interest's stages, added up per month, pipeline, stage and responsible (by the month
-    interests started in, and by the month they were won in) instead of written, as
-    literal SQL for the driver."""
-    from sqlalchemy import and_, case, func, select, union_all
+    """The funnel's numbers straight from the live tables: the job's own SELECTs of each
+    interest's course and time in stages, added up per month, pipeline, stage and
+    responsible (by the month interests started in, and by the month they were won in)
+    instead of written, as literal SQL for the driver."""
+    from sqlalchemy import select, true, union_all
 
     from app.database import db
     from app.models import Interest
     from app.services import report_tables
 
     with app.app_context():
-        facts = report_tables._funnel_rows(select(Interest.id)).cte("facts")
-        (_interest, stage, pipeline, responsible, started, amount, won, closed, seconds,
-         current) = list(facts.c)
-        by_start = report_tables._local_month(started, 180)
-        by_close = report_tables._local_month(closed, 180)
-        query = union_all(
-            select(by_start, pipeline, stage, responsible, func.count(), func.sum(amount),
-                   func.sum(seconds), func.count(seconds), func.sum(case((current, 1), else_=0)),
-                   func.sum(case((current, amount), else_=0)),
-                   func.sum(case((and_(current, won), 1), else_=0)))
-            .group_by(by_start, pipeline, stage, responsible),
-            select(by_close, pipeline, stage, responsible, func.count(), func.sum(amount),
-                   func.sum(seconds), func.count(seconds), func.count(), func.count(),
-                   func.count()).where(current, won)
-            .group_by(by_close, pipeline, stage, responsible))
+        facts = report_tables._funnel_rows(None).cte("facts")
+        stays = report_tables._stay_rows(None).cte("ended_stays")
+        parts = []
+        for kind, moment in (("started", facts.c.started_at), ("closed", facts.c.closed_at)):
+            parts += report_tables.funnel_sums(kind, true(),
+                                               report_tables._local_month(moment, 180),
+                                               facts, stays)
+        query = union_all(*parts)
         return str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
 
 

@@ -34,10 +34,14 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
+    true,
     union,
     update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from app.database import db
 from app.models import (
@@ -50,6 +54,7 @@ from app.models import (
     DictionaryItem,
     FunnelFact,
     FunnelMonth,
+    FunnelStay,
     Interaction,
     Interest,
     ReportState,
@@ -76,58 +81,79 @@ def _seconds_between(start, end):
     return cast(func.round((func.julianday(end) - func.julianday(start)) * 86400), BigInteger)
 
 
-def _funnel_rows(interests):
-    """SELECT the facts of the interests whose ids `interests` (a SELECT) gives."""
-    stays = select(
+def _among(column, interests):
+    """`column` among the ids `interests` (a SELECT) gives; None: of every interest."""
+    return true() if interests is None else column.in_(interests)
+
+
+def _stays(interests):
+    """SELECT each entering of a stage by the interests whose ids `interests` gives (None:
+    every one): the interest, the stage, when it entered and when it left (None: it is
+    there still)."""
+    return select(
         StageChange.interest_id, StageChange.to_stage_id.label("stage_id"),
         StageChange.changed_at.label("entered"),
         func.lead(StageChange.changed_at).over(
             partition_by=StageChange.interest_id,
             order_by=(StageChange.changed_at, StageChange.id)).label("left"),
-    ).where(StageChange.interest_id.in_(interests)).subquery("stays")
-    durations = select(
-        stays.c.interest_id, stays.c.stage_id,
-        func.sum(_seconds_between(stays.c.entered, stays.c.left)).label("seconds"),
-    ).group_by(stays.c.interest_id, stays.c.stage_id).subquery("durations")
+    ).where(_among(StageChange.interest_id, interests)).subquery("stays")
+
+
+def _funnel_rows(interests):
+    """SELECT the facts (FUNNEL_COLUMNS) of the interests whose ids `interests` gives
+    (None: every one)."""
     entered = aliased(Stage)
     depth = select(
-        stays.c.interest_id, func.max(entered.sort).label("sort"),
-    ).join(entered, entered.id == stays.c.stage_id).join(
-        Interest, and_(Interest.id == stays.c.interest_id,
+        StageChange.interest_id, func.max(entered.sort).label("sort"),
+    ).join(entered, entered.id == StageChange.to_stage_id).join(
+        Interest, and_(Interest.id == StageChange.interest_id,
                        Interest.pipeline_id == entered.pipeline_id),
-    ).where(entered.kind == "open").group_by(stays.c.interest_id).subquery("depth")
+    ).where(entered.kind == "open", _among(StageChange.interest_id, interests)).group_by(
+        StageChange.interest_id).subquery("depth")
     current = aliased(Stage)
-    reached = aliased(Stage)
     return select(
-        Interest.id, reached.id, Interest.pipeline_id, Interest.responsible_id,
-        Interest.created_on, Interest.amount,
-        case((current.kind == "won", True), else_=False), Interest.closed_at,
-        durations.c.seconds, case((reached.id == Interest.stage_id, True), else_=False),
-    ).select_from(Interest).join(current, current.id == Interest.stage_id).join(
-        reached, reached.pipeline_id == Interest.pipeline_id,
-    ).outerjoin(depth, depth.c.interest_id == Interest.id).outerjoin(
-        durations, and_(durations.c.interest_id == Interest.id,
-                        durations.c.stage_id == reached.id),
-    ).where(
-        Interest.id.in_(interests),
-        or_(reached.id == Interest.stage_id,
-            and_(reached.kind == "open",
-                 or_(current.kind == "won", reached.sort <= depth.c.sort))),
-    )
+        Interest.id.label("interest_id"), Interest.pipeline_id, Interest.stage_id,
+        depth.c.sort.label("depth"), Interest.responsible_id,
+        Interest.created_on.label("started_at"), Interest.amount,
+        case((current.kind == "won", True), else_=False).label("won"), Interest.closed_at,
+    ).select_from(Interest).join(current, current.id == Interest.stage_id).outerjoin(
+        depth, depth.c.interest_id == Interest.id).where(_among(Interest.id, interests))
 
 
-FUNNEL_COLUMNS = ("interest_id", "stage_id", "pipeline_id", "responsible_id", "started_at",
-                  "amount", "won", "closed_at", "seconds", "current")
+def _stay_rows(interests):
+    """SELECT the time in each stage (STAY_COLUMNS) of the interests `interests` gives,
+    over their stays there that have ended."""
+    stays = _stays(interests)
+    return select(
+        stays.c.interest_id, stays.c.stage_id,
+        func.sum(_seconds_between(stays.c.entered, stays.c.left)).label("seconds"),
+    ).where(stays.c.left.is_not(None)).group_by(stays.c.interest_id, stays.c.stage_id)
+
+
+FUNNEL_COLUMNS = ("interest_id", "pipeline_id", "stage_id", "depth", "responsible_id",
+                  "started_at", "amount", "won", "closed_at")
+STAY_COLUMNS = ("interest_id", "stage_id", "seconds")
 
 
 def _write_funnel(interests, among=None) -> int:
-    """The facts of the interests `interests` (a SELECT of ids) gives written again, after
-    those of the ids `among` (a list; by default, the same) are deleted."""
-    db.session.execute(delete(FunnelFact).where(FunnelFact.interest_id.in_(
-        interests if among is None else among)))
-    result = db.session.execute(
-        insert(FunnelFact).from_select(FUNNEL_COLUMNS, _funnel_rows(interests)))
-    return result.rowcount or 0
+    """The facts and stays of the interests `interests` (a SELECT of ids; None: every one)
+    gives written again, after those of the ids `among` (a list; by default, the same)
+    are deleted."""
+    for model in (FunnelFact, FunnelStay):
+        db.session.execute(delete(model).where(model.interest_id.in_(
+            interests if among is None else among)))
+    whole = interests is None
+    _insert_selected(FunnelStay, STAY_COLUMNS, _stay_rows(interests), whole)
+    return _insert_selected(FunnelFact, FUNNEL_COLUMNS, _funnel_rows(interests), whole)
+
+
+def reached(stage, fact=FunnelFact):
+    """The condition that the interest of `fact` reached `stage` (aliases of Stage and
+    FunnelFact, or anything with their columns): its stage now, or an open stage up to
+    the furthest it entered, or any open stage once it is won."""
+    return and_(stage.pipeline_id == fact.pipeline_id, or_(
+        stage.id == fact.stage_id,
+        and_(stage.kind == "open", or_(fact.won, stage.sort <= fact.depth))))
 
 
 @contextmanager
@@ -148,10 +174,36 @@ def _indexes_built_after(model):
         index.create(connection)
 
 
+class _TemporaryTableAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, name: str, query):
+        self.name, self.query = name, query
+
+
+@compiles(_TemporaryTableAs)
+def _temporary_table_as(element, compiler, **kw):
+    return f"CREATE TEMPORARY TABLE {element.name} AS {compiler.process(element.query, **kw)}"
+
+
+def _insert_selected(model, columns, query, whole: bool = False) -> int:
+    """INSERT INTO `model` (`columns`) the rows of `query`; how many. A table computed
+    `whole` on PostgreSQL takes them by way of a temporary table: PostgreSQL runs the
+    SELECT of an INSERT alone, that of a CREATE TABLE … AS with its parallel workers."""
+    if not whole or db.session.get_bind().dialect.name != "postgresql":
+        return db.session.execute(insert(model).from_select(columns, query)).rowcount or 0
+    db.session.execute(_TemporaryTableAs("report_rows", query))
+    written = db.session.execute(insert(model).from_select(
+        columns, select(literal_column("*")).select_from(text("report_rows")))).rowcount
+    db.session.execute(text("DROP TABLE report_rows"))
+    return written or 0
+
+
 def rebuild_funnel(_since=None) -> int:
     db.session.execute(delete(FunnelFact))
+    db.session.execute(delete(FunnelStay))
     with _indexes_built_after(FunnelFact):
-        written = _write_funnel(select(Interest.id))
+        written = _write_funnel(None, among=[])
     db.session.execute(delete(FunnelMonth))
     for kind, column in MONTH_MOMENTS.items():
         first, last = db.session.execute(select(func.min(column), func.max(column))).one()
@@ -217,39 +269,78 @@ def _local_month(column, minutes: int):
     return func.date(column, f"{minutes:+d} minutes", "start of month")
 
 
-def facts_of(kind: str, pipeline_id: int | None = None):
-    """The facts of a pipeline (of every one by default) that count for `kind`, said so
-    that the planner reads them along an index of their moment: each stage's rows by when
-    their interests started, the won interests by when they were won."""
-    if kind == "started":
-        stages = select(Stage.id)
-        if pipeline_id is not None:
-            stages = stages.where(Stage.pipeline_id == pipeline_id)
-        return FunnelFact.stage_id.in_(stages)
+def of_pipeline(pipeline_id: int | None = None):
+    """The facts of a pipeline (of every one by default), said so that the planner reads
+    them along their index by pipeline and time."""
     if pipeline_id is None:
         return FunnelFact.pipeline_id.in_(select(Stage.pipeline_id).distinct())
     return FunnelFact.pipeline_id == pipeline_id
 
 
-def funnel_sums(kind: str, condition, month=None):
-    """SELECT the FunnelMonth columns (but the month, unless `month` gives it), named as
-    there, from the facts meeting `condition`, added up per key."""
-    fact = FunnelFact
-    won_stage = and_(fact.current, fact.won)
-    keys = [fact.pipeline_id, fact.stage_id, fact.responsible_id]
-    if month is not None:
-        keys.insert(0, month)
+def funnel_sums(kind: str, condition, month=None, facts=FunnelFact, stays=FunnelStay) -> list:
+    """SELECTs of the FunnelMonth columns (but the month, unless `month`, an expression
+    of the facts, gives it), named as there, added up per key from the facts meeting
+    `condition`: their rows add up to the sums. The facts and stays are the report
+    tables', or any SELECTs of their columns."""
+    fact, stay, stage = _columns(facts), _columns(stays), aliased(Stage)
+    months = [] if month is None else [month.label("month")]
+    zero, nothing = literal(0), cast(literal_column("NULL"), BigInteger)
     if kind == "closed":
-        sums = [func.count(), func.sum(fact.amount), cast(literal_column("NULL"), BigInteger),
-                literal(0), literal(0), literal(0), literal(0)]
-        condition = and_(condition, won_stage)
-    else:
-        sums = [func.count(), func.sum(fact.amount), func.sum(fact.seconds),
-                func.count(fact.seconds), func.sum(case((fact.current, 1), else_=0)),
-                func.sum(case((fact.current, fact.amount), else_=0)),
-                func.sum(case((won_stage, 1), else_=0))]
-    return select(*keys, *(value.label(name) for name, value in zip(
-        MONTH_SUMS, sums, strict=True))).where(condition).group_by(*keys)
+        keys = [fact.pipeline_id, fact.stage_id, fact.responsible_id]
+        return [select(*months, *keys, *_named(
+            func.count(), func.sum(fact.amount), nothing, zero, zero, zero, zero))
+            .select_from(facts).where(condition, fact.won).group_by(*months, *keys)]
+    # The interests alike (started in one month, in one stage now, as far, as won) taken
+    # together first: the stages each group reached are then few rows to spread them over.
+    inner = [*months, fact.pipeline_id, fact.responsible_id, fact.stage_id, fact.depth,
+             fact.won]
+    alike = select(*inner, func.count().label("interests"),
+                   func.sum(fact.amount).label("amount")).select_from(facts).where(
+        condition).group_by(*inner).subquery("alike")
+    now = stage.id == alike.c.stage_id
+    keys = [*([alike.c.month] if months else []), alike.c.pipeline_id, stage.id,
+            alike.c.responsible_id]
+    reaching = select(*_keys(keys), *_named(
+        func.sum(alike.c.interests), func.sum(alike.c.amount), nothing, zero,
+        func.sum(case((now, alike.c.interests), else_=0)),
+        func.sum(case((now, alike.c.amount), else_=0)),
+        func.sum(case((and_(now, alike.c.won), alike.c.interests), else_=0)),
+    )).select_from(alike).join(stage, reached(stage, alike.c)).group_by(*keys)
+    # The time in each stage reached, of the interests that have left it: a stage it
+    # entered it reached if the stage is open or its stage now.
+    entered = select(stay.interest_id, stay.seconds, stage.id.label("stage_id"),
+                     stage.pipeline_id, stage.kind).select_from(stays).join(
+        stage, stage.id == stay.stage_id).subquery("entered")
+    keys = [*months, fact.pipeline_id, entered.c.stage_id, fact.responsible_id]
+    staying = select(*keys, *_named(
+        zero, zero, func.sum(entered.c.seconds), func.count(), zero, zero, zero,
+    )).select_from(entered).join(facts, and_(
+        fact.interest_id == entered.c.interest_id,
+        _not_along_an_index(fact.pipeline_id) == entered.c.pipeline_id,
+        or_(entered.c.kind == "open", entered.c.stage_id == fact.stage_id))).where(
+        condition).group_by(*keys)
+    return [reaching, staying]
+
+
+def _not_along_an_index(column):
+    """`column` as SQLite cannot look it up along an index: it would walk the facts of
+    each stage's pipeline along theirs, once per stage, instead of the stays once.
+    (PostgreSQL's planner makes its own choice well, and misjudges the expression.)"""
+    return column + 0 if db.session.get_bind().dialect.name == "sqlite" else column
+
+
+def _columns(source):
+    """The columns of a model, or of a SELECT made a table (its `c`)."""
+    return getattr(source, "c", source)
+
+
+def _keys(keys: list) -> list:
+    """The keys as FunnelMonth names them (the stage's id is its stage_id)."""
+    return [key.label("stage_id") if key.name == "id" else key for key in keys]
+
+
+def _named(*sums) -> list:
+    return [value.label(name) for name, value in zip(MONTH_SUMS, sums, strict=True)]
 
 
 MONTH_SUMS = ["reached", "amount", "seconds", "stays", "current", "current_amount",
@@ -276,13 +367,17 @@ def _write_months(kind: str, first: dt.date, last: dt.date, every: bool = False)
         low = low - second if index == 0 else low
         high = high + second if index == len(segments) - 1 else high
         month = _local_month(column, minutes)
-        # A few months are read along an index, every month in one pass over the table.
+        # A few months are read along an index, every month in one pass over the table
+        # (and where one offset holds all along, without conditions the planner would
+        # take for narrowing the facts down to a few).
         condition = and_(column >= low, column < high, month.between(*bounds))
         if not every:
-            condition = and_(facts_of(kind), condition)
-        query = funnel_sums(kind, condition, month).add_columns(literal_column(f"'{kind}'"))
-        db.session.execute(insert(FunnelMonth).from_select(
-            ["month", *MONTH_KEYS, *MONTH_SUMS, "kind"], query))
+            condition = and_(of_pipeline(), condition)
+        elif len(segments) == 1:
+            condition = column.is_not(None)
+        for query in funnel_sums(kind, condition, month):
+            _insert_selected(FunnelMonth, ["month", *MONTH_KEYS, *MONTH_SUMS, "kind"],
+                             query.add_columns(literal_column(f"'{kind}'")), every)
 
 
 # --- the auto-motivator ---------------------------------------------------------------------
@@ -363,7 +458,7 @@ def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]
     return utc(first), utc(last + dt.timedelta(days=1))
 
 
-def _write_activity(first: dt.date, last: dt.date) -> int:
+def _write_activity(first: dt.date, last: dt.date, whole: bool = False) -> int:
     """The days from `first` to `last` computed again. Each stretch of one UTC offset is
     one INSERT … SELECT; a day the clocks change on spans two and is added up apart."""
     db.session.execute(delete(ActivityFact).where(ActivityFact.day >= first,
@@ -383,8 +478,8 @@ def _write_activity(first: dt.date, last: dt.date) -> int:
         query = query.where(day.between(*bounds))
         if seams:
             query = query.where(day.not_in(as_stored))
-        written += db.session.execute(insert(ActivityFact).from_select(
-            ["day", "user_id", "done", "points"], query)).rowcount or 0
+        written += _insert_selected(ActivityFact, ["day", "user_id", "done", "points"],
+                                    query, whole)
     for seam in seams:
         start, end = utc_bounds(seam, seam)
         rows = [{"day": day, "user_id": user_id, "done": done, "points": points}
@@ -408,7 +503,7 @@ def rebuild_activity(_since=None) -> int:
         .where(Interaction.status == "done")).one()
     if first is None:
         return 0
-    return _write_activity(_local_date(first), _local_date(last))
+    return _write_activity(_local_date(first), _local_date(last), whole=True)
 
 
 def _ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -525,8 +620,8 @@ def _summarise(owners=None) -> None:
 def rebuild_clients(_since=None) -> int:
     db.session.execute(delete(ClientFact))
     with _indexes_built_after(ClientFact):
-        written = db.session.execute(insert(ClientFact).from_select(
-            CLIENT_COLUMNS, _client_rows(select(Client.id), utcnow()))).rowcount or 0
+        written = _insert_selected(ClientFact, CLIENT_COLUMNS,
+                                   _client_rows(select(Client.id), utcnow()), whole=True)
     _summarise()
     return written
 
@@ -631,7 +726,8 @@ def month_after(year: int, month: int) -> dt.date:
 
 def _keep_classes_on_clients(classes) -> None:
     """Client.abc_class and xyz_class as `classes` has them, written only where they
-    differ (a Core UPDATE: a computed class is not a change a user made)."""
+    differ (a Core UPDATE that keeps the time of the last change: a computed class is not
+    a change a user made, nor one the refresh must look at again)."""
     table = Client.__table__
     current = {row.id: (row.abc_class, row.xyz_class) for row in db.session.execute(
         select(table.c.id, table.c.abc_class, table.c.xyz_class).where(
@@ -644,7 +740,8 @@ def _keep_classes_on_clients(classes) -> None:
     if changes:
         db.session.execute(
             update(table).where(table.c.id == bindparam("key"))
-            .values(abc_class=bindparam("abc"), xyz_class=bindparam("xyz")), changes)
+            .values(abc_class=bindparam("abc"), xyz_class=bindparam("xyz"),
+                    changed_on=table.c.changed_on), changes)
 
 
 # --- the runs --------------------------------------------------------------------------------

@@ -265,8 +265,8 @@ def _started(filters: Filters):
 
 def _won_in_period(filters: Filters):
     start, end = _utc_period(filters)
-    return and_(FunnelFact.pipeline_id == filters.pipeline_id, FunnelFact.current,
-                FunnelFact.won, FunnelFact.closed_at >= start, FunnelFact.closed_at < end,
+    return and_(FunnelFact.pipeline_id == filters.pipeline_id, FunnelFact.won,
+                FunnelFact.closed_at >= start, FunnelFact.closed_at < end,
                 _people(FunnelFact.responsible_id, filters))
 
 
@@ -304,10 +304,9 @@ def _funnel_sums(filters: Filters, kind: str, keys: list[str]) -> list:
         if first > last:
             continue
         low, high = report_tables.utc_bounds(first, last)
-        parts.append(report_tables.funnel_sums(kind, and_(
-            FunnelFact.pipeline_id == filters.pipeline_id,
-            report_tables.facts_of(kind, filters.pipeline_id), moment >= low, moment < high,
-            _people(FunnelFact.responsible_id, filters))))
+        parts += report_tables.funnel_sums(kind, and_(
+            report_tables.of_pipeline(filters.pipeline_id), moment >= low, moment < high,
+            _people(FunnelFact.responsible_id, filters)))
     every = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     columns = list(every.c)
     named = dict(zip(report_tables.MONTH_KEYS + report_tables.MONTH_SUMS, columns, strict=True))
@@ -571,11 +570,14 @@ def funnel_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
     _pipeline(filters)
     moment = FunnelFact.started_at
     if stage_id is not None:
-        where = and_(_started(filters), FunnelFact.stage_id == stage_id)
+        stage = db.session.get(Stage, stage_id)
+        if stage is None or stage.pipeline_id != filters.pipeline_id:
+            raise RecordInvalid({"stage": [gettext("No such stage in the pipeline.")]})
+        where = and_(_started(filters), report_tables.reached(stage))
     elif cell == "won":
         where, moment = _won_in_period(filters), FunnelFact.closed_at
     else:
-        where = and_(_started(filters), FunnelFact.current)
+        where = _started(filters)
     department = _int(args.get("line_department"), "line_department", errors)
     if errors:
         raise RecordInvalid(errors)

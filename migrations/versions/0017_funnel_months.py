@@ -6,9 +6,9 @@ Create Date: 2026-12-05 00:36:35
 
 crm_report_funnel_month holds the funnel's facts added up per month, pipeline, stage and
 responsible, for a grid of a long period to read instead of every interest.
-crm_report_funnel gains `current`, the row of the stage an interest is in now, and its
-indexes are of each interest once by when it started, of the won ones by when they were
-won, and of each stage's rows by when their interests started.
+crm_report_funnel holds one row per interest (its stage now and the furthest open stage it
+entered) instead of one per stage reached, crm_report_funnel_stay the time it spent in
+each stage it has left.
 
 The report tables lose their foreign keys: each is a computed copy whose job removes the
 rows of what is gone, and checking every row it writes made computing it several times
@@ -38,36 +38,52 @@ def _cascade(column, target, keys):
 
 def _make_report_tables(keys: bool):
     """The report tables as this revision has them, or (`keys`) as the one before."""
-    op.create_table(
-        'crm_report_funnel',
-        sa.Column('interest_id', sa.Integer(), nullable=False),
-        sa.Column('stage_id', sa.Integer(), nullable=False),
-        sa.Column('pipeline_id', sa.Integer(), nullable=False),
-        sa.Column('responsible_id', sa.Integer(), nullable=True),
-        sa.Column('started_at', sa.DateTime(), nullable=False),
-        sa.Column('amount', sa.Numeric(precision=16, scale=2), nullable=False),
-        sa.Column('won', sa.Boolean(), nullable=False),
-        sa.Column('closed_at', sa.DateTime(), nullable=True),
-        sa.Column('seconds', sa.BigInteger(), nullable=True),
-        *([] if keys else [sa.Column('current', sa.Boolean(), nullable=False)]),
-        *_cascade('interest_id', 'crm_interest.id', keys),
-        *_cascade('stage_id', 'crm_stage.id', keys),
-        sa.PrimaryKeyConstraint('interest_id', 'stage_id'))
-    op.create_index('ix_report_funnel_stage', 'crm_report_funnel', ['stage_id', 'started_at'])
     if keys:
+        op.create_table(
+            'crm_report_funnel',
+            sa.Column('interest_id', sa.Integer(), nullable=False),
+            sa.Column('stage_id', sa.Integer(), nullable=False),
+            sa.Column('pipeline_id', sa.Integer(), nullable=False),
+            sa.Column('responsible_id', sa.Integer(), nullable=True),
+            sa.Column('started_at', sa.DateTime(), nullable=False),
+            sa.Column('amount', sa.Numeric(precision=16, scale=2), nullable=False),
+            sa.Column('won', sa.Boolean(), nullable=False),
+            sa.Column('closed_at', sa.DateTime(), nullable=True),
+            sa.Column('seconds', sa.BigInteger(), nullable=True),
+            *_cascade('interest_id', 'crm_interest.id', keys),
+            *_cascade('stage_id', 'crm_stage.id', keys),
+            sa.PrimaryKeyConstraint('interest_id', 'stage_id'))
+        op.create_index('ix_report_funnel_stage', 'crm_report_funnel',
+                        ['stage_id', 'started_at'])
         op.create_index('ix_crm_report_funnel_closed_at', 'crm_report_funnel', ['closed_at'])
         op.create_index('ix_crm_report_funnel_responsible_id', 'crm_report_funnel',
                         ['responsible_id'])
         op.create_index('ix_report_funnel_pipeline_started', 'crm_report_funnel',
                         ['pipeline_id', 'started_at'])
     else:
+        op.create_table(
+            'crm_report_funnel',
+            sa.Column('interest_id', sa.Integer(), nullable=False),
+            sa.Column('pipeline_id', sa.Integer(), nullable=False),
+            sa.Column('stage_id', sa.Integer(), nullable=False),
+            sa.Column('depth', sa.Integer(), nullable=True),
+            sa.Column('responsible_id', sa.Integer(), nullable=True),
+            sa.Column('started_at', sa.DateTime(), nullable=False),
+            sa.Column('amount', sa.Numeric(precision=16, scale=2), nullable=False),
+            sa.Column('won', sa.Boolean(), nullable=False),
+            sa.Column('closed_at', sa.DateTime(), nullable=True),
+            sa.PrimaryKeyConstraint('interest_id'))
         op.create_index('ix_report_funnel_started', 'crm_report_funnel',
-                        ['pipeline_id', 'started_at'], sqlite_where=sa.text("current = 1"),
-                        postgresql_where=sa.text("current"))
+                        ['pipeline_id', 'started_at'])
         op.create_index('ix_report_funnel_won', 'crm_report_funnel',
-                        ['pipeline_id', 'closed_at'],
-                        sqlite_where=sa.text("current = 1 AND won = 1"),
-                        postgresql_where=sa.text("current AND won"))
+                        ['pipeline_id', 'closed_at'], sqlite_where=sa.text("won = 1"),
+                        postgresql_where=sa.text("won"))
+        op.create_table(
+            'crm_report_funnel_stay',
+            sa.Column('interest_id', sa.Integer(), nullable=False),
+            sa.Column('stage_id', sa.Integer(), nullable=False),
+            sa.Column('seconds', sa.BigInteger(), nullable=False),
+            sa.PrimaryKeyConstraint('interest_id', 'stage_id'))
     op.create_table(
         'crm_report_activity',
         sa.Column('day', sa.Date(), nullable=False),
@@ -109,9 +125,11 @@ def _make_report_tables(keys: bool):
     op.create_index('ix_report_abc_class', 'crm_report_abc', ['abc', 'xyz'])
 
 
-def _forget_report_tables():
+def _forget_report_tables(stays: bool):
     for table in REPORT_TABLES:
         op.drop_table(table)
+    if stays:
+        op.drop_table('crm_report_funnel_stay')
     names = ", ".join(f"'{name}'" for name in REPORT_TABLES.values())
     op.execute(f"DELETE FROM crm_report_state WHERE name IN ({names})")
 
@@ -135,7 +153,7 @@ def upgrade():
     )
     op.create_index('ix_report_funnel_month', 'crm_report_funnel_month',
                     ['pipeline_id', 'kind', 'month'], unique=False)
-    _forget_report_tables()
+    _forget_report_tables(stays=False)
     _make_report_tables(keys=False)
     for name, table in CHANGED.items():
         op.create_index(name, table, ['changed_on'], unique=False)
@@ -144,7 +162,7 @@ def upgrade():
 def downgrade():
     for name, table in CHANGED.items():
         op.drop_index(name, table_name=table)
-    _forget_report_tables()
+    _forget_report_tables(stays=True)
     _make_report_tables(keys=True)
     op.drop_index('ix_report_funnel_month', table_name='crm_report_funnel_month')
     op.drop_table('crm_report_funnel_month')
