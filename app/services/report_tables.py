@@ -1,8 +1,14 @@
 """The report tables: facts computed from the live records by the jobs, so that a report's
 grid reads a small table instead of scanning interests and interactions on every click.
 
-- crm_report_funnel (FunnelFact): each interest with each stage of its pipeline it reached.
+- crm_report_funnel (FunnelFact): each interest's stage now and the furthest open stage it
+  entered; crm_report_funnel_stay (FunnelStay): its time in each stage it has left;
+  crm_report_funnel_month (FunnelMonth): both added up per month, pipeline, stage and
+  responsible, for the stages each interest reached.
 - crm_report_activity (ActivityFact): each manager's done interactions and points per day.
+- crm_report_client (ClientFact), crm_report_client_summary (ClientSummary): each client's
+  indicators of the supervisor's control, and their sums per responsible.
+- crm_report_abc (AbcFact): each client's revenue of twelve months and its ABC/XYZ class.
 
 A refresh folds in what changed since the last one (the interests and interactions changed
 after its watermark, less a margin for transactions that committed late); a rebuild
