@@ -566,3 +566,19 @@ def test_a_time_written_without_microseconds_stays_in_its_own_day(app, dbx, acti
     # The 23rd keeps its meeting and call; the moved call joins the 24th, whose other call
     # was done on the 25th in Moscow.
     assert (days[dt.date(2026, 11, 23)], days[dt.date(2026, 11, 24)]) == (2, 1)
+
+
+def test_a_table_computed_whole_keeps_its_indexes(app, dbx, sales):
+    """On SQLite the indexes are built after the rows: they are all there after it."""
+    from sqlalchemy import inspect
+
+    compute(app)
+    compute(app, "clients")
+    with app.app_context():
+        from app.database import db
+
+        inspector = inspect(db.engine)
+        for model in (FunnelFact, report_tables.ClientFact):
+            wanted = {index.name for index in model.__table__.indexes}
+            found = {index["name"] for index in inspector.get_indexes(model.__tablename__)}
+            assert wanted <= found, model.__tablename__

@@ -775,6 +775,10 @@ def compute(name: str, *, full: bool = False) -> ReportState:
     rebuild, refresh = TABLES[name]
     started, clock = utcnow(), time.perf_counter()
     with unit_of_work():
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Figures computed from the records are computed again after a crash: the
+            # commit need not wait until the disk has them.
+            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         current = db.session.get(ReportState, name, with_for_update=True)
         if current is None:
             current = ReportState(name=name)
