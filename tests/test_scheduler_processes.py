@@ -23,15 +23,29 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_SECONDS = 14
 
 
-def _scheduler(database_url: str, instance: Path) -> subprocess.Popen:
+def _scheduler(database_url: str, instance: Path, in_background: bool = False
+               ) -> subprocess.Popen:
+    """`flask crm scheduler`; `in_background` as a shell starts `… &`: SIGINT ignored."""
     schedules = {job.id: "off" for job in JOBS}
     schedules["reminders_overdue"] = "every 1s"
     env = {**os.environ, "DATABASE_URL": database_url, "CRM_INSTANCE_DIR": str(instance),
            "CRM_JOB_SCHEDULES": json.dumps(schedules), "FLASK_APP": "app:create_app",
            "SECRET_KEY": "scheduler-test-key"}
+    ignore_interrupt = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
     return subprocess.Popen([sys.executable, "-m", "flask", "crm", "scheduler"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, preexec_fn=ignore_interrupt if in_background else None)
+
+
+def _stopped(process: subprocess.Popen) -> str:
+    """Its output once it stopped; one that does not stop within 30 s is killed (it would
+    go on running jobs on the database of the tests after it) and fails the test."""
+    try:
+        return process.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output = process.communicate()[0]
+        raise AssertionError(f"the scheduler did not stop on SIGINT:\n{output}") from None
 
 
 def test_two_schedulers_run_each_slot_once(app, dbx, database_url, tmp_path):
@@ -41,7 +55,9 @@ def test_two_schedulers_run_each_slot_once(app, dbx, database_url, tmp_path):
                               "planned_at": now - dt.timedelta(minutes=i + 1),
                               "responsible_id": manager} for i in range(30)])
     started = dt.datetime.utcnow()
-    processes = [_scheduler(database_url, tmp_path / name) for name in ("one", "two")]
+    # The second started as a shell's background job, which stops on SIGINT all the same.
+    processes = [_scheduler(database_url, tmp_path / "one"),
+                 _scheduler(database_url, tmp_path / "two", in_background=True)]
     try:
         time.sleep(RUN_SECONDS)
         # Overdue work keeps arriving while they run.
@@ -52,7 +68,7 @@ def test_two_schedulers_run_each_slot_once(app, dbx, database_url, tmp_path):
     finally:
         for process in processes:
             process.send_signal(signal.SIGINT)
-        outputs = [process.communicate(timeout=30)[0] for process in processes]
+        outputs = [_stopped(process) for process in processes]
     runs = dbx.all(select(JobRun).where(JobRun.job_id == "reminders_overdue")
                    .order_by(JobRun.slot))
     slots = [run.slot for run in runs]
@@ -69,3 +85,16 @@ def test_two_schedulers_run_each_slot_once(app, dbx, database_url, tmp_path):
     assert dbx.count(Notification, Notification.kind == "overdue_team") == 1
     print(f"{len(slots)} slots of {expected} seconds; by "
           f"{sorted({run.runner for run in runs})}")
+
+
+def test_the_scheduler_stops_on_sigterm(app, database_url, tmp_path):
+    """As a service manager stops it: the running loop ends and the process exits cleanly."""
+    process = _scheduler(database_url, tmp_path, in_background=True)
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if line.startswith("Scheduler running"):
+            break
+    process.terminate()
+    output.append(_stopped(process))
+    assert process.returncode == 0, "".join(output)

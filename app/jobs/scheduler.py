@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import threading
 from pathlib import Path
 from typing import Optional
@@ -79,13 +80,26 @@ def build(app: Flask, scheduler_class=BackgroundScheduler):
 
 
 def run_forever(app: Flask) -> None:
-    """`flask crm scheduler`: run the schedule in this process until stopped."""
+    """`flask crm scheduler`: run the schedule in this process until stopped by Ctrl+C or
+    SIGTERM (a service manager's stop)."""
+    _stop_on_interrupt_and_terminate()
     scheduler = build(app, BlockingScheduler)
     log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+def _stop_on_interrupt_and_terminate() -> None:
+    """A process started in the background by a shell (`flask crm scheduler &`, nohup)
+    inherits SIGINT ignored, and Python then leaves it so: Ctrl+C, or a SIGINT sent to
+    stop it, would be lost. SIGTERM ends Python without running its clean-up."""
+    def terminate(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, terminate)
 
 
 _embedded: dict = {}
