@@ -37,15 +37,19 @@ def _scheduler(database_url: str, instance: Path, in_background: bool = False
                             text=True, preexec_fn=ignore_interrupt if in_background else None)
 
 
-def _stopped(process: subprocess.Popen) -> str:
-    """Its output once it stopped; one that does not stop within 30 s is killed (it would
-    go on running jobs on the database of the tests after it) and fails the test."""
-    try:
-        return process.communicate(timeout=30)[0]
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output = process.communicate()[0]
-        raise AssertionError(f"the scheduler did not stop on SIGINT:\n{output}") from None
+def _stopped(*processes: subprocess.Popen) -> list[str]:
+    """Their outputs once they stopped. One that does not stop within 30 s is killed (it
+    would go on running jobs on the database of the tests after it), the others are still
+    waited for, and the test fails."""
+    outputs, stuck = [], []
+    for process in processes:
+        try:
+            outputs.append(process.communicate(timeout=30)[0])
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stuck.append(process.communicate()[0])
+    assert not stuck, "a scheduler did not stop when told to:\n" + "\n".join(stuck)
+    return outputs
 
 
 def test_two_schedulers_run_each_slot_once(app, dbx, database_url, tmp_path):
@@ -68,7 +72,7 @@ def test_two_schedulers_run_each_slot_once(app, dbx, database_url, tmp_path):
     finally:
         for process in processes:
             process.send_signal(signal.SIGINT)
-        outputs = [_stopped(process) for process in processes]
+        outputs = _stopped(*processes)
     runs = dbx.all(select(JobRun).where(JobRun.job_id == "reminders_overdue")
                    .order_by(JobRun.slot))
     slots = [run.slot for run in runs]
@@ -96,5 +100,5 @@ def test_the_scheduler_stops_on_sigterm(app, database_url, tmp_path):
         if line.startswith("Scheduler running"):
             break
     process.terminate()
-    output.append(_stopped(process))
+    output += _stopped(process)
     assert process.returncode == 0, "".join(output)
