@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -95,10 +96,13 @@ def test_the_scheduler_stops_on_sigterm(app, database_url, tmp_path):
     """As a service manager stops it: the running loop ends and the process exits cleanly."""
     process = _scheduler(database_url, tmp_path, in_background=True)
     output = []
+    hung = threading.Timer(60, process.kill)  # one that never starts ends the reading
+    hung.start()
     for line in process.stdout:
         output.append(line)
         if line.startswith("Scheduler running"):
             break
+    hung.cancel()
     process.terminate()
     output += _stopped(process)
     assert process.returncode == 0, "".join(output)
