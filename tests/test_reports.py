@@ -582,3 +582,36 @@ def test_a_table_computed_whole_keeps_its_indexes(app, dbx, sales):
             wanted = {index.name for index in model.__table__.indexes}
             found = {index["name"] for index in inspector.get_indexes(model.__tablename__)}
             assert wanted <= found, model.__tablename__
+
+
+def test_a_table_emptied_since_it_was_computed_is_computed_whole(app, dbx, sales):
+    """After a crash PostgreSQL empties the report tables (unlogged): the next refresh
+    finds a table without the rows it was computed with and computes it whole."""
+    compute(app)
+    computed = month_sums(dbx)
+    with dbx.session() as s:
+        for model in (FunnelFact, FunnelStay, FunnelMonth):
+            s.execute(model.__table__.delete())
+        s.commit()
+    with frozen(NOW + dt.timedelta(minutes=10)), app.app_context():
+        state = report_tables.compute("funnel")
+        assert (state.full, state.rows) == (True, 5)
+    assert month_sums(dbx) == computed
+    with frozen(NOW + dt.timedelta(minutes=20)), app.app_context():
+        assert report_tables.compute("funnel").full is False
+
+
+def test_the_report_tables_are_unlogged_on_postgresql(app, dbx):
+    """They are computed again from the records at any time: written without the WAL."""
+    with dbx.session() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: SQLite has no unlogged tables")
+        persistence = dict(s.execute(text(
+            "SELECT relname, relpersistence FROM pg_class WHERE relkind = 'r' AND "
+            "relname LIKE 'crm_report%'")).all())
+    computed = {"crm_report_funnel", "crm_report_funnel_stay", "crm_report_funnel_month",
+                "crm_report_activity", "crm_report_client", "crm_report_client_summary",
+                "crm_report_abc"}
+    assert {name for name, kind in persistence.items() if kind == "u"} == computed
+    # What people entered (subscriptions, their deliveries) and the state stay logged.
+    assert {"crm_report_state", "crm_report_subscription"} <= set(persistence)

@@ -15,7 +15,8 @@ after its watermark, less a margin for transactions that committed late); a rebu
 computes a table whole, as "recompute now" and the nightly job do, which also takes in
 changes the refresh cannot see (a stage moved in its pipeline, a type's points changed,
 an interaction deleted). Each run is one transaction: a grid reads the old figures or the
-new, never half of them. crm_report_state says when each table was computed.
+new, never half of them. crm_report_state says when each table was computed. On PostgreSQL
+the tables are unlogged: a crash empties them, and the next run computes them whole.
 """
 
 from __future__ import annotations
@@ -770,8 +771,8 @@ def state(name: str) -> ReportState | None:
 
 
 def compute(name: str, *, full: bool = False) -> ReportState:
-    """Bring one report table up to date in one transaction: whole when `full` or never
-    computed, else the changes since its watermark."""
+    """Bring one report table up to date in one transaction: whole when `full`, never
+    computed or emptied since, else the changes since its watermark."""
     rebuild, refresh = TABLES[name]
     started, clock = utcnow(), time.perf_counter()
     with unit_of_work():
@@ -783,7 +784,7 @@ def compute(name: str, *, full: bool = False) -> ReportState:
         if current is None:
             current = ReportState(name=name)
             db.session.add(current)
-        whole = full or current.watermark is None
+        whole = full or current.watermark is None or _emptied(name, current)
         rebuild() if whole else refresh(current.watermark)
         # What the table holds now (a driver may not say how many rows a statement wrote).
         rows = db.session.execute(select(func.count()).select_from(TABLE_MODELS[name])).scalar()
@@ -794,6 +795,14 @@ def compute(name: str, *, full: bool = False) -> ReportState:
         current.seconds = round(time.perf_counter() - clock, 3)
         current.error = None
     return current
+
+
+def _emptied(name: str, current: ReportState) -> bool:
+    """Whether the table has lost the rows it was computed with: PostgreSQL empties the
+    report tables (unlogged, migration 0018) when it recovers from a crash."""
+    model = TABLE_MODELS[name]
+    return bool(current.rows) and db.session.execute(
+        select(literal(1)).select_from(model).limit(1)).first() is None
 
 
 def refresh_all(_now: dt.datetime | None = None) -> int:
