@@ -70,10 +70,19 @@ def drill_links(grid):
     month's motivator has a link in each of a thousand cells."""
     base = url_for("ReportView.drill", name=grid.name) + "?"
     common = grid.filters.as_args()
+    # The filters encoded once for each set of names a cell gives a value of its own.
+    prefixes: dict[frozenset, str] = {}
 
     def link(index: int, key: str):
         arguments = grid.drills.get((index, key))
-        return None if arguments is None else base + urlencode({**common, **arguments})
+        if arguments is None:
+            return None
+        names = frozenset(arguments)
+        prefix = prefixes.get(names)
+        if prefix is None:
+            prefix = prefixes[names] = urlencode(
+                {name: value for name, value in common.items() if name not in names})
+        return base + "&".join(part for part in (prefix, urlencode(arguments)) if part)
 
     return link
 
