@@ -284,11 +284,12 @@ def of_pipeline(pipeline_id: int | None = None):
     return FunnelFact.pipeline_id == pipeline_id
 
 
-def funnel_sums(kind: str, condition, month=None, facts=FunnelFact, stays=FunnelStay) -> list:
+def funnel_sums(kind: str, condition, month=None, facts=FunnelFact, stays=FunnelStay,
+                few: bool = False) -> list:
     """SELECTs of the FunnelMonth columns (but the month, unless `month`, an expression
     of the facts, gives it), named as there, added up per key from the facts meeting
-    `condition`: their rows add up to the sums. The facts and stays are the report
-    tables', or any SELECTs of their columns."""
+    `condition` (`few` of them: a few days' or months'): their rows add up to the sums.
+    The facts and stays are the report tables', or any SELECTs of their columns."""
     fact, stay, stage = _columns(facts), _columns(stays), aliased(Stage)
     months = [] if month is None else [month.label("month")]
     zero, nothing = literal(0), cast(literal_column("NULL"), BigInteger)
@@ -315,18 +316,30 @@ def funnel_sums(kind: str, condition, month=None, facts=FunnelFact, stays=Funnel
     )).select_from(alike).join(stage, reached(stage, alike.c)).group_by(*keys)
     # The time in each stage reached, of the interests that have left it: a stage it
     # entered it reached if the stage is open or its stage now.
-    entered = select(stay.interest_id, stay.seconds, stage.id.label("stage_id"),
-                     stage.pipeline_id, stage.kind).select_from(stays).join(
-        stage, stage.id == stay.stage_id).subquery("entered")
-    keys = [*months, fact.pipeline_id, entered.c.stage_id, fact.responsible_id]
-    staying = select(*keys, *_named(
-        zero, zero, func.sum(entered.c.seconds), func.count(), zero, zero, zero,
-    )).select_from(entered).join(facts, and_(
-        fact.interest_id == entered.c.interest_id,
-        _not_along_an_index(fact.pipeline_id) == entered.c.pipeline_id,
-        or_(entered.c.kind == "open", entered.c.stage_id == fact.stage_id))).where(
-        condition).group_by(*keys)
-    return [reaching, staying]
+    if few and db.session.get_bind().dialect.name == "postgresql":
+        # Each of a few facts' stays looked up along their key: PostgreSQL would rather
+        # read every stay and match them to the facts, several times slower for a few.
+        # (OFFSET 0 keeps it from merging the subquery into the join, as it would.)
+        own = select(stay.stage_id, stay.seconds).where(
+            stay.interest_id == fact.interest_id).offset(0).lateral("own_stays")
+        keys = [*months, fact.pipeline_id, stage.id, fact.responsible_id]
+        staying = select(*_keys(keys), *_named(
+            zero, zero, func.sum(own.c.seconds), func.count(), zero, zero, zero,
+        )).select_from(facts).join(own, true()).join(stage, and_(
+            stage.id == own.c.stage_id, stage.pipeline_id == fact.pipeline_id,
+            or_(stage.kind == "open", stage.id == fact.stage_id)))
+    else:
+        entered = select(stay.interest_id, stay.seconds, stage.id.label("stage_id"),
+                         stage.pipeline_id, stage.kind).select_from(stays).join(
+            stage, stage.id == stay.stage_id).subquery("entered")
+        keys = [*months, fact.pipeline_id, entered.c.stage_id, fact.responsible_id]
+        staying = select(*keys, *_named(
+            zero, zero, func.sum(entered.c.seconds), func.count(), zero, zero, zero,
+        )).select_from(entered).join(facts, and_(
+            fact.interest_id == entered.c.interest_id,
+            _not_along_an_index(fact.pipeline_id) == entered.c.pipeline_id,
+            or_(entered.c.kind == "open", entered.c.stage_id == fact.stage_id)))
+    return [reaching, staying.where(condition).group_by(*keys)]
 
 
 def _not_along_an_index(column):
@@ -382,7 +395,7 @@ def _write_months(kind: str, first: dt.date, last: dt.date, every: bool = False)
             condition = and_(of_pipeline(), condition)
         elif len(segments) == 1:
             condition = column.is_not(None)
-        for query in funnel_sums(kind, condition, month):
+        for query in funnel_sums(kind, condition, month, few=not every):
             _insert_selected(FunnelMonth, ["month", *MONTH_KEYS, *MONTH_SUMS, "kind"],
                              query.add_columns(literal_column(f"'{kind}'")), every)
 

@@ -306,7 +306,7 @@ def _funnel_sums(filters: Filters, kind: str, keys: list[str]) -> list:
         low, high = report_tables.utc_bounds(first, last)
         parts += report_tables.funnel_sums(kind, and_(
             report_tables.of_pipeline(filters.pipeline_id), moment >= low, moment < high,
-            _people(FunnelFact.responsible_id, filters)))
+            _people(FunnelFact.responsible_id, filters)), few=True)
     every = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     columns = list(every.c)
     named = dict(zip(report_tables.MONTH_KEYS + report_tables.MONTH_SUMS, columns, strict=True))
