@@ -5,8 +5,8 @@ Revises: 24700cd76fe9
 Create Date: 2026-12-05 12:45:00
 
 The report tables hold figures computed from the records, which the report jobs compute
-again at any time: on PostgreSQL they are written without the write-ahead log, which made
-a table computed whole half again as slow to write as to compute. After a crash
+again at any time: on PostgreSQL they are written without the write-ahead log, with which
+writing a table computed whole cost about as much as computing it. After a crash
 PostgreSQL empties them, and the next run of their job, finding a table empty that had
 rows, computes it whole (app.services.report_tables.compute). Their state, the sales
 plans and everything else stay logged. On SQLite nothing changes.
