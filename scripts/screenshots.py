@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Full-page screenshots of the main screens, in Russian and in English, for a visual review.
 
-    .venv/bin/python scripts/screenshots.py [--out ./screenshots] [--lang ru --lang en] [--user manager1] [--width 390]
+    .venv/bin/python scripts/screenshots.py [--out ./screenshots] [--lang ru --lang en] [--user manager1] [--width 390] [--screen board]
 
 The app is started as the browser tests start it: waitress in a background thread on
 127.0.0.1 and a free port, a temporary SQLite database made by the migrations, CSRF on. The
@@ -77,6 +77,7 @@ SCREENS = [
     ("notifications", "/notifications/"),
     ("notification-settings", "/notifications/settings"),
     ("exports", "/exports/"),
+    ("calendar-feed", "/calendar_feed/"),
     ("reports", "/reports/"),
     ("report-funnel", "/reports/funnel/?start={year_ago}&end={today}"),
     ("report-funnel-managers", "/reports/funnel/?start={year_ago}&end={today}&view=managers"),
@@ -365,7 +366,7 @@ def run_jobs(app) -> None:
 
 def take_screenshots(base_url: str, out: Path, languages, client_id,
                      user: str | None = None, more_ids: dict | None = None,
-                     width: int = 1366) -> list[str]:
+                     width: int = 1366, only: list[str] | None = None) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     lines: list[str] = []
@@ -404,6 +405,8 @@ def take_screenshots(base_url: str, out: Path, languages, client_id,
             page.goto(f"/lang/{language}")
             page_log.take()
             for index, (name, path) in enumerate(SCREENS, start=1):
+                if only and name not in only:
+                    continue
                 ids = {"client_id": client_id, **(more_ids or {})}
                 if "{" in path:
                     try:
@@ -438,6 +441,15 @@ def take_screenshots(base_url: str, out: Path, languages, client_id,
                 lines.append(f"{language} {name} {path} -> HTTP {status}, {file.name}"
                              + (f" (+ {top.name})" if top else ""))
                 lines.extend(f"    {p}" for p in problems)
+                if name == "calendar-feed":  # turned on, its URL shown; then off again
+                    with page.expect_navigation():
+                        page.locator(".crm-calendar-feed button[type=submit]").first.click()
+                    shown = file.with_name(file.stem + "-on.png")
+                    page.screenshot(path=str(shown), full_page=True)
+                    lines.append(f"{language} {name} turned on -> {shown.name}")
+                    with page.expect_navigation():
+                        page.locator(".crm-calendar-feed .btn-danger").click()
+                    lines.extend(f"    {p}" for p in page_log.take())
         context.close()
         browser.close()
     return lines
@@ -453,6 +465,8 @@ def main(argv=None) -> int:
                         help="the window's width in pixels (390: a phone; default: 1366)")
     parser.add_argument("--user", help="a demo user to look as (e.g. manager1; default: the "
                                        "administrator)")
+    parser.add_argument("--screen", action="append", choices=[name for name, _ in SCREENS],
+                        help="only these screens, repeatable (default: every one)")
     args = parser.parse_args(argv)
 
     if not CHROMIUM.exists():
@@ -475,7 +489,7 @@ def main(argv=None) -> int:
         server, thread, url = serve(app, "waitress-screenshots")
         try:
             lines = take_screenshots(url, out, args.lang or LANGUAGES, client_id, args.user,
-                                     more_ids, args.width)
+                                     more_ids, args.width, args.screen)
         finally:
             stop(server, thread)
             from app.database import db
