@@ -1002,6 +1002,20 @@ class NotificationSetting(Model):
     language: Mapped[Optional[str]] = mapped_column(String(5))
 
 
+class CalendarFeed(Model):
+    """A user's private iCalendar feed (app.services.calendar_feed): turned on, it answers
+    at a URL holding a long random token, of which only a hash is kept; revoked, the row
+    is gone and the URL answers 404."""
+
+    __tablename__ = "crm_calendar_feed"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_on: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # When a calendar last fetched it: the page says whether a subscription is in use.
+    fetched_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
 
 EXPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
 EXPORT_STATUSES = {

@@ -25,6 +25,7 @@ from sqlalchemy import false, select, true
 from app.database import db
 from app.entities import MODEL_ENTITY, OWNER_RELATION, PARENTS, TRACKED_MODELS, owner_column
 from app.models import (
+    CalendarFeed,
     ChangeLog,
     Client,
     Contact,
@@ -88,7 +89,8 @@ from app.services.principals import (
 # Records that belong to one user alone (their reminders and their choice of them): only
 # that user reads them, the administrator included, whatever the rights matrix says.
 PERSONAL = {Notification: Notification.user_id, NotificationSetting: NotificationSetting.user_id,
-            ReportSubscription: ReportSubscription.user_id}
+            ReportSubscription: ReportSubscription.user_id,
+            CalendarFeed: CalendarFeed.user_id}
 
 
 def _users_in(departments: Iterable[int]):

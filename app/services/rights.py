@@ -65,6 +65,12 @@ PERSONAL_PERMISSIONS = [
     # Their own exports: progress, files, and the history of all for settings readers.
     ("can_list", "ExportView"),
     ("can_get", "ExportApi"),
+    # Their own calendar feed (app.screens.calendar_feed).
+    ("can_list", "CalendarFeedView"),
+    ("can_edit", "CalendarFeedView"),
+    ("can_get", "CalendarFeedApi"),
+    ("can_post", "CalendarFeedApi"),
+    ("can_delete", "CalendarFeedApi"),
 ]
 
 CRM = ("client", "contact", "inquiry", "interest", "interaction")

@@ -1,0 +1,141 @@
+"""Each user's private calendar feed (RFC 5545): their planned interactions and tasks as
+an iCalendar file, to subscribe to from Google Calendar, Yandex Calendar or Outlook.
+
+The feed answers at a URL holding a long random token, without a login: whoever has the
+URL reads the feed, and nothing else. Only a hash of the token is kept, so the URL is
+shown once, when the feed is turned on; turning it on again makes a new URL and the old
+one stops answering, as does revoking it. The feed is read through the access filter as
+its owner (a user who may no longer read interactions gets an empty calendar; a
+deactivated user's feed answers nothing), and holds their planned items from a month ago
+on, times in UTC with the company's time zone named (icalendar writes the file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Optional
+
+from flask_babel import gettext
+from icalendar import Calendar, Event
+from sqlalchemy import delete, select
+
+from app.database import db
+from app.models import CalendarFeed, Client, CrmUser, DictionaryItem, Interaction, Interest
+from app.services import access
+from app.services.clock import company_tz, utcnow
+from app.services.unit_of_work import unit_of_work
+
+# How far back the feed reaches: last month's plans still show, older ones are history.
+PAST = dt.timedelta(days=31)
+# The most items one feed holds (a calendar application refetches it every few hours).
+MOST_ITEMS = 5000
+# How long an item lasts in the calendar: a meeting an hour, anything else half of one.
+LENGTHS = {"meeting": dt.timedelta(hours=1)}
+DEFAULT_LENGTH = dt.timedelta(minutes=30)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def state(user_id: int) -> Optional[CalendarFeed]:
+    """The user's feed, or None when it is off."""
+    return db.session.get(CalendarFeed, user_id)
+
+
+def turn_on(user_id: int) -> str:
+    """A new token for the user's feed (its previous URL stops answering); the token is
+    not kept, only its hash: this is the one time it is known."""
+    token = secrets.token_urlsafe(32)
+    with unit_of_work():
+        feed = db.session.get(CalendarFeed, user_id)
+        if feed is None:
+            feed = CalendarFeed(user_id=user_id)
+            db.session.add(feed)
+        feed.token_hash = _hash(token)
+        feed.created_on = utcnow()
+        feed.fetched_at = None
+    return token
+
+
+def revoke(user_id: int) -> bool:
+    """The user's feed turned off; whether there was one."""
+    with unit_of_work():
+        gone = db.session.execute(delete(CalendarFeed).where(
+            CalendarFeed.user_id == user_id)).rowcount
+    return bool(gone)
+
+
+def owner_of(token: str) -> Optional[CrmUser]:
+    """The active user whose feed the token opens, or None."""
+    if not token or len(token) > 100:
+        return None
+    feed = db.session.execute(select(CalendarFeed).where(
+        CalendarFeed.token_hash == _hash(token))).scalar_one_or_none()
+    if feed is None:
+        return None
+    user = db.session.get(CrmUser, feed.user_id)
+    return user if user is not None and user.active else None
+
+
+def items(user: CrmUser, now: dt.datetime) -> list:
+    """The user's planned interactions from a month before `now` on, as the access filter
+    lets them read theirs: (interaction, type's code and name, client, interest)."""
+    query = select(Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
+                   Interest.title).outerjoin(
+        DictionaryItem, DictionaryItem.id == Interaction.type_id).outerjoin(
+        Client, Client.id == Interaction.client_id).outerjoin(
+        Interest, Interest.id == Interaction.interest_id).where(
+        Interaction.responsible_id == user.id, Interaction.status == "planned",
+        Interaction.planned_at >= now - PAST,
+        access.condition(Interaction, "read", user=user),
+    ).order_by(Interaction.planned_at, Interaction.id).limit(MOST_ITEMS)
+    return list(db.session.execute(query))
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.timezone.utc)
+
+
+def calendar(user: CrmUser, link_of) -> bytes:
+    """The feed of `user` as an iCalendar file; `link_of(interaction id)` is the URL of an
+    item's page in the CRM."""
+    now = utcnow()
+    cal = Calendar()
+    cal.add("prodid", "-//Voronka CRM//Calendar feed//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", gettext("Voronka CRM: %(name)s", name=user.get_full_name()))
+    cal.add("x-wr-timezone", company_tz().key)
+    for interaction, type_code, type_name, client, interest in items(user, now):
+        event = Event()
+        event.add("uid", f"interaction-{interaction.id}@voronka")
+        event.add("dtstamp", _utc(now))
+        start = _utc(interaction.planned_at)
+        event.add("dtstart", start)
+        event.add("dtend", start + LENGTHS.get(type_code, DEFAULT_LENGTH))
+        event.add("summary", f"{type_name}: {interaction.subject}" if type_name
+                  else interaction.subject)
+        about = [text for text in (
+            client and gettext("Client: %(name)s", name=client),
+            interest and gettext("Interest: %(name)s", name=interest)) if text]
+        if about:
+            event.add("description", "\n".join(about))
+        event.add("url", link_of(interaction.id))
+        if interaction.planned_at < now:
+            event.add("categories", [gettext("Overdue")])
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def mark_fetched(user_id: int) -> None:
+    """When a calendar last fetched the feed: written at most once an hour."""
+    feed = db.session.get(CalendarFeed, user_id)
+    now = utcnow()
+    if feed is not None and (feed.fetched_at is None
+                             or now - feed.fetched_at > dt.timedelta(hours=1)):
+        with unit_of_work():
+            feed.fetched_at = now
