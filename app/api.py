@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.calendar_api import CalendarFeedApi
+from app.calendar_api import CalendarApi, CalendarFeedApi
 from app.custom_fields_api import CustomFieldApi
 from app.entities import BY_API
 from app.exports_api import ExportApi
@@ -102,3 +102,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ExportApi)
     appbuilder.add_api(ReportApi)
     appbuilder.add_api(CalendarFeedApi)
+    appbuilder.add_api(CalendarApi)

@@ -167,3 +167,51 @@ def test_the_page_turns_it_on_shows_the_url_once_and_turns_it_off(app, client_as
     assert page.post("/calendar_feed/off").status_code == 302
     assert anon_client.get(url.removeprefix("http://localhost")).status_code == 404
     assert turn_on_label in text_of(page.get("/calendar_feed/"))
+
+
+# --- the calendar's items ------------------------------------------------------------------
+
+
+def calendar_of(api, **args):
+    return api.get("/api/v1/calendar", query_string=args)
+
+
+def test_the_calendar_answers_my_items_of_a_period_in_time_order(api_as, plans):
+    week = {"start": (NOW - dt.timedelta(days=3)).isoformat() + "Z",
+            "end": (NOW + dt.timedelta(days=4)).isoformat() + "Z"}
+    response = calendar_of(api_as("manager"), **week)
+    assert response.status_code == 200, text_of(response)
+    body = response.get_json()
+    assert [item["subject"] for item in body["result"]] == [
+        "Перезвонить", "Сделанный звонок", "Презентация"]
+    assert body["count"] == 3 and body["truncated"] is False
+    meeting = body["result"][2]
+    assert meeting["type"] == "meeting" and meeting["status"] == "planned"
+    assert meeting["client"] == "ООО «Ромашка»" and meeting["overdue"] is False
+    start = dt.datetime.fromisoformat(meeting["start"])
+    assert dt.datetime.fromisoformat(meeting["end"]) - start == dt.timedelta(hours=1)
+    assert start.replace(tzinfo=None) == NOW + dt.timedelta(days=1)
+    assert body["result"][0]["overdue"] is True
+
+
+def test_the_calendar_of_another_user_goes_through_the_access_filter(dbx, api, api_as, plans):
+    week = {"start": (NOW - dt.timedelta(days=3)).date().isoformat(),
+            "end": (NOW + dt.timedelta(days=4)).date().isoformat()}
+    other = dbx.user_id("manager_b")
+    assert calendar_of(api_as("manager"), user=other, **week).get_json()["result"] == []
+    seen = calendar_of(api, user=other, **week).get_json()["result"]
+    assert [item["subject"] for item in seen] == ["Чужой звонок"]
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"start": "2026-12-10", "end": "2026-12-01"}, "end"),
+    ({"start": "2026-01-01", "end": "2026-12-01"}, "end"),
+    ({"start": "yesterday", "end": "2026-12-01"}, "start"),
+    ({"end": "2026-12-01"}, "start"),
+    ({"start": "2026-12-01", "end": "2026-12-02", "user": "x"}, "user"),
+])
+def test_a_bad_period_is_refused_with_what_is_wrong(api, args, field):
+    response = calendar_of(api, **args)
+    assert response.status_code == 422, text_of(response)
+    body = response.get_json()
+    assert body["code"] == "invalid" and field in body["message"]

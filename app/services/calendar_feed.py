@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from app.database import db
 from app.models import CalendarFeed, Client, CrmUser, DictionaryItem, Interaction, Interest
 from app.services import access
+from app.services.calendar import length_of
 from app.services.clock import company_tz, utcnow
 from app.services.unit_of_work import unit_of_work
 
@@ -31,9 +32,6 @@ from app.services.unit_of_work import unit_of_work
 PAST = dt.timedelta(days=31)
 # The most items one feed holds (a calendar application refetches it every few hours).
 MOST_ITEMS = 5000
-# How long an item lasts in the calendar: a meeting an hour, anything else half of one.
-LENGTHS = {"meeting": dt.timedelta(hours=1)}
-DEFAULT_LENGTH = dt.timedelta(minutes=30)
 
 
 def _hash(token: str) -> str:
@@ -116,7 +114,7 @@ def calendar(user: CrmUser, link_of) -> bytes:
         event.add("dtstamp", _utc(now))
         start = _utc(interaction.planned_at)
         event.add("dtstart", start)
-        event.add("dtend", start + LENGTHS.get(type_code, DEFAULT_LENGTH))
+        event.add("dtend", start + length_of(type_code))
         event.add("summary", f"{type_name}: {interaction.subject}" if type_name
                   else interaction.subject)
         about = [text for text in (

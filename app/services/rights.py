@@ -71,6 +71,8 @@ PERSONAL_PERMISSIONS = [
     ("can_get", "CalendarFeedApi"),
     ("can_post", "CalendarFeedApi"),
     ("can_delete", "CalendarFeedApi"),
+    # The calendar of whatever interactions they may read (the access filter decides).
+    ("can_get", "CalendarApi"),
 ]
 
 CRM = ("client", "contact", "inquiry", "interest", "interaction")
