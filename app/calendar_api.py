@@ -22,8 +22,9 @@ from flask_babel import gettext
 
 from app.fab.api_fields import utc_iso
 from app.fab.rest import answer
+from app.models import CrmUser
 from app.screens.calendar_feed import feed_url
-from app.services import calendar, calendar_feed
+from app.services import bounds, calendar, calendar_feed
 from app.services.clock import utcnow
 from app.services.errors import DomainError
 
@@ -156,7 +157,8 @@ class CalendarApi(BaseApi):
             422:
               $ref: '#/components/responses/422'
         """
-        user = request.args.get("user", type=int) if "user" in request.args else g.user.id
+        user = bounds.as_key(CrmUser.id, request.args["user"]) if "user" in request.args \
+            else g.user.id
         if user is None:
             return answer(422, {"code": "invalid", "message": {
                 "user": [gettext("A user's id is expected.")]}})

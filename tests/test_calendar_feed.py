@@ -209,6 +209,9 @@ def test_the_calendar_of_another_user_goes_through_the_access_filter(dbx, api, a
     ({"start": "yesterday", "end": "2026-12-01"}, "start"),
     ({"end": "2026-12-01"}, "start"),
     ({"start": "2026-12-01", "end": "2026-12-02", "user": "x"}, "user"),
+    ({"start": "2026-12-01", "end": "2026-12-02", "user": "9" * 40}, "user"),
+    ({"start": "0001-01-01T00:00:00+05:00", "end": "2026-12-02"}, "start"),
+    ({"start": "2026-12-01", "end": "9999-12-31"}, "end"),
 ])
 def test_a_bad_period_is_refused_with_what_is_wrong(api, args, field):
     response = calendar_of(api, **args)

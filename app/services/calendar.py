@@ -39,11 +39,11 @@ def parse_moment(text: str, field: str, end: bool = False) -> dt.datetime:
         if len(value) == 10:
             return local_day_bounds_utc(dt.date.fromisoformat(value))[0]
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return to_utc(moment) if moment.tzinfo is not None else moment
+    except (ValueError, OverflowError):  # not a date, or one at the ends of the calendar
         raise RecordInvalid({field: [gettext(
             "A date (2026-12-01) or a date and time (2026-12-01T09:00:00+03:00) is "
             "expected.")]}) from None
-    return to_utc(moment) if moment.tzinfo is not None else moment
 
 
 @dataclass
