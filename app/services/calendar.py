@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 from flask_babel import gettext
-from sqlalchemy import select
 
 from app.database import db
 from app.models import Client, DictionaryItem, Interaction, Interest
@@ -72,13 +71,13 @@ def period_items(start: dt.datetime, end: dt.datetime, user_id: int) -> tuple[li
         raise RecordInvalid({"end": [gettext(
             "A calendar reads at most %(days)d days at once.", days=LONGEST.days)]})
     rows = db.session.execute(
-        select(Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
-               Interest.title)
+        access.readable(Interaction, Interaction, DictionaryItem.code, DictionaryItem.name,
+                        Client.name, Interest.title)
         .outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id)
         .outerjoin(Client, Client.id == Interaction.client_id)
         .outerjoin(Interest, Interest.id == Interaction.interest_id)
         .where(Interaction.responsible_id == user_id, Interaction.planned_at >= start,
-               Interaction.planned_at < end, access.condition(Interaction, "read"))
+               Interaction.planned_at < end)
         .order_by(Interaction.planned_at, Interaction.id).limit(MOST_ITEMS + 1)).all()
     items = [Item(*row) for row in rows[:MOST_ITEMS]]
     return items, len(rows) > MOST_ITEMS

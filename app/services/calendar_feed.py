@@ -81,14 +81,14 @@ def owner_of(token: str) -> Optional[CrmUser]:
 def items(user: CrmUser, now: dt.datetime) -> list:
     """The user's planned interactions from a month before `now` on, as the access filter
     lets them read theirs: (interaction, type's code and name, client, interest)."""
-    query = select(Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
-                   Interest.title).outerjoin(
+    query = access.readable(
+        Interaction, Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
+        Interest.title, user=user).outerjoin(
         DictionaryItem, DictionaryItem.id == Interaction.type_id).outerjoin(
         Client, Client.id == Interaction.client_id).outerjoin(
         Interest, Interest.id == Interaction.interest_id).where(
         Interaction.responsible_id == user.id, Interaction.status == "planned",
         Interaction.planned_at >= now - PAST,
-        access.condition(Interaction, "read", user=user),
     ).order_by(Interaction.planned_at, Interaction.id).limit(MOST_ITEMS)
     return list(db.session.execute(query))
 
