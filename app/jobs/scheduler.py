@@ -82,24 +82,34 @@ def build(app: Flask, scheduler_class=BackgroundScheduler):
 def run_forever(app: Flask) -> None:
     """`flask crm scheduler`: run the schedule in this process until stopped by Ctrl+C or
     SIGTERM (a service manager's stop)."""
-    _stop_on_interrupt_and_terminate()
+    state = _stop_on_interrupt_and_terminate()
     scheduler = build(app, BlockingScheduler)
-    log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
     try:
+        state["running"] = True
+        if state["asked"]:
+            return
+        log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
 
 
-def _stop_on_interrupt_and_terminate() -> None:
-    """A process started in the background by a shell (`flask crm scheduler &`, nohup)
-    inherits SIGINT ignored, and Python then leaves it so: Ctrl+C, or a SIGINT sent to
-    stop it, would be lost. SIGTERM ends Python without running its clean-up."""
-    def terminate(signum, frame):
-        raise SystemExit(0)
+def _stop_on_interrupt_and_terminate() -> dict:
+    """Ctrl+C (SIGINT) and SIGTERM stop the process cleanly. A process started in the
+    background by a shell (`flask crm scheduler &`, nohup) inherits SIGINT ignored, and
+    Python then leaves it so; SIGTERM would end Python without its clean-up. While the
+    schedule is still being built, a stop waits until it is (raised there, it could fall
+    in the middle of entering an application context): {"asked", "running"}."""
+    state = {"asked": False, "running": False}
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, terminate)
+    def stop(signum, frame):
+        if state["running"]:
+            raise SystemExit(0)
+        state["asked"] = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    return state
 
 
 _embedded: dict = {}
