@@ -218,3 +218,23 @@ def test_a_bad_period_is_refused_with_what_is_wrong(api, args, field):
     assert response.status_code == 422, text_of(response)
     body = response.get_json()
     assert body["code"] == "invalid" and field in body["message"]
+
+
+def test_turned_on_twice_at_once_the_second_gives_the_feed_its_own_token(
+        app, dbx, monkeypatch, plans):
+    """A double click: the other request made the row between this one's look and write."""
+    from app.services import calendar_feed
+
+    user = dbx.user_id("manager")
+    with app.test_request_context("/"), app.app_context():
+        first = calendar_feed.turn_on(user)
+        real, looks = calendar_feed.state, []
+
+        def not_yet_made(user_id):  # the first look misses the row the other one made
+            looks.append(user_id)
+            return None if len(looks) == 1 else real(user_id)
+
+        monkeypatch.setattr(calendar_feed, "state", not_yet_made)
+        second = calendar_feed.turn_on(user)
+        assert calendar_feed.owner_of(second).id == user
+        assert calendar_feed.owner_of(first) is None and len(looks) == 2

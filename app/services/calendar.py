@@ -62,6 +62,19 @@ class Item:
         return self.start + length_of(self.type_code)
 
 
+def items_of(user_id: int, reader=None):
+    """SELECT the items (Item's fields) of `user_id` in time order, as `reader` (default:
+    whoever acts now) may read them."""
+    return access.readable(
+        Interaction, Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
+        Interest.title, user=reader,
+    ).outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id).outerjoin(
+        Client, Client.id == Interaction.client_id).outerjoin(
+        Interest, Interest.id == Interaction.interest_id).where(
+        Interaction.responsible_id == user_id).order_by(Interaction.planned_at,
+                                                        Interaction.id)
+
+
 def period_items(start: dt.datetime, end: dt.datetime, user_id: int) -> tuple[list[Item], bool]:
     """The items of `user_id` planned in [start, end), as the current user may read them,
     in time order; and whether the period held more than MOST_ITEMS."""
@@ -70,15 +83,9 @@ def period_items(start: dt.datetime, end: dt.datetime, user_id: int) -> tuple[li
     if end - start > LONGEST:
         raise RecordInvalid({"end": [gettext(
             "A calendar reads at most %(days)d days at once.", days=LONGEST.days)]})
-    rows = db.session.execute(
-        access.readable(Interaction, Interaction, DictionaryItem.code, DictionaryItem.name,
-                        Client.name, Interest.title)
-        .outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id)
-        .outerjoin(Client, Client.id == Interaction.client_id)
-        .outerjoin(Interest, Interest.id == Interaction.interest_id)
-        .where(Interaction.responsible_id == user_id, Interaction.planned_at >= start,
-               Interaction.planned_at < end)
-        .order_by(Interaction.planned_at, Interaction.id).limit(MOST_ITEMS + 1)).all()
+    rows = db.session.execute(items_of(user_id).where(
+        Interaction.planned_at >= start, Interaction.planned_at < end,
+    ).limit(MOST_ITEMS + 1)).all()
     items = [Item(*row) for row in rows[:MOST_ITEMS]]
     return items, len(rows) > MOST_ITEMS
 

@@ -22,10 +22,10 @@ from icalendar import Calendar, Event
 from sqlalchemy import delete, select
 
 from app.database import db
-from app.models import CalendarFeed, Client, CrmUser, DictionaryItem, Interaction, Interest
-from app.services import access
-from app.services.calendar import length_of
+from app.models import CalendarFeed, CrmUser, Interaction
+from app.services.calendar import Item, is_overdue, items_of
 from app.services.clock import company_tz, utcnow
+from app.services.errors import DomainError
 from app.services.unit_of_work import unit_of_work
 
 # How far back the feed reaches: last month's plans still show, older ones are history.
@@ -47,15 +47,23 @@ def turn_on(user_id: int) -> str:
     """A new token for the user's feed (its previous URL stops answering); the token is
     not kept, only its hash: this is the one time it is known."""
     token = secrets.token_urlsafe(32)
-    with unit_of_work():
-        feed = db.session.get(CalendarFeed, user_id)
-        if feed is None:
-            feed = CalendarFeed(user_id=user_id)
-            db.session.add(feed)
-        feed.token_hash = _hash(token)
-        feed.created_on = utcnow()
-        feed.fetched_at = None
-    return token
+    for attempt in range(2):
+        try:
+            with unit_of_work():
+                feed = state(user_id)
+                if feed is None:
+                    feed = CalendarFeed(user_id=user_id)
+                    db.session.add(feed)
+                feed.token_hash = _hash(token)
+                feed.created_on = utcnow()
+                feed.fetched_at = None
+            return token
+        except DomainError:
+            # Turned on twice at once (a double click): the other made the row first, and
+            # this one gives it its own token instead.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def revoke(user_id: int) -> bool:
@@ -78,19 +86,13 @@ def owner_of(token: str) -> Optional[CrmUser]:
     return user if user is not None and user.active else None
 
 
-def items(user: CrmUser, now: dt.datetime) -> list:
+def items(user: CrmUser, now: dt.datetime) -> list[Item]:
     """The user's planned interactions from a month before `now` on, as the access filter
-    lets them read theirs: (interaction, type's code and name, client, interest)."""
-    query = access.readable(
-        Interaction, Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
-        Interest.title, user=user).outerjoin(
-        DictionaryItem, DictionaryItem.id == Interaction.type_id).outerjoin(
-        Client, Client.id == Interaction.client_id).outerjoin(
-        Interest, Interest.id == Interaction.interest_id).where(
-        Interaction.responsible_id == user.id, Interaction.status == "planned",
-        Interaction.planned_at >= now - PAST,
-    ).order_by(Interaction.planned_at, Interaction.id).limit(MOST_ITEMS)
-    return list(db.session.execute(query))
+    lets them read theirs."""
+    rows = db.session.execute(items_of(user.id, reader=user).where(
+        Interaction.status == "planned", Interaction.planned_at >= now - PAST,
+    ).limit(MOST_ITEMS))
+    return [Item(*row) for row in rows]
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -108,22 +110,22 @@ def calendar(user: CrmUser, link_of) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", gettext("Voronka CRM: %(name)s", name=user.get_full_name()))
     cal.add("x-wr-timezone", company_tz().key)
-    for interaction, type_code, type_name, client, interest in items(user, now):
+    for item in items(user, now):
+        interaction = item.interaction
         event = Event()
         event.add("uid", f"interaction-{interaction.id}@voronka")
         event.add("dtstamp", _utc(now))
-        start = _utc(interaction.planned_at)
-        event.add("dtstart", start)
-        event.add("dtend", start + length_of(type_code))
-        event.add("summary", f"{type_name}: {interaction.subject}" if type_name
+        event.add("dtstart", _utc(item.start))
+        event.add("dtend", _utc(item.end))
+        event.add("summary", f"{item.type_name}: {interaction.subject}" if item.type_name
                   else interaction.subject)
         about = [text for text in (
-            client and gettext("Client: %(name)s", name=client),
-            interest and gettext("Interest: %(name)s", name=interest)) if text]
+            item.client and gettext("Client: %(name)s", name=item.client),
+            item.interest and gettext("Interest: %(name)s", name=item.interest)) if text]
         if about:
             event.add("description", "\n".join(about))
         event.add("url", link_of(interaction.id))
-        if interaction.planned_at < now:
+        if is_overdue(item, now):
             event.add("categories", [gettext("Overdue")])
         cal.add_component(event)
     return cal.to_ical()
