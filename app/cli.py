@@ -90,12 +90,15 @@ def scheduler_command() -> None:
     problem = schema_problem()
     if problem:
         raise click.ClickException(problem)
-    for job in JOBS:
-        when = next_run_at(job.id)
-        click.echo(f"{job.id:28} {job.schedule.text:14} next: "
-                   f"{when.isoformat(sep=' ', timespec='minutes') + ' UTC' if when else '-'}")
-    click.echo("Scheduler running (press Ctrl+C to stop).")
-    run_forever(current_app._get_current_object())
+
+    def announce() -> None:
+        for job in JOBS:
+            when = next_run_at(job.id)
+            click.echo(f"{job.id:28} {job.schedule.text:14} next: "
+                       f"{when.isoformat(sep=' ', timespec='minutes') + ' UTC' if when else '-'}")
+        click.echo("Scheduler running (press Ctrl+C to stop).")
+
+    run_forever(current_app._get_current_object(), announce)
 
 
 @crm.command("run-job")

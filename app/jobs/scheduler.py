@@ -20,7 +20,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -79,10 +79,12 @@ def build(app: Flask, scheduler_class=BackgroundScheduler):
     return scheduler
 
 
-def run_forever(app: Flask) -> None:
+def run_forever(app: Flask, announce: Callable[[], None] = lambda: None) -> None:
     """`flask crm scheduler`: run the schedule in this process until stopped by Ctrl+C or
-    SIGTERM (a service manager's stop)."""
+    SIGTERM (a service manager's stop). `announce` tells that it runs, once a stop is
+    already sure to be clean."""
     state = _stop_on_interrupt_and_terminate()
+    announce()
     scheduler = build(app, BlockingScheduler)
     try:
         state["running"] = True
