@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -712,15 +713,59 @@ class Interaction(CustomValuesMixin, VersionedMixin, Model):
     done_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="planned")
     result: Mapped[Optional[str]] = mapped_column(Text)
+    # What is to be done (a task's description, a meeting's agenda).
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    # Who gave it, when it is a task given to a colleague: they follow its state.
+    given_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL"), index=True
+    )
+    # How long it is planned to take (the calendar); unset, the type's usual length.
+    planned_minutes: Mapped[Optional[int]] = mapped_column(Integer)
+    # How long it took, recorded when it is done (time spent).
+    spent_minutes: Mapped[Optional[int]] = mapped_column(Integer)
+    place: Mapped[Optional[str]] = mapped_column(String(255))
 
     type = dictionary(type_id, "interaction_type")
     client = relationship("Client", back_populates="interactions")
     contact = relationship("Contact")
     interest = relationship("Interest", back_populates="interactions")
     responsible = relationship("CrmUser", foreign_keys=[responsible_id])
+    given_by = relationship("CrmUser", foreign_keys=[given_by_id])
+    participants = relationship("InteractionParticipant", cascade="all, delete-orphan",
+                                passive_deletes=True, order_by="InteractionParticipant.id")
 
     def __str__(self) -> str:
         return self.subject
+
+
+class InteractionParticipant(Model):
+    """Someone taking part in a meeting besides its responsible: an employee (whose
+    calendar then shows it, and whose busy time a new meeting is checked against) or a
+    contact person of a client."""
+
+    __tablename__ = "crm_interaction_participant"
+    __table_args__ = (
+        UniqueConstraint("interaction_id", "user_id", name="uq_participant_user"),
+        UniqueConstraint("interaction_id", "contact_id", name="uq_participant_contact"),
+        CheckConstraint("(user_id IS NULL) <> (contact_id IS NULL)",
+                        name="ck_participant_one_of"),
+        Index("ix_participant_user", "user_id", "interaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_interaction.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"))
+    contact_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_contact.id", ondelete="CASCADE"), index=True
+    )
+
+    user = relationship("CrmUser")
+    contact = relationship("Contact")
+
+    def __str__(self) -> str:
+        return str(self.user or self.contact)
 
 
 STAGE_ACTIONS = {
