@@ -1062,6 +1062,57 @@ class CalendarFeed(Model):
     fetched_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
 
+ABSENCE_STATUSES = {
+    "planned": _l("Planned"),
+    "active": _l("Under way"),
+    "ended": _l("Ended"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+class Absence(VersionedMixin, Model):
+    """An employee away between two dates (app.services.absences): from the first day their
+    planned work is with a deputy, who reads and edits their records; after the last day
+    what the deputy has not finished returns to them."""
+
+    __tablename__ = "crm_absence"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ck_absence_dates"),
+        CheckConstraint("deputy_id <> user_id", name="ck_absence_deputy"),
+        Index("ix_absence_deputy", "deputy_id", "starts_on"),
+        Index("ix_absence_user", "user_id", "starts_on"),
+        Index("ix_absence_status", "status", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                         nullable=False)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"),
+                                           nullable=False)
+    starts_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    ends_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    note: Mapped[Optional[str]] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="planned")
+
+    user = relationship("CrmUser", foreign_keys=[user_id])
+    deputy = relationship("CrmUser", foreign_keys=[deputy_id])
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.deputy}"
+
+
+class AbsenceItem(Model):
+    """A record handed to the deputy when an absence began, to return when it ends."""
+
+    __tablename__ = "crm_absence_item"
+
+    absence_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_absence.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 EXPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
 EXPORT_STATUSES = {
     "queued": _l("Waiting"),
