@@ -11,6 +11,7 @@ from app.menu import CATEGORY_LABELS, MENU
 from app.screens import crm, rights, settings
 from app.screens.base import generic_screen
 from app.screens.board import BoardView
+from app.screens.calendar import CalendarView
 from app.screens.calendar_feed import CalendarFeedView
 from app.screens.custom_files import CustomFileView
 from app.screens.exports import ExportView
@@ -47,7 +48,8 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(NotificationView)
     appbuilder.add_view_no_menu(ExportView)
     appbuilder.add_view_no_menu(CalendarFeedView)
-    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, ReportView, JobView]}
+    pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, CalendarView,
+                                               ReportView, JobView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
                             category=entry.category, icon=entry.icon,

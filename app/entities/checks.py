@@ -76,3 +76,9 @@ def one_of(choices: dict):
         if value is not None and value not in choices:
             raise v.ValidationError(v.N_("Choose one of the offered values"))
     return check
+
+
+def planned_minutes(record, value) -> None:
+    """How long an item is planned to take: from 5 minutes to a day."""
+    if value is not None and not 5 <= int(value) <= 24 * 60:
+        raise v.ValidationError(v.N_("An item lasts from 5 minutes to 24 hours."))

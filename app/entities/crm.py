@@ -237,13 +237,15 @@ def _interaction_check(interaction) -> dict:
 
 INTERACTION = Entity(
     Interaction, "interaction", owner="responsible", tracked=True,
+    # Its list and resource, and the calendar (app.screens.calendar).
+    pages=("InteractionView", "InteractionApi", "CalendarView"),
     plural=_l("Interactions"), label=_l("Interaction"),
     menu=MenuPlace("Interactions", "Sales", "fa-phone"),
     list=("planned_at", "type", "subject", "client", "interest", "responsible", "status"),
-    show=("subject", "type", "status", "planned_at", "done_at", "client", "contact",
-          "interest", "responsible", "result"),
+    show=("subject", "type", "status", "planned_at", "planned_minutes", "place", "done_at",
+          "client", "contact", "interest", "responsible", "result"),
     form=("type", "subject", "client", "contact", "interest", "responsible", "planned_at",
-          "status", "done_at", "result"),
+          "planned_minutes", "place", "status", "done_at", "result"),
     search=("subject", "type", "status", "responsible", "planned_at"),
     order=("planned_at", "subject", "status", "type", "responsible", "client"),
     base_order=("planned_at", "desc"),
@@ -252,9 +254,10 @@ INTERACTION = Entity(
     api_order=("id", "planned_at", "status"),
     choices={"status": (INTERACTION_STATUSES, "planned")},
     lookups={"client": "client", "contact": "contact", "interest": "interest"},
-    sections=(Section(MAIN, ("type", "subject", "planned_at", "responsible", "status",
-                             "done_at", "result")),
+    sections=(Section(MAIN, ("type", "subject", "planned_at", "planned_minutes", "place",
+                             "responsible", "status", "done_at", "result")),
               Section(_l("With whom"), ("client", "contact", "interest"))),
+    rules={"planned_minutes": checks.planned_minutes},
     check=_interaction_check,
 )
 

@@ -3,9 +3,10 @@ a client, a call that inherits its client; the interest's card (app.screens.inte
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager, nullcontext
 
-from flask import url_for
+from flask import request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
@@ -140,6 +141,20 @@ class InteractionView(CommandForms, CrmView, entity=INTERACTION):
         return done or self.command_page(
             interaction, form, gettext("Cancel: %(subject)s", subject=interaction.subject),
             "cancel", error, self._note(interaction), back=self._back(interaction))
+
+    def _prefill_parents(self, form) -> None:
+        """An empty time clicked in the calendar (app.screens.calendar) opens the form with
+        that time (the company's, as typed) and length filled in."""
+        super()._prefill_parents(form)
+        try:
+            when = dt.datetime.fromisoformat((request.args.get("planned_at") or "")[:16])
+        except ValueError:
+            when = None
+        if when is not None and "planned_at" in form:
+            form.planned_at.data = when
+        minutes = request.args.get("planned_minutes", type=int)
+        if minutes is not None and 5 <= minutes <= 24 * 60 and "planned_minutes" in form:
+            form.planned_minutes.data = minutes
 
     def inherit_from_parent(self, form, name, parent):
         """A call added to an interest or a contact is the client's too."""

@@ -1,6 +1,8 @@
-"""A user's calendar: their interactions and tasks planned in a period, each with where it
-starts and ends, read through the access filter (a user sees another's calendar only as
-far as the rights matrix lets them read that user's interactions)."""
+"""A user's calendar: their interactions and tasks planned in a period (and the meetings they
+take part in), each with where it starts and ends, read through the access filter (a user
+sees another's calendar only as far as the rights matrix lets them read that user's
+interactions). Rescheduling an item, the busy time a new or moved meeting runs into, a
+day's load, and a head's managers side by side."""
 
 from __future__ import annotations
 
@@ -9,12 +11,21 @@ from dataclasses import dataclass
 from typing import Optional
 
 from flask_babel import gettext
+from sqlalchemy import or_, select
 
 from app.database import db
-from app.models import Client, DictionaryItem, Interaction, Interest
-from app.services import access
-from app.services.clock import local_day_bounds_utc, to_utc, utcnow
-from app.services.errors import RecordInvalid
+from app.models import (
+    Client,
+    CrmUser,
+    DictionaryItem,
+    Interaction,
+    InteractionParticipant,
+    Interest,
+)
+from app.services import access, commands
+from app.services.clock import format_local, local_day_bounds_utc, to_local, to_utc, utcnow
+from app.services.errors import RecordInvalid, RuleBroken
+from app.services.unit_of_work import unit_of_work
 
 # The longest period one request reads: a month's view with the weeks around it.
 LONGEST = dt.timedelta(days=62)
@@ -25,8 +36,20 @@ LENGTHS = {"meeting": dt.timedelta(hours=1)}
 DEFAULT_LENGTH = dt.timedelta(minutes=30)
 
 
+# The longest item: what a search for the items overlapping a time looks back over.
+LONGEST_ITEM = dt.timedelta(hours=24)
+NOT_PLANNED = "not_planned"
+
+
 def length_of(type_code: Optional[str]) -> dt.timedelta:
     return LENGTHS.get(type_code or "", DEFAULT_LENGTH)
+
+
+def duration_of(planned_minutes: Optional[int], type_code: Optional[str]) -> dt.timedelta:
+    """How long an item lasts: its planned minutes, else its type's usual length."""
+    if planned_minutes:
+        return dt.timedelta(minutes=planned_minutes)
+    return length_of(type_code)
 
 
 def parse_moment(text: str, field: str, end: bool = False) -> dt.datetime:
@@ -59,20 +82,32 @@ class Item:
 
     @property
     def end(self) -> dt.datetime:
-        return self.start + length_of(self.type_code)
+        return self.start + duration_of(self.interaction.planned_minutes, self.type_code)
 
 
-def items_of(user_id: int, reader=None):
-    """SELECT the items (Item's fields) of `user_id` in time order, as `reader` (default:
-    whoever acts now) may read them."""
+def _items(reader=None):
     return access.readable(
         Interaction, Interaction, DictionaryItem.code, DictionaryItem.name, Client.name,
         Interest.title, user=reader,
     ).outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id).outerjoin(
         Client, Client.id == Interaction.client_id).outerjoin(
-        Interest, Interest.id == Interaction.interest_id).where(
-        Interaction.responsible_id == user_id).order_by(Interaction.planned_at,
-                                                        Interaction.id)
+        Interest, Interest.id == Interaction.interest_id)
+
+
+def _taking_part(user_ids):
+    """The interactions whose participants include one of `user_ids`."""
+    return select(InteractionParticipant.interaction_id).where(
+        InteractionParticipant.user_id.in_(list(user_ids)))
+
+
+def items_of(user_id: int, reader=None):
+    """SELECT the items (Item's fields) of `user_id` in time order: those they are
+    responsible for and the meetings they take part in, as `reader` (default: whoever acts
+    now) may read them."""
+    return _items(reader).where(or_(
+        Interaction.responsible_id == user_id,
+        Interaction.id.in_(_taking_part([user_id])))).order_by(Interaction.planned_at,
+                                                                Interaction.id)
 
 
 def period_items(start: dt.datetime, end: dt.datetime, user_id: int) -> tuple[list[Item], bool]:
@@ -92,3 +127,169 @@ def period_items(start: dt.datetime, end: dt.datetime, user_id: int) -> tuple[li
 
 def is_overdue(item: Item, now: Optional[dt.datetime] = None) -> bool:
     return item.interaction.status == "planned" and item.start < (now or utcnow())
+
+
+def is_today(item: Item, now: Optional[dt.datetime] = None) -> bool:
+    start, end = local_day_bounds_utc(to_local(now or utcnow()).date())
+    return start <= item.start < end
+
+
+def state_of(item: Item, now: Optional[dt.datetime] = None) -> str:
+    """What the calendar colours an item by: done, cancelled, overdue, today or planned."""
+    status = item.interaction.status
+    if status != "planned":
+        return status
+    if is_overdue(item, now):
+        return "overdue"
+    return "today" if is_today(item, now) else "planned"
+
+
+# --- Rescheduling ---------------------------------------------------------------------------
+
+
+def editable(interaction_id: int) -> Optional[Interaction]:
+    """The interaction, if the user acting now may change it."""
+    return db.session.execute(access.readable(Interaction, action="edit").where(
+        Interaction.id == interaction_id)).scalar()
+
+
+def reschedule(interaction, planned_at: Optional[dt.datetime], *,
+               planned_minutes: Optional[int] = None, seen_version=None) -> Interaction:
+    """A planned item to another time (naive UTC), and with `planned_minutes` another
+    length, as the user saw it at `seen_version` (a stale version is refused with
+    StaleVersion); the change goes to the record's history. Only planned items move."""
+    with unit_of_work():
+        if interaction.status != "planned":
+            raise RuleBroken(NOT_PLANNED, gettext(
+                "Only a planned interaction can be moved in the calendar."))
+        errors: dict[str, list[str]] = {}
+        if planned_at is None:
+            errors["planned_at"] = [gettext("This field is required.")]
+        if planned_minutes is not None and not 5 <= planned_minutes <= 24 * 60:
+            errors["planned_minutes"] = [gettext(
+                "An item lasts from 5 minutes to 24 hours.")]
+        if errors:
+            raise RecordInvalid(errors)
+
+        def moved(item):
+            item.planned_at = planned_at
+            if planned_minutes is not None:
+                item.planned_minutes = planned_minutes
+
+        commands.update(interaction, moved, seen_version=seen_version)
+    return interaction
+
+
+# --- Busy time ------------------------------------------------------------------------------
+
+
+@dataclass
+class Clash:
+    """Someone (responsible or participant) busy with another item at that time."""
+
+    user: CrmUser
+    item: Item
+
+
+def conflicts(user_ids, start: dt.datetime, end: dt.datetime, *,
+              excluding: Optional[int] = None) -> list[Clash]:
+    """The planned items the users (a meeting's responsible and participants) have that
+    overlap [start, end), as the user acting now may read them: a warning the user may
+    accept, not a refusal."""
+    wanted = sorted({user for user in user_ids if user is not None})
+    if not wanted or end <= start:
+        return []
+    query = _items().add_columns(Interaction.responsible_id).where(
+        Interaction.status == "planned",
+        Interaction.planned_at < end, Interaction.planned_at > start - LONGEST_ITEM,
+        or_(Interaction.responsible_id.in_(wanted),
+            Interaction.id.in_(_taking_part(wanted))))
+    if excluding is not None:
+        query = query.where(Interaction.id != excluding)
+    rows = db.session.execute(query.order_by(Interaction.planned_at, Interaction.id)).all()
+    items = [(Item(*row[:5]), row[5]) for row in rows]
+    items = [(item, owner) for item, owner in items if item.end > start]
+    if not items:
+        return []
+    taking = {}
+    for interaction_id, user_id in db.session.execute(
+            select(InteractionParticipant.interaction_id, InteractionParticipant.user_id)
+            .where(InteractionParticipant.interaction_id.in_(
+                [item.interaction.id for item, _ in items]),
+                InteractionParticipant.user_id.in_(wanted))).all():
+        taking.setdefault(interaction_id, []).append(user_id)
+    users = {user.id: user for user in db.session.execute(
+        select(CrmUser).where(CrmUser.id.in_(wanted))).scalars()}
+    clashes = []
+    for item, owner in items:
+        for user_id in sorted({owner, *taking.get(item.interaction.id, [])}):
+            if user_id in users:
+                clashes.append(Clash(users[user_id], item))
+    return clashes
+
+
+def describe(clash: Clash) -> str:
+    return gettext("%(who)s is busy: %(subject)s, %(start)s–%(end)s",
+                   who=clash.user, subject=clash.item.interaction.subject,
+                   start=format_local(clash.item.start),
+                   end=format_local(clash.item.end)[-5:])
+
+
+# --- A day's load and the team side by side -------------------------------------------------
+
+
+def day_items(user_id: Optional[int], day: dt.date) -> list[Item]:
+    """The user's planned items on a day of the company (1C:CRM's "load by day")."""
+    if user_id is None:
+        return []
+    start, end = local_day_bounds_utc(day)
+    return [Item(*row) for row in db.session.execute(items_of(user_id).where(
+        Interaction.status == "planned", Interaction.planned_at >= start,
+        Interaction.planned_at < end).limit(MOST_ITEMS)).all()]
+
+
+def team(reader=None) -> list[CrmUser]:
+    """The active users whose calendars the reader may read (a head: their subtree), the
+    reader first; nobody but the reader when they read only their own."""
+    owners = access.readable_owners(Interaction, user=reader)
+    query = select(CrmUser).where(CrmUser.active.is_(True))
+    if owners is None:
+        return []
+    if owners is not access.EVERY_OWNER:
+        query = query.where(CrmUser.id.in_(sorted(owners)))
+    return list(db.session.execute(query.order_by(CrmUser.first_name, CrmUser.last_name,
+                                                  CrmUser.id)).scalars())
+
+
+def side_by_side(user_ids, start: dt.datetime, end: dt.datetime
+                 ) -> dict[int, list[Item]]:
+    """Each user's items in [start, end) (responsible or participant), in time order, in
+    two statements whatever the number of users."""
+    wanted = sorted(set(user_ids))
+    if end <= start:
+        raise RecordInvalid({"end": [gettext("The end must be after the start.")]})
+    if end - start > LONGEST:
+        raise RecordInvalid({"end": [gettext(
+            "A calendar reads at most %(days)d days at once.", days=LONGEST.days)]})
+    result: dict[int, list[Item]] = {user: [] for user in wanted}
+    if not wanted:
+        return result
+    rows = db.session.execute(_items().add_columns(Interaction.responsible_id).where(
+        Interaction.planned_at >= start, Interaction.planned_at < end,
+        Interaction.status != "cancelled",
+        or_(Interaction.responsible_id.in_(wanted),
+            Interaction.id.in_(_taking_part(wanted)))).order_by(
+        Interaction.planned_at, Interaction.id).limit(MOST_ITEMS)).all()
+    items = {row[0].id: (Item(*row[:5]), row[5]) for row in rows}
+    owners: dict[int, set[int]] = {pk: {owner} for pk, (_, owner) in items.items()}
+    if items:
+        for interaction_id, user_id in db.session.execute(
+                select(InteractionParticipant.interaction_id, InteractionParticipant.user_id)
+                .where(InteractionParticipant.interaction_id.in_(list(items)),
+                       InteractionParticipant.user_id.in_(wanted))).all():
+            owners[interaction_id].add(user_id)
+    for pk, (item, _) in items.items():
+        for user in owners[pk]:
+            if user in result:
+                result[user].append(item)
+    return result

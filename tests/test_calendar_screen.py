@@ -1,0 +1,312 @@
+"""The calendar (app.services.calendar, app.screens.calendar): rescheduling an item at the
+version seen (a stale one refused, the change in the history), the busy time a meeting runs
+into, the meetings a participant takes part in, the team side by side in a bounded number of
+statements; the page, its events, the move and the day's load through the access filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import event, select
+
+from app.models import (
+    ChangeLog,
+    Client,
+    DictionaryItem,
+    Interaction,
+    InteractionParticipant,
+)
+from app.services.clock import to_local
+from tests.helpers import text_of
+
+# Plans around now, on the company's day after tomorrow at 10:00 (local), so nothing is
+# overdue and nothing depends on a frozen clock.
+DAY = (to_local(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)) +
+       dt.timedelta(days=2)).date()
+
+
+def at(hour: int, minute: int = 0, day: dt.date = DAY) -> dt.datetime:
+    """The company's wall-clock time on `day` as naive UTC (Europe/Moscow: UTC+3)."""
+    from app.services.clock import to_utc
+
+    return to_utc(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+@pytest.fixture
+def plans(dbx):
+    """The manager's meeting at 10:00 (an hour, with manager_b taking part), a call at
+    14:00; manager_b's own call at 12:00; a done call of the manager."""
+    with dbx.session() as s:
+        meeting = s.execute(select(DictionaryItem.id).where(
+            DictionaryItem.kind == "interaction_type",
+            DictionaryItem.code == "meeting")).scalar()
+        client = Client(name="ООО «Ромашка»", kind="company",
+                        responsible_id=dbx.user_id("manager"))
+        s.add(client)
+        s.flush()
+        rows = {
+            "meeting": Interaction(subject="Презентация", type_id=meeting, client_id=client.id,
+                                   planned_at=at(10), place="Офис клиента",
+                                   responsible_id=dbx.user_id("manager")),
+            "call": Interaction(subject="Перезвонить", client_id=client.id,
+                                planned_at=at(14), responsible_id=dbx.user_id("manager")),
+            "other": Interaction(subject="Чужой звонок", planned_at=at(12),
+                                 responsible_id=dbx.user_id("manager_b")),
+            "done": Interaction(subject="Сделанный звонок", status="done", result="Ок",
+                                done_at=at(9), planned_at=at(9),
+                                responsible_id=dbx.user_id("manager")),
+        }
+        s.add_all(rows.values())
+        s.flush()
+        s.add(InteractionParticipant(interaction_id=rows["meeting"].id,
+                                     user_id=dbx.user_id("manager_b")))
+        s.commit()
+        return {key: row.id for key, row in rows.items()}
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+def test_a_reschedule_at_a_stale_version_is_refused(dbx, plans):
+    from app.services import calendar
+    from app.services.errors import StaleVersion
+
+    with dbx.acting("manager") as s:
+        call = s.get(Interaction, plans["call"])
+        seen = call.version
+        calendar.reschedule(call, at(15), seen_version=seen)
+        assert call.version == seen + 1
+        with pytest.raises(StaleVersion):
+            calendar.reschedule(call, at(16), seen_version=seen)
+        s.rollback()
+    moved = dbx.get(Interaction, plans["call"])
+    assert moved.planned_at == at(15)
+    history = dbx.all(select(ChangeLog).where(ChangeLog.entity == "Interaction",
+                                              ChangeLog.record_id == plans["call"],
+                                              ChangeLog.action == "update"))
+    assert any("planned_at" in entry.changes for entry in history)
+
+
+def test_a_reschedule_sets_the_length_and_refuses_what_is_not_planned(dbx, plans):
+    from app.services import calendar
+    from app.services.errors import RecordInvalid, RuleBroken
+
+    with dbx.acting("manager") as s:
+        call = s.get(Interaction, plans["call"])
+        calendar.reschedule(call, at(11), planned_minutes=90, seen_version=call.version)
+        with pytest.raises(RecordInvalid):
+            calendar.reschedule(call, at(11), planned_minutes=2, seen_version=call.version)
+        s.rollback()
+        done = s.get(Interaction, plans["done"])
+        with pytest.raises(RuleBroken) as refused:
+            calendar.reschedule(done, at(11), seen_version=done.version)
+        assert refused.value.code == "not_planned"
+        s.rollback()
+    call = dbx.get(Interaction, plans["call"])
+    assert (call.planned_at, call.planned_minutes) == (at(11), 90)
+
+
+def test_a_manager_cannot_reschedule_another_s_item(dbx, plans):
+    from app.services import calendar
+
+    with dbx.acting("manager"):
+        assert calendar.editable(plans["other"]) is None
+        assert calendar.editable(plans["call"]) is not None
+
+
+def test_conflicts_name_whoever_is_busy_with_what(dbx, plans):
+    from app.services import calendar
+
+    with dbx.acting("admin"):
+        manager, other = dbx.user_id("manager"), dbx.user_id("manager_b")
+        # 10:30–11:00 runs into the meeting (10:00–11:00) for both of them.
+        clashes = calendar.conflicts([manager, other], at(10, 30), at(11))
+        assert sorted((c.user.username, c.item.interaction.id) for c in clashes) == sorted(
+            [("manager", plans["meeting"]), ("manager_b", plans["meeting"])])
+        assert "Презентация" in calendar.describe(clashes[0])
+        # 11:00–12:00 is free for the manager; manager_b's call at 12:00 starts at its end.
+        assert calendar.conflicts([manager, other], at(11), at(12)) == []
+        # The meeting itself moved within its own hour clashes with nothing.
+        assert calendar.conflicts([manager], at(10, 15), at(11, 15),
+                                  excluding=plans["meeting"]) == []
+        # A done item is no longer busy time.
+        assert calendar.conflicts([manager], at(9), at(9, 30)) == []
+
+
+def test_a_participant_sees_the_meeting_in_their_calendar(dbx, plans):
+    from app.services import calendar
+
+    with dbx.acting("admin"):
+        start, end = at(0), at(0, day=DAY + dt.timedelta(days=1))
+        items, _ = calendar.period_items(start, end, dbx.user_id("manager_b"))
+        assert [item.interaction.id for item in items] == [plans["meeting"], plans["other"]]
+        meeting = items[0]
+        assert meeting.end - meeting.start == dt.timedelta(hours=1)
+    with dbx.acting("manager"):
+        # The manager reads nothing of manager_b's but the meeting that is their own.
+        items, _ = calendar.period_items(start, end, dbx.user_id("manager_b"))
+        assert [item.interaction.id for item in items] == [plans["meeting"]]
+
+
+def test_the_planned_minutes_make_an_item_s_end(dbx, plans):
+    from app.services import calendar
+
+    with dbx.acting("manager") as s:
+        call = s.get(Interaction, plans["call"])
+        calendar.reschedule(call, at(14), planned_minutes=45, seen_version=call.version)
+        items, _ = calendar.period_items(at(14), at(15), dbx.user_id("manager"))
+        assert items[0].end == at(14, 45)
+
+
+def test_the_team_side_by_side_takes_two_statements_for_fifty_managers(dbx, plans, app):
+    from app.database import db
+    from app.services import calendar
+
+    with dbx.acting("admin"):
+        manager, other = dbx.user_id("manager"), dbx.user_id("manager_b")
+        users = [manager, other, *range(100_000, 100_048)]
+        period = at(0), at(0, day=DAY + dt.timedelta(days=1))
+        calendar.side_by_side(users, *period)  # who the reader is, read once per request
+        statements = []
+
+        def count(*_):
+            statements.append(1)
+
+        engine = db.session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            grid = calendar.side_by_side(users, *period)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(statements) <= 2
+        assert len(grid) == 50
+        assert [i.interaction.id for i in grid[manager]] == [
+            plans["done"], plans["meeting"], plans["call"]]
+        assert [i.interaction.id for i in grid[other]] == [plans["meeting"], plans["other"]]
+
+
+def test_the_team_is_the_readers_subtree(dbx, plans):
+    from app.services import calendar
+
+    with dbx.acting("manager"):
+        assert [u.username for u in calendar.team()] == ["manager"]
+    with dbx.acting("supervisor"):
+        assert {u.username for u in calendar.team()} == {"supervisor", "manager"}
+
+
+# --- screens -------------------------------------------------------------------------------
+
+
+def _events(client, user=None):
+    query = {"start": f"{DAY.isoformat()}T00:00:00Z",
+             "end": f"{(DAY + dt.timedelta(days=1)).isoformat()}T00:00:00Z"}
+    if user is not None:
+        query["user"] = user
+    response = client.get("/calendar/events", query_string=query)
+    assert response.status_code == 200, text_of(response)
+    return {int(e["id"]): e for e in response.get_json()}
+
+
+def test_the_page_draws_the_calendar(manager_client):
+    response = manager_client.get("/calendar/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="crm-calendar"' in page
+    assert "vendor/fullcalendar/index.global.min.js" in page
+    assert "https://" not in page.split("vendor/fullcalendar")[0][-200:]
+
+
+def test_the_events_are_the_user_s_in_the_company_s_wall_clock_time(manager_client, plans):
+    found = _events(manager_client)
+    assert set(found) == {plans["meeting"], plans["call"], plans["done"]}
+    meeting = found[plans["meeting"]]
+    assert meeting["start"] == f"{DAY.isoformat()}T10:00:00"
+    assert meeting["end"] == f"{DAY.isoformat()}T11:00:00"
+    assert "crm-cal-type-meeting" in meeting["classNames"]
+    assert "crm-cal-planned" in meeting["classNames"]
+    assert meeting["editable"] is True
+    assert found[plans["done"]]["editable"] is False
+    assert "crm-cal-done" in found[plans["done"]]["classNames"]
+    assert meeting["url"].endswith(f"/interactionview/show/{plans['meeting']}")
+
+
+def test_a_manager_cannot_see_another_s_items(manager_client, supervisor_client, dbx, plans):
+    other = dbx.user_id("manager_b")
+    # Only the meeting the manager is responsible for shows in manager_b's calendar.
+    assert set(_events(manager_client, other)) == {plans["meeting"]}
+    assert manager_client.get(f"/calendar/?user={other}").status_code == 404
+    # The supervisor reads the manager's calendar (their subtree), not manager_b's.
+    assert set(_events(supervisor_client, dbx.user_id("manager"))) == {
+        plans["meeting"], plans["call"], plans["done"]}
+    assert supervisor_client.get(f"/calendar/?user={dbx.user_id('manager')}").status_code == 200
+
+
+def test_moving_an_item_reschedules_it_at_the_version_seen(manager_client, dbx, plans):
+    call = dbx.get(Interaction, plans["call"])
+    response = manager_client.post(f"/calendar/move/{plans['call']}", data={
+        "start": f"{DAY.isoformat()}T16:30:00Z", "minutes": "60", "version": call.version})
+    assert response.status_code == 200, text_of(response)
+    assert response.get_json()["version"] == call.version + 1
+    moved = dbx.get(Interaction, plans["call"])
+    assert (moved.planned_at, moved.planned_minutes) == (at(16, 30), 60)
+    # The same version again is stale: refused with the project's conflict.
+    response = manager_client.post(f"/calendar/move/{plans['call']}", data={
+        "start": f"{DAY.isoformat()}T17:00:00Z", "version": call.version})
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "stale_version"
+    assert dbx.get(Interaction, plans["call"]).planned_at == at(16, 30)
+
+
+def test_moving_over_busy_time_warns_and_moves_when_confirmed(manager_client, dbx, plans):
+    call = dbx.get(Interaction, plans["call"])
+    data = {"start": f"{DAY.isoformat()}T10:30:00", "version": call.version}
+    response = manager_client.post(f"/calendar/move/{plans['call']}", data=data)
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["code"] == "busy" and "Презентация" in body["conflicts"][0]
+    assert dbx.get(Interaction, plans["call"]).planned_at == at(14)
+    response = manager_client.post(f"/calendar/move/{plans['call']}",
+                                   data={**data, "confirm": "1"})
+    assert response.status_code == 200, text_of(response)
+    assert dbx.get(Interaction, plans["call"]).planned_at == at(10, 30)
+
+
+def test_another_s_item_cannot_be_moved(manager_client, dbx, plans):
+    other = dbx.get(Interaction, plans["other"])
+    response = manager_client.post(f"/calendar/move/{plans['other']}", data={
+        "start": f"{DAY.isoformat()}T16:00:00", "version": other.version})
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+    assert dbx.get(Interaction, plans["other"]).planned_at == at(12)
+
+
+def test_the_day_s_load(manager_client, plans):
+    response = manager_client.get("/calendar/load", query_string={"day": DAY.isoformat()})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["count"] == 2
+    assert [(i["time"], i["subject"]) for i in body["items"]] == [
+        ("10:00", "Презентация"), ("14:00", "Перезвонить")]
+
+
+def test_the_team_grid(supervisor_client, manager_client, plans):
+    page = supervisor_client.get("/calendar/team", query_string={
+        "day": DAY.isoformat()}).get_data(as_text=True)
+    assert "Презентация" in page and "Перезвонить" in page
+    assert "Чужой звонок" not in page  # manager_b is outside the supervisor's subtree
+    week = supervisor_client.get("/calendar/team", query_string={
+        "day": DAY.isoformat(), "span": "week"})
+    assert week.status_code == 200 and "Перезвонить" in week.get_data(as_text=True)
+    mine = manager_client.get("/calendar/team").get_data(as_text=True)
+    assert "Чужой звонок" not in mine
+
+
+def test_an_empty_time_opens_the_form_with_the_time_filled_in(manager_client, dbx):
+    response = manager_client.get("/interactionview/add", query_string={
+        "planned_at": f"{DAY.isoformat()}T15:30", "planned_minutes": "45",
+        "_flt_0_responsible": dbx.user_id("manager")})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert DAY.strftime("%d.%m.%Y 15:30") in page
+    assert 'value="45"' in page
