@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.absence_api import AbsenceApi
 from app.calendar_api import CalendarApi, CalendarFeedApi
 from app.custom_fields_api import CustomFieldApi
 from app.entities import BY_API
@@ -103,3 +104,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReportApi)
     appbuilder.add_api(CalendarFeedApi)
     appbuilder.add_api(CalendarApi)
+    appbuilder.add_api(AbsenceApi)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.entities import ENTITIES
 from app.menu import CATEGORY_LABELS, MENU
 from app.screens import crm, rights, settings
+from app.screens.absences import AbsenceView
 from app.screens.base import generic_screen
 from app.screens.board import BoardView
 from app.screens.calendar import CalendarView
@@ -48,6 +49,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(NotificationView)
     appbuilder.add_view_no_menu(ExportView)
     appbuilder.add_view_no_menu(CalendarFeedView)
+    appbuilder.add_view_no_menu(AbsenceView)
     pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, CalendarView,
                                                ReportView, JobView]}
     for entry in MENU:

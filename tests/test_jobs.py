@@ -306,8 +306,12 @@ def test_a_user_chooses_their_reminders(client_as, dbx):
     assert response.status_code == 302
     (row,) = dbx.all(select(NotificationSetting))
     assert (row.user_id, row.delivery, row.language) == (dbx.user_id("manager"), "instant", "en")
-    assert sorted(row.disabled) == ["birthday", "export", "no_plan", "overdue_team",
-                                    "stale_inquiry"]
+    # Every kind left unticked is turned off.
+    from app.services.notifications import BY_CODE
+
+    assert sorted(row.disabled) == sorted(set(BY_CODE) - {"overdue", "digest"})
+    assert {"birthday", "export", "no_plan", "overdue_team", "stale_inquiry"} <= \
+        set(row.disabled)
     manager.post("/notifications/settings", data={"delivery": "weekly"})
     assert dbx.all(select(NotificationSetting.delivery)) == ["instant"]
 

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from app.database import db
 from app.jobs.schedule import BadSchedule, Schedule
 from app.services import (
+    absences,
     list_exports,
     notifications,
     positions,
@@ -103,6 +104,10 @@ JOBS = [
         _l("Sends the subscribed reports whose time has come by e-mail as Excel files, "
            "each as its subscriber sees it, and logs each sending."),
         "every 15m", report_subscriptions.send_due),
+    Job("absences", _l("Absences"),
+        _l("Hands an absent employee's open work to their deputy on the absence's first "
+           "day, and returns what is still open after its last day."),
+        "every 10m", absences.run_due),
 ]
 BY_ID = {job.id: job for job in JOBS}
 

@@ -97,11 +97,24 @@ def _users_in(departments: Iterable[int]):
     return select(CrmUser.id).where(CrmUser.department_id.in_(sorted(departments)))
 
 
+# What a deputy may do with the records of the employee they stand in for.
+DEPUTY_ACTIONS = ("read", "edit")
+
+
+def _own_ids(p: Principal, action: str) -> list[int]:
+    """The user, and for reading and editing the employees they stand in for today."""
+    if action in DEPUTY_ACTIONS and p.stands_in_for:
+        return [p.user_id, *sorted(p.stands_in_for)]
+    return [p.user_id]
+
+
 def _owner_condition(p: Principal, column, scope: int, action: str):
     departments = scope_departments(p, scope, action)
+    own = _own_ids(p, action)
+    mine = column == own[0] if len(own) == 1 else column.in_(own)
     if departments:
-        return (column == p.user_id) | column.in_(_users_in(departments))
-    return column == p.user_id
+        return mine | column.in_(_users_in(departments))
+    return mine
 
 
 def condition(model, action: str = "read", user=None):
@@ -204,7 +217,7 @@ def readable_owners(model, user=None):
     if scope == NONE:
         return None
     departments = scope_departments(p, scope, "read")
-    owners = {p.user_id}
+    owners = set(_own_ids(p, "read"))
     if departments:
         owners |= set(db.session.execute(_users_in(departments)).scalars())
     return frozenset(owners)
@@ -374,7 +387,8 @@ def _authorize_save(obj, *, is_new: bool, previous_owner: Optional[int],
         if obj.client.id is not None and not allows(obj.client, "read", user):
             raise Forbidden(gettext("You do not have the right to do this."))
         return
-    if not user_within_scope(owner, scope, p) and not _client_within_scope(obj, scope, p):
+    if not user_within_scope(owner, scope, p) and not _client_within_scope(obj, scope, p) \
+            and not (action in DEPUTY_ACTIONS and owner in p.stands_in_for):
         raise Forbidden(gettext(
             "After this change the record would be outside what you may see; "
             "choose a responsible within your scope."))

@@ -121,6 +121,8 @@ def record_path(notification: Notification) -> str:
             else "/interactionview/list/?worklist=today"
     if notification.kind == "export":
         return f"/exports/#export-{notification.record_id}"
+    if notification.kind == "absence":
+        return f"/absences/#absence-{notification.record_id}"
     return f"/{notification.entity}view/show/{notification.record_id}"
 
 

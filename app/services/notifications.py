@@ -54,6 +54,9 @@ KINDS = (
          _l("An inquiry has waited too long to be processed.")),
     Kind("export", _l("Exports"),
          _l("An export too large to wait for is ready to download, or has failed.")),
+    Kind("absence", _l("Absences"),
+         _l("You stand in for an absent colleague and have their work, or you are back "
+            "and your work has returned to you."), emailed=True),
 )
 BY_CODE = {kind.code: kind for kind in KINDS}
 
@@ -239,6 +242,11 @@ def title(notification: Notification) -> str:
         if p.get("status") == "done":
             return gettext("The export %(title)s is ready", title=p.get("title", ""))
         return gettext("The export %(title)s failed", title=p.get("title", ""))
+    if kind == "absence":
+        if p.get("event") == "begun":
+            return gettext("You stand in for %(name)s until %(day)s", name=p.get("user", ""),
+                           day=_day(p.get("ends_on")))
+        return gettext("Your work has returned from %(name)s", name=p.get("deputy", ""))
     return kind
 
 
@@ -271,7 +279,18 @@ def details(notification: Notification) -> str:
             return ngettext("%(num)d row, %(format)s", "%(num)d rows, %(format)s",
                             p.get("rows", 0), format=str(p.get("format", "")).upper())
         return gettext("Try again, or ask the administrator to look at the exports' history.")
+    if kind == "absence":
+        return _handed(p)
     return ""
+
+
+def _handed(p: dict) -> str:
+    """What an absence handed over or returned: "3 interactions and tasks, 1 interest"."""
+    parts = [ngettext("%(num)d interaction or task", "%(num)d interactions and tasks",
+                      p.get("interaction", 0)),
+             ngettext("%(num)d interest", "%(num)d interests", p.get("interest", 0)),
+             ngettext("%(num)d inquiry", "%(num)d inquiries", p.get("inquiry", 0))]
+    return ", ".join(parts)
 
 
 # --- The user's choice ----------------------------------------------------------------------

@@ -6,7 +6,8 @@ has changed since they were last read; kept per request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from flask import current_app
@@ -16,8 +17,9 @@ from sqlalchemy import select
 from app.database import db
 from app.entities import MATRIX_ENTITIES as MATRIX_ENTITIES
 from app.entities import OWNED_ENTITIES as OWNED_ENTITIES
-from app.models import CrmUser, Department, RoleRight, department_role
+from app.models import Absence, CrmUser, Department, RoleRight, department_role
 from app.services import actor, request_scope
+from app.services.clock import local_today
 from app.services.stamp import StampedCache
 
 NONE, OWN, DEPARTMENT, SUBTREE, ALL = range(5)
@@ -59,6 +61,9 @@ class Principal:
     role_ids: set[int]
     scopes: dict[tuple[str, str], int] = field(default_factory=dict)
     headed_subtree: set[int] = field(default_factory=set)
+    # The employees away today for whom the user is the deputy (app.services.absences):
+    # their records the user reads and edits as their own.
+    stands_in_for: frozenset[int] = frozenset()
 
     def scope(self, entity: str, action: str) -> int:
         if self.is_admin:
@@ -118,16 +123,28 @@ def principal(user=None) -> Principal:
     cache = _request_cache()
     department_id = getattr(user, "department_id", None)
     own_roles = tuple(sorted((role.id, role.name) for role in user.roles))
-    key = ("principal", user.id, department_id, own_roles)
+    # Absences begin and end with the company's days.
+    today = local_today()
+    key = ("principal", user.id, department_id, own_roles, today)
     if key not in cache:
-        cache[key] = _KEPT.get(key, lambda: _read_principal(user.id, department_id, own_roles))
+        cache[key] = _KEPT.get(
+            key, lambda: _read_principal(user.id, department_id, own_roles, today))
     return cache[key]
 
 
 def _read_principal(user_id: int, department_id: Optional[int],
-                    own_roles: tuple[tuple[int, str], ...]) -> Principal:
+                    own_roles: tuple[tuple[int, str], ...], today: dt.date) -> Principal:
     person = (user_id, department_id, own_roles)
-    return principal_of(person, read_roles([person]))
+    return replace(principal_of(person, read_roles([person])),
+                   stands_in_for=absent_for(user_id, today))
+
+
+def absent_for(deputy_id: int, day: dt.date) -> frozenset[int]:
+    """The employees whose absence, planned or under way, holds `day` with this deputy."""
+    return frozenset(db.session.execute(
+        select(Absence.user_id).where(Absence.deputy_id == deputy_id,
+                                      Absence.starts_on <= day, Absence.ends_on >= day,
+                                      Absence.status.in_(("planned", "active")))).scalars())
 
 
 @dataclass

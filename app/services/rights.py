@@ -73,6 +73,14 @@ PERSONAL_PERMISSIONS = [
     ("can_delete", "CalendarFeedApi"),
     # The calendar of whatever interactions they may read (the access filter decides).
     ("can_get", "CalendarApi"),
+    # Absences: everyone sees their own and those they stand in for; planning one needs
+    # the reassign right over the employee and the deputy (app.services.absences).
+    ("can_list", "AbsenceView"),
+    ("can_edit", "AbsenceView"),
+    ("can_get", "AbsenceApi"),
+    ("can_post", "AbsenceApi"),
+    ("can_put", "AbsenceApi"),
+    ("can_delete", "AbsenceApi"),
 ]
 
 CRM = ("client", "contact", "inquiry", "interest", "interaction")

@@ -28,13 +28,14 @@ from app.services import request_scope
 
 # The tables what the caches hold is read from: FAB's security tables, the rights matrix,
 # the departments, the small tables that search forms offer in their select boxes, and the
-# custom fields' definitions.
+# custom fields' definitions; and the absences, which lend a deputy an absent employee's
+# records.
 WATCHED_TABLES = frozenset({
     "ab_user", "ab_role", "ab_user_role", "ab_group", "ab_group_role", "ab_user_group",
     "ab_permission", "ab_view_menu", "ab_permission_view", "ab_permission_view_role",
     "crm_role_right", "crm_department", "crm_department_role",
     "crm_dictionary_item", "crm_pipeline", "crm_stage", "crm_product_group", "crm_product",
-    "crm_custom_field",
+    "crm_custom_field", "crm_absence",
 })
 
 _WRITTEN = "crm_stamp_written"
