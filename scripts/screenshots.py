@@ -78,6 +78,12 @@ SCREENS = [
     ("notification-settings", "/notifications/settings"),
     ("exports", "/exports/"),
     ("calendar-feed", "/calendar_feed/"),
+    ("calendar-week", "/calendar/?user={busy_user_id}"),
+    ("calendar-day", "/calendar/?user={busy_user_id}&view=timeGridDay"),
+    ("calendar-month", "/calendar/?user={busy_user_id}&view=dayGridMonth"),
+    ("calendar-list", "/calendar/?user={busy_user_id}&view=listWeek"),
+    ("calendar-team-day", "/calendar/team"),
+    ("calendar-team-week", "/calendar/team?span=week"),
     ("reports", "/reports/"),
     ("report-funnel", "/reports/funnel/?start={year_ago}&end={today}"),
     ("report-funnel-managers", "/reports/funnel/?start={year_ago}&end={today}&view=managers"),
@@ -95,6 +101,28 @@ SCREENS = [
     ("swagger", "/swagger/v1"),
 ]
 
+
+
+def busiest_calendar(app) -> dict:
+    """{"busy_user_id"}: the user with the most items planned this week and next (the
+    calendar's screens show theirs)."""
+    from sqlalchemy import func, select
+
+    from app.database import db
+    from app.models import Interaction
+
+    with app.app_context():
+        try:
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            user = db.session.execute(
+                select(Interaction.responsible_id).where(
+                    Interaction.planned_at >= now - dt.timedelta(days=7),
+                    Interaction.planned_at < now + dt.timedelta(days=7))
+                .group_by(Interaction.responsible_id).order_by(func.count().desc())
+                .limit(1)).scalar()
+            return {"busy_user_id": user} if user else {}
+        finally:
+            db.session.remove()
 
 
 # --- the application -------------------------------------------------------------------------
@@ -484,7 +512,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="voronka-screenshots-") as tmp:
         app = build_app(Path(tmp) / "voronka.db")
         client_id = client_with_history(app)
-        more_ids = busy_interest(app)
+        more_ids = {**busy_interest(app), **busiest_calendar(app)}
         run_jobs(app)
         server, thread, url = serve(app, "waitress-screenshots")
         try:

@@ -205,7 +205,9 @@ class CalendarView(BaseView):
         people = calendar.team()
         by_user = calendar.side_by_side([user.id for user in people], start, end)
         now = utcnow()
-        hours = list(range(8, 21))
+        # The working day, widened to whatever is planned earlier or later.
+        starts = [to_local(item.start).hour for items in by_user.values() for item in items]
+        hours = list(range(min([8, *starts]), max([20, *starts]) + 1))
         grid = {}
         for user in people:
             for item in by_user.get(user.id, []):
