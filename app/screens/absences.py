@@ -8,29 +8,15 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
-from sqlalchemy import select
 
 from app.database import db
-from app.models import ABSENCE_STATUSES, Absence, AbsenceItem
+from app.models import ABSENCE_STATUSES, Absence
 from app.services import absences
 from app.services.clock import local_today
 from app.services.errors import DomainError
+from app.services.notifications import handed_text
 
 SHOWN = 200
-
-
-def _handed(rows: list[Absence]) -> dict[int, dict[str, int]]:
-    """What each absence handed to its deputy, in one statement."""
-    ids = [row.id for row in rows]
-    if not ids:
-        return {}
-    counts: dict[int, dict[str, int]] = {}
-    for absence_id, kind, count in db.session.execute(
-            select(AbsenceItem.absence_id, AbsenceItem.kind, db.func.count())
-            .where(AbsenceItem.absence_id.in_(ids))
-            .group_by(AbsenceItem.absence_id, AbsenceItem.kind)):
-        counts.setdefault(absence_id, {})[kind] = count
-    return counts
 
 
 class AbsenceView(BaseView):
@@ -45,7 +31,7 @@ class AbsenceView(BaseView):
         today = local_today()
         return self.render_template(
             "crm/absences.html", title=gettext("Absences"), rows=rows,
-            handed=_handed(rows), statuses=ABSENCE_STATUSES, employees=absences.employees(),
+            handed=absences.handed_counts(row.id for row in rows), handed_text=handed_text, statuses=ABSENCE_STATUSES, employees=absences.employees(),
             form=form or {"starts_on": today.isoformat(), "ends_on": today.isoformat()},
             errors=errors or {}, today=today), status
 

@@ -96,12 +96,18 @@ def one(absence_id: int) -> Absence:
     return absence
 
 
-def handed_counts(absence: Absence) -> dict[str, int]:
-    """How many records of each kind went to the deputy."""
-    rows = db.session.execute(
-        select(AbsenceItem.kind, func.count()).where(AbsenceItem.absence_id == absence.id)
-        .group_by(AbsenceItem.kind)).all()
-    return {kind: count for kind, count in rows}
+def handed_counts(absence_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """How many records of each kind each absence handed to its deputy, in one statement."""
+    ids = sorted(set(absence_ids))
+    counts: dict[int, dict[str, int]] = {}
+    if not ids:
+        return counts
+    for absence_id, kind, count in db.session.execute(
+            select(AbsenceItem.absence_id, AbsenceItem.kind, func.count())
+            .where(AbsenceItem.absence_id.in_(ids))
+            .group_by(AbsenceItem.absence_id, AbsenceItem.kind)):
+        counts.setdefault(absence_id, {})[kind] = count
+    return counts
 
 
 # --- Commands -------------------------------------------------------------------------------

@@ -280,16 +280,20 @@ def details(notification: Notification) -> str:
                             p.get("rows", 0), format=str(p.get("format", "")).upper())
         return gettext("Try again, or ask the administrator to look at the exports' history.")
     if kind == "absence":
-        return _handed(p)
+        return handed_text(p) or gettext("Nothing was open.")
     return ""
 
 
-def _handed(p: dict) -> str:
+def handed_text(counts: dict) -> str:
     """What an absence handed over or returned: "3 interactions and tasks, 1 interest"."""
-    parts = [ngettext("%(num)d interaction or task", "%(num)d interactions and tasks",
-                      p.get("interaction", 0)),
-             ngettext("%(num)d interest", "%(num)d interests", p.get("interest", 0)),
-             ngettext("%(num)d inquiry", "%(num)d inquiries", p.get("inquiry", 0))]
+    parts = []
+    if counts.get("interaction"):
+        parts.append(ngettext("%(num)d interaction or task", "%(num)d interactions and tasks",
+                              counts["interaction"]))
+    if counts.get("interest"):
+        parts.append(ngettext("%(num)d interest", "%(num)d interests", counts["interest"]))
+    if counts.get("inquiry"):
+        parts.append(ngettext("%(num)d inquiry", "%(num)d inquiries", counts["inquiry"]))
     return ", ".join(parts)
 
 
