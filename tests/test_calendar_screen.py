@@ -310,3 +310,68 @@ def test_an_empty_time_opens_the_form_with_the_time_filled_in(manager_client, db
     page = response.get_data(as_text=True)
     assert DAY.strftime("%d.%m.%Y 15:30") in page
     assert 'value="45"' in page
+
+
+# --- meetings: participants and busy time on the interaction's form --------------------------
+
+
+def _form(dbx, plans, **more) -> dict:
+    with dbx.session() as s:
+        meeting = s.execute(select(DictionaryItem.id).where(
+            DictionaryItem.kind == "interaction_type",
+            DictionaryItem.code == "meeting")).scalar()
+        client = s.get(Interaction, plans["meeting"]).client_id
+    return {"type": meeting, "subject": "Переговоры", "client": client,
+            "responsible": dbx.user_id("supervisor"), "status": "planned",
+            "planned_at": DAY.strftime("%d.%m.%Y 10:30"), "planned_minutes": "60",
+            "place": "Переговорная", **more}
+
+
+def test_a_meeting_over_a_busy_participant_warns_and_saves_when_confirmed(
+        supervisor_client, dbx, plans):
+    data = _form(dbx, plans, participant_users=[dbx.user_id("manager")])
+    response = supervisor_client.post("/interactionview/add", data=data)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Презентация" in page and 'name="confirm_busy"' in page
+    assert dbx.count(Interaction, Interaction.subject == "Переговоры") == 0
+    response = supervisor_client.post("/interactionview/add", data={**data, "confirm_busy": "y"})
+    assert response.status_code == 302, text_of(response)
+    with dbx.session() as s:
+        saved = s.execute(select(Interaction).where(Interaction.subject == "Переговоры")).scalar()
+        assert (saved.place, saved.planned_minutes) == ("Переговорная", 60)
+        assert [p.user.username for p in saved.participants] == ["manager"]
+        pk = saved.id
+    # The manager sees it in their calendar, and it is on its page.
+    assert pk in _events(supervisor_client, dbx.user_id("manager"))
+    page = supervisor_client.get(f"/interactionview/show/{pk}").get_data(as_text=True)
+    assert "Переговорная" in page and "crm-participants" in page
+
+
+def test_a_meeting_at_a_free_time_saves_with_the_client_s_contact(
+        supervisor_client, dbx, plans):
+    from app.models import Contact
+
+    with dbx.session() as s:
+        client = s.get(Interaction, plans["meeting"]).client_id
+        contact = Contact(name="Анна Петрова", client_id=client,
+                          responsible_id=dbx.user_id("manager"))
+        s.add(contact)
+        s.commit()
+        contact_id = contact.id
+    data = _form(dbx, plans, planned_at=DAY.strftime("%d.%m.%Y 16:00"),
+                 participant_contacts=[contact_id])
+    response = supervisor_client.post("/interactionview/add", data=data)
+    assert response.status_code == 302, text_of(response)
+    with dbx.session() as s:
+        saved = s.execute(select(Interaction).where(Interaction.subject == "Переговоры")).scalar()
+        assert [p.contact_id for p in saved.participants] == [contact_id]
+        pk = saved.id
+    edit = supervisor_client.get(f"/interactionview/edit/{pk}").get_data(as_text=True)
+    assert "Анна Петрова" in edit
+
+
+def test_the_interaction_s_form_shows_the_day_s_load(manager_client):
+    for path in ("/interactionview/add",):
+        page = manager_client.get(path).get_data(as_text=True)
+        assert "crm/day_load.js" in page and 'id="crm-day-load-config"' in page

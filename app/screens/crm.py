@@ -8,23 +8,29 @@ from contextlib import contextmanager, nullcontext
 
 from flask import request, url_for
 from flask_appbuilder import expose
+from flask_appbuilder.fields import QuerySelectMultipleField
+from flask_appbuilder.fieldwidgets import Select2ManyWidget
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
 
+from app.database import db
 from app.entities.crm import CLIENT, INTERACTION
+from app.entities.declaration import Section
 from app.fab import custom_form
 from app.fab.crud import CrmModelView
 from app.labels import LABELS
-from app.models import CLIENT_KINDS
+from app.models import CLIENT_KINDS, Client, Interaction
 from app.screens.base import CrmView, screen_attributes
 from app.screens.command_forms import CommandForms, command_form
 from app.screens.intake import InquiryView
 from app.screens.interest import InterestView
 from app.screens.plan_form import plan_fields, plan_of
-from app.services import cards, duplicates, plans, sales, worklists
+from app.services import bounds, calendar, cards, duplicates, plans, sales, worklists
+from app.services.clock import to_local
+from app.services.errors import RuleBroken
 
 
 class ClientView(CrmView, entity=CLIENT):
@@ -96,12 +102,105 @@ CancelForm = command_form("CancelForm", {
 })
 
 
+def _client_contacts() -> list:
+    """The contact persons who may take part: those of the client the form names (posted,
+    prefilled from a link, or the edited interaction's)."""
+    raw = request.form.get("client") or request.args.get("_flt_0_client") or ""
+    client_id = bounds.as_key(Client.id, raw) if raw else None
+    pk = (request.view_args or {}).get("pk")
+    if client_id is None and pk is not None:
+        key = bounds.as_key(Interaction.id, pk)
+        interaction = calendar.editable(key) if key is not None else None
+        client_id = interaction.client_id if interaction is not None else None
+    return calendar.contacts_of(client_id)
+
+
+MEETING_FIELDS = ("participant_users", "participant_contacts", "confirm_busy")
+BUSY = "busy"
+
+
+def _meeting_fields() -> dict:
+    return {
+        "participant_users": QuerySelectMultipleField(
+            LABELS["participant_users"], query_func=calendar.employees,
+            get_pk_func=lambda user: user.id, widget=Select2ManyWidget()),
+        "participant_contacts": QuerySelectMultipleField(
+            LABELS["participant_contacts"], query_func=_client_contacts,
+            get_pk_func=lambda contact: contact.id, widget=Select2ManyWidget(),
+            description=_l("Contact persons of the chosen client; choose the client and "
+                           "save to pick among them.")),
+        "confirm_busy": BooleanField(LABELS["confirm_busy"]),
+    }
+
+
 class InteractionView(CommandForms, CrmView, entity=INTERACTION):
     """Done with its result, or cancelled: the last plan of an open interest asks for the
-    next one in the same form (R1)."""
+    next one in the same form (R1). A meeting has participants, employees and the client's
+    contact persons; planning it over someone's busy time warns with what they are busy
+    with, and saves when the user confirms."""
 
     method_permission_name = {**CrmModelView.method_permission_name,
                               "complete": "edit", "cancel": "edit"}
+    show_template = "crm/interaction_show.html"
+    add_template = "crm/interaction_add.html"
+    edit_template = "crm/interaction_edit.html"
+    add_columns = [*INTERACTION.form, *MEETING_FIELDS]
+    edit_columns = [*INTERACTION.edit, *MEETING_FIELDS]
+    add_form_extra_fields = {**screen_attributes(INTERACTION)["add_form_extra_fields"],
+                             **_meeting_fields()}
+    edit_form_extra_fields = {**screen_attributes(INTERACTION)["edit_form_extra_fields"],
+                              **_meeting_fields()}
+    form_only_fields = MEETING_FIELDS
+    form_sections = (Section(_l("Meeting"), MEETING_FIELDS),)
+
+    def show_extras(self, interaction) -> dict:
+        return {"participants": list(interaction.participants),
+                "calendar_day": to_local(interaction.planned_at).date().isoformat()
+                if interaction.planned_at else None}
+
+    def prefill_form(self, form, pk) -> None:
+        super().prefill_form(form, pk)
+        item = self._get_item(pk, "edit")
+        form.participant_users.data = [p.user for p in item.participants if p.user_id]
+        form.participant_contacts.data = [p.contact for p in item.participants
+                                          if p.contact_id]
+
+    def _with_meeting(self, form, apply):
+        """`apply` (the form's fill or change) and the participants; then, unless the user
+        confirmed it, a refusal naming whoever is busy at that time."""
+        def applied(item):
+            apply(item)
+            calendar.set_participants(item, form.participant_users.data,
+                                      form.participant_contacts.data)
+            if form.confirm_busy.data:
+                return
+            with db.session.no_autoflush:
+                clashes = calendar.clashes_of(item)
+            if clashes:
+                form.busy_confirmable = True
+                message = " ".join([gettext("Someone is busy at that time:"),
+                                    "; ".join(calendar.describe(c) for c in clashes[:5]),
+                                    gettext("Tick the box to plan it anyway.")])
+                raise RuleBroken(BUSY, message, {"confirm_busy": [message]})
+        return applied
+
+    def create_record(self, item, fill, form) -> None:
+        super().create_record(item, self._with_meeting(form, fill), form)
+
+    def update_record(self, item, change, seen_version, form) -> None:
+        super().update_record(item, self._with_meeting(form, change), seen_version, form)
+
+    @staticmethod
+    def _unasked(form, exclude_cols) -> list:
+        if getattr(form, "busy_confirmable", False) or form.confirm_busy.data:
+            return list(exclude_cols or [])
+        return [*(exclude_cols or []), "confirm_busy"]
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        return super()._get_add_widget(form, self._unasked(form, exclude_cols), widgets)
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        return super()._get_edit_widget(form, self._unasked(form, exclude_cols), widgets)
 
     def _back(self, interaction) -> str:
         if interaction.interest_id is not None:

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from app.database import db
 from app.models import (
     Client,
+    Contact,
     CrmUser,
     DictionaryItem,
     Interaction,
@@ -233,6 +234,70 @@ def describe(clash: Clash) -> str:
                    who=clash.user, subject=clash.item.interaction.subject,
                    start=format_local(clash.item.start),
                    end=format_local(clash.item.end)[-5:])
+
+
+# --- Meetings: who takes part ----------------------------------------------------------------
+
+
+def employees() -> list[CrmUser]:
+    """The active employees, who may take part in a meeting."""
+    return list(db.session.execute(select(CrmUser).where(CrmUser.active.is_(True)).order_by(
+        CrmUser.first_name, CrmUser.last_name, CrmUser.id)).scalars())
+
+
+def contacts_of(client_id: Optional[int]) -> list[Contact]:
+    """The contact persons of a client the user may read, who may take part in its
+    meetings."""
+    if client_id is None:
+        return []
+    return list(db.session.execute(access.readable(Contact).where(
+        Contact.client_id == client_id).order_by(Contact.name, Contact.id)).scalars())
+
+
+def set_participants(interaction, users, contacts) -> None:
+    """The employees (besides its responsible) and the client's contact persons taking part
+    in an interaction: those no longer named leave, the new ones join. Part of the command
+    that saves the interaction (its fill or change)."""
+    user_ids = {user.id for user in users or () if user is not None} - {
+        interaction.responsible_id or (interaction.responsible.id
+                                       if interaction.responsible is not None else None)}
+    client_id = interaction.client_id or (interaction.client.id if interaction.client
+                                          is not None else None)
+    contact_ids = {contact.id for contact in contacts or () if contact is not None}
+    strangers = [contact for contact in contacts or ()
+                 if contact is not None and contact.client_id != client_id]
+    if strangers:
+        raise RecordInvalid({"participant_contacts": [gettext(
+            "Choose contact persons of the interaction's client.")]})
+    kept = []
+    for participant in list(interaction.participants):
+        if participant.user_id in user_ids:
+            user_ids.discard(participant.user_id)
+            kept.append(participant)
+        elif participant.contact_id in contact_ids:
+            contact_ids.discard(participant.contact_id)
+            kept.append(participant)
+    kept += [InteractionParticipant(user_id=user_id) for user_id in sorted(user_ids)]
+    kept += [InteractionParticipant(contact_id=contact_id) for contact_id in sorted(contact_ids)]
+    interaction.participants = kept
+
+
+def clashes_of(interaction) -> list[Clash]:
+    """The busy time a planned interaction runs into: its responsible's and its employees'
+    other planned items at the same time."""
+    if interaction.status != "planned" or interaction.planned_at is None:
+        return []
+    responsible = interaction.responsible_id or (
+        interaction.responsible.id if interaction.responsible is not None else None)
+    users = [responsible, *[p.user_id for p in interaction.participants if p.user_id]]
+    kind = interaction.type.code if interaction.type is not None else None
+    start = interaction.planned_at
+    return conflicts(users, start, start + duration_of(interaction.planned_minutes, kind),
+                     excluding=interaction.id)
+
+
+def participant_names(interaction) -> str:
+    return ", ".join(str(p.user or p.contact) for p in interaction.participants)
 
 
 # --- A day's load and the team side by side -------------------------------------------------
