@@ -375,3 +375,21 @@ def test_the_interaction_s_form_shows_the_day_s_load(manager_client):
     for path in ("/interactionview/add",):
         page = manager_client.get(path).get_data(as_text=True)
         assert "crm/day_load.js" in page and 'id="crm-day-load-config"' in page
+
+
+def test_the_board_s_move_dialog_lists_the_day_s_items(manager_client, dbx, plans):
+    from app.models import Interest
+
+    with dbx.acting("manager") as s:
+        from app.services import sales
+
+        client = s.get(Interaction, plans["call"]).client
+        interest = sales.create_interest(
+            Interest(title="Окна", client=client, amount=1),
+            sales.Plan("Позвонить", at(17)))
+        pk = interest.id
+    load = manager_client.get("/board/load", query_string={
+        "interest": pk, "day": DAY.strftime("%d.%m.%Y")}).get_json()
+    assert load["count"] == 3
+    assert [(i["time"], i["subject"]) for i in load["items"]] == [
+        ("10:00", "Презентация"), ("14:00", "Перезвонить"), ("17:00", "Позвонить")]

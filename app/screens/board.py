@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.database import db
 from app.models import Client, CrmUser, DictionaryItem, Interest
-from app.services import access, board, bounds, commands
-from app.services.clock import UnreadableTime, parse_typed
+from app.services import access, board, bounds, calendar, commands
+from app.services.clock import UnreadableTime, format_local, parse_typed
 from app.services.errors import DomainError
 from app.services.principals import OWN, principal
 
@@ -111,7 +111,8 @@ class BoardView(BaseView):
     @expose("/load")
     @has_access
     def load(self):
-        """{"count", "text"}: the responsible's planned interactions on a day."""
+        """{"count", "text", "items"}: the responsible's planned interactions on a day, and
+        which (app.services.calendar.day_items)."""
         interest = db.session.execute(access.readable(Interest).where(
             Interest.id == (_int("interest") or 0))).scalar()
         try:
@@ -120,8 +121,11 @@ class BoardView(BaseView):
             abort(400)
         if interest is None:
             abort(404)
-        count = board.day_load(interest.responsible_id, day)
-        return jsonify(count=count, text=load_text(count, interest.responsible))
+        items = calendar.day_items(interest.responsible_id, day)
+        return jsonify(count=len(items), text=load_text(len(items), interest.responsible),
+                       items=[{"time": format_local(item.start)[-5:],
+                               "end": format_local(item.end)[-5:],
+                               "subject": item.interaction.subject} for item in items[:20]])
 
 
     @expose("/flag/<int:pk>", methods=["POST"])

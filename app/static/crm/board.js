@@ -152,7 +152,24 @@
         fetch(boardEl.dataset.loadUrl + "?interest=" + interest + "&day=" + encodeURIComponent(day),
               {credentials: "same-origin"})
             .then(function (response) { return response.ok ? response.json() : null; })
-            .then(function (load) { if (load) { holder.textContent = load.text; } });
+            .then(function (load) {
+                if (!load) {
+                    return;
+                }
+                holder.textContent = load.text;
+                if (load.items && load.items.length) {
+                    // Which: the day's items, as the calendar has them.
+                    var list = document.createElement("ul");
+                    list.className = "crm-day-load-list";
+                    list.style.cssText = "margin:4px 0 0;padding-left:18px;font-size:12px";
+                    load.items.forEach(function (item) {
+                        var line = document.createElement("li");
+                        line.textContent = item.time + "–" + item.end + " " + item.subject;
+                        list.appendChild(line);
+                    });
+                    holder.appendChild(list);
+                }
+            });
     }
 
     dialog.on("hidden.bs.modal", putBack);
