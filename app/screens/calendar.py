@@ -20,13 +20,20 @@ from flask_babel import get_locale, gettext
 from app.database import db
 from app.models import CrmUser
 from app.services import bounds, calendar
-from app.services.clock import company_tz, local_today, to_local, to_utc, utcnow
+from app.services.clock import (
+    company_tz,
+    local_today,
+    to_local,
+    to_local_many,
+    to_utc,
+    utcnow,
+)
 from app.services.errors import DomainError, RecordInvalid
 
 
-def _wall(moment: dt.datetime) -> str:
+def _wall(moment: dt.datetime, local=to_local) -> str:
     """Naive UTC -> the company's wall-clock time, as FullCalendar reads it."""
-    return to_local(moment).strftime("%Y-%m-%dT%H:%M:%S")
+    return local(moment).replace(microsecond=0).isoformat()
 
 
 def _from_wall(text: str, field: str) -> dt.datetime:
@@ -49,16 +56,20 @@ def _refused(error: DomainError):
         error.status
 
 
-def event_of(item: calendar.Item, now: dt.datetime) -> dict:
-    """An item as a FullCalendar event: coloured by its type and its state."""
+def event_of(item: calendar.Item, now: dt.datetime, today=None, show: str = None,
+             local=to_local) -> dict:
+    """An item as a FullCalendar event: coloured by its type and its state (`today`: the
+    day's bounds, `show`: the record pages' URL without its key, `local`: to_local_many(),
+    when there are many)."""
     interaction = item.interaction
-    state = calendar.state_of(item, now)
+    state = calendar.state_of(item, now, today)
     title = interaction.subject
     if item.client or item.interest:
         title = f"{title} · {item.client or item.interest}"
-    return {"id": str(interaction.id), "title": title, "start": _wall(item.start),
-            "end": _wall(item.end),
-            "url": url_for("InteractionView.show", pk=interaction.id),
+    return {"id": str(interaction.id), "title": title, "start": _wall(item.start, local),
+            "end": _wall(item.end, local),
+            "url": f"{show}{interaction.id}" if show else url_for(
+                "InteractionView.show", pk=interaction.id),
             "classNames": [f"crm-cal-type-{item.type_code or 'other'}",
                            f"crm-cal-{state}"],
             "editable": interaction.status == "planned",
@@ -151,7 +162,9 @@ class CalendarView(BaseView):
         except DomainError as error:
             return _refused(error)
         now = utcnow()
-        return jsonify([event_of(item, now) for item in items])
+        today, show = calendar.today_bounds(now), url_for("InteractionView.show", pk=0)[:-1]
+        local = to_local_many()
+        return jsonify([event_of(item, now, today, show, local) for item in items])
 
     @expose("/move/<int:pk>", methods=["POST"])
     @has_access
@@ -205,22 +218,25 @@ class CalendarView(BaseView):
         people = calendar.team()
         by_user = calendar.side_by_side([user.id for user in people], start, end)
         now = utcnow()
+        today_bounds = calendar.today_bounds(now)
         # The working day, widened to whatever is planned earlier or later.
-        starts = [to_local(item.start).hour for items in by_user.values() for item in items]
+        local_of = to_local_many()
+        starts = [local_of(item.start).hour for items in by_user.values() for item in items]
         hours = list(range(min([8, *starts]), max([20, *starts]) + 1))
         grid = {}
         for user in people:
             for item in by_user.get(user.id, []):
-                local = to_local(item.start)
+                local = local_of(item.start)
                 hour = min(max(local.hour, hours[0]), hours[-1]) if span == "day" else None
                 key = (user.id, local.date(), hour)
                 grid.setdefault(key, []).append(
-                    {"item": item, "state": calendar.state_of(item, now),
+                    {"item": item, "state": calendar.state_of(item, now, today_bounds),
                      "time": local.strftime("%H:%M"),
-                     "end": to_local(item.end).strftime("%H:%M")})
+                     "end": local_of(item.end).strftime("%H:%M")})
         step = dt.timedelta(days=7 if span == "week" else 1)
         return self.render_template(
             "crm/calendar_team.html", title=gettext("Team calendar"), span=span,
             days=days, hours=hours, people=people, grid=grid, by_user=by_user,
-            today=local_today(), previous=(days[0] - step).isoformat(),
+            today=local_today(), show=url_for("InteractionView.show", pk=0)[:-1],
+            previous=(days[0] - step).isoformat(),
             following=(days[0] + step).isoformat())

@@ -130,19 +130,22 @@ def is_overdue(item: Item, now: Optional[dt.datetime] = None) -> bool:
     return item.interaction.status == "planned" and item.start < (now or utcnow())
 
 
-def is_today(item: Item, now: Optional[dt.datetime] = None) -> bool:
-    start, end = local_day_bounds_utc(to_local(now or utcnow()).date())
-    return start <= item.start < end
+def today_bounds(now: Optional[dt.datetime] = None) -> tuple[dt.datetime, dt.datetime]:
+    """The company's today as [start, end) in naive UTC."""
+    return local_day_bounds_utc(to_local(now or utcnow()).date())
 
 
-def state_of(item: Item, now: Optional[dt.datetime] = None) -> str:
-    """What the calendar colours an item by: done, cancelled, overdue, today or planned."""
+def state_of(item: Item, now: Optional[dt.datetime] = None, today=None) -> str:
+    """What the calendar colours an item by: done, cancelled, overdue, today or planned
+    (`today`: today_bounds(now), when many items are coloured at once)."""
     status = item.interaction.status
     if status != "planned":
         return status
-    if is_overdue(item, now):
+    now = now or utcnow()
+    if item.start < now:
         return "overdue"
-    return "today" if is_today(item, now) else "planned"
+    start, end = today or today_bounds(now)
+    return "today" if start <= item.start < end else "planned"
 
 
 # --- Rescheduling ---------------------------------------------------------------------------
