@@ -21,7 +21,8 @@ MAX_PAGE = 10**6
 
 ICONS = {"overdue": "fa-clock-o", "overdue_team": "fa-users", "digest": "fa-sun-o",
          "no_plan": "fa-exclamation-triangle", "birthday": "fa-birthday-cake",
-         "stale_inquiry": "fa-inbox", "export": "fa-download", "absence": "fa-plane"}
+         "stale_inquiry": "fa-inbox", "export": "fa-download", "absence": "fa-plane",
+         "handover": "fa-exchange"}
 
 
 def _item(note) -> dict:

@@ -123,6 +123,15 @@ def record_path(notification: Notification) -> str:
         return f"/exports/#export-{notification.record_id}"
     if notification.kind == "absence":
         return f"/absences/#absence-{notification.record_id}"
+    if notification.kind == "handover":
+        handed = notification.payload or {}
+        if handed.get("interest"):
+            return "/interestview/list/?worklist=my_open_interests"
+        if handed.get("inquiry") and not handed.get("interaction"):
+            return "/inquiryview/list/?worklist=new_inquiries"
+        if handed.get("client") and not handed.get("interaction"):
+            return "/clientview/list/"
+        return "/interactionview/list/"
     return f"/{notification.entity}view/show/{notification.record_id}"
 
 

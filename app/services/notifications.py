@@ -57,6 +57,9 @@ KINDS = (
     Kind("absence", _l("Absences"),
          _l("You stand in for an absent colleague and have their work, or you are back "
             "and your work has returned to you."), emailed=True),
+    Kind("handover", _l("Work handed to me"),
+         _l("A colleague's planned interactions, interests, inquiries or clients have been "
+            "handed over to you."), emailed=True),
 )
 BY_CODE = {kind.code: kind for kind in KINDS}
 
@@ -247,6 +250,8 @@ def title(notification: Notification) -> str:
             return gettext("You stand in for %(name)s until %(day)s", name=p.get("user", ""),
                            day=_day(p.get("ends_on")))
         return gettext("Your work has returned from %(name)s", name=p.get("deputy", ""))
+    if kind == "handover":
+        return gettext("%(name)s's work is handed over to you", name=p.get("from", ""))
     return kind
 
 
@@ -281,6 +286,10 @@ def details(notification: Notification) -> str:
         return gettext("Try again, or ask the administrator to look at the exports' history.")
     if kind == "absence":
         return handed_text(p) or gettext("Nothing was open.")
+    if kind == "handover":
+        text = handed_text(p)
+        return gettext("%(what)s, by %(who)s", what=text, who=p["by"]) \
+            if p.get("by") and text else text
     return ""
 
 
@@ -294,6 +303,10 @@ def handed_text(counts: dict) -> str:
         parts.append(ngettext("%(num)d interest", "%(num)d interests", counts["interest"]))
     if counts.get("inquiry"):
         parts.append(ngettext("%(num)d inquiry", "%(num)d inquiries", counts["inquiry"]))
+    if counts.get("client"):
+        parts.append(ngettext("%(num)d client", "%(num)d clients", counts["client"]))
+    if counts.get("contact"):
+        parts.append(ngettext("%(num)d contact", "%(num)d contacts", counts["contact"]))
     return ", ".join(parts)
 
 

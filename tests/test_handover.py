@@ -1,0 +1,285 @@
+"""Handing work over (app.services.handover): exactly the chosen open work of one employee
+moves to another, and nothing of anyone else; `ids` narrows; interests take their plans
+along (R1), clients their contacts; one transaction with history and one notification;
+the reassign right and its scope over both employees; the API, the page, and
+deactivating a user who still has open work."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from factories import default_pipeline, first_stage
+from sqlalchemy import select
+
+from app.models import (
+    ChangeLog,
+    Client,
+    Contact,
+    CrmUser,
+    Inquiry,
+    Interaction,
+    Interest,
+    Notification,
+)
+from app.services import handover
+from app.services.errors import Forbidden, RecordInvalid, RuleBroken
+
+SOON = dt.datetime.utcnow().replace(microsecond=0) + dt.timedelta(days=2)
+OWNER = {Client: Client.responsible_id, Contact: Contact.responsible_id,
+         Inquiry: Inquiry.manager_id, Interest: Interest.responsible_id,
+         Interaction: Interaction.responsible_id}
+API = "/api/v1/handover/"
+
+
+@pytest.fixture
+def work(dbx):
+    """The manager's work: a client with a contact, an open interest with its plan, a task
+    without an interest, a done call, a closed interest, a new and a processed inquiry;
+    and manager_b's own client, interest, plan and inquiry."""
+    manager, other = dbx.user_id("manager"), dbx.user_id("manager_b")
+    supervisor = dbx.user_id("supervisor")
+    pipeline = default_pipeline(dbx)
+    stage = first_stage(dbx, pipeline)
+    with dbx.session() as s:
+        client = Client(name="ООО «Ромашка»", kind="company", responsible_id=manager)
+        others_client = Client(name="ООО «Лютик»", kind="company", responsible_id=other)
+        s.add_all([client, others_client])
+        s.flush()
+        interest = Interest(title="Поставка", pipeline_id=pipeline, stage_id=stage,
+                            client_id=client.id, responsible_id=manager)
+        second = Interest(title="Сервис", pipeline_id=pipeline, stage_id=stage,
+                          client_id=client.id, responsible_id=manager)
+        closed = Interest(title="Старая сделка", pipeline_id=pipeline, stage_id=stage,
+                          client_id=client.id, responsible_id=manager,
+                          closed_at=SOON - dt.timedelta(days=30))
+        others_interest = Interest(title="Чужая сделка", pipeline_id=pipeline, stage_id=stage,
+                                   client_id=others_client.id, responsible_id=other)
+        s.add_all([interest, second, closed, others_interest])
+        s.flush()
+        rows = {
+            "contact": Contact(name="Иван Петров", client_id=client.id,
+                               responsible_id=manager),
+            "plan": Interaction(subject="Презентация", interest_id=interest.id,
+                                client_id=client.id, planned_at=SOON, responsible_id=manager),
+            "second_plan": Interaction(subject="Звонок по сервису", interest_id=second.id,
+                                       client_id=client.id, planned_at=SOON,
+                                       responsible_id=manager),
+            "task": Interaction(subject="Подготовить КП", planned_at=SOON,
+                                responsible_id=manager),
+            "done": Interaction(subject="Звонок", status="done", result="Ок",
+                                planned_at=SOON - dt.timedelta(days=3),
+                                done_at=SOON - dt.timedelta(days=3), responsible_id=manager),
+            "others_plan": Interaction(subject="Чужой звонок", planned_at=SOON,
+                                       interest_id=others_interest.id,
+                                       client_id=others_client.id, responsible_id=other),
+            "new_inquiry": Inquiry(sender_name="Пётр", manager_id=manager, status="new"),
+            "old_inquiry": Inquiry(sender_name="Анна", manager_id=manager,
+                                   status="processed"),
+            "others_inquiry": Inquiry(sender_name="Олег", manager_id=other, status="new"),
+        }
+        s.add_all(rows.values())
+        s.commit()
+        ids = {key: row.id for key, row in rows.items()}
+        ids.update(client=client.id, others_client=others_client.id, interest=interest.id,
+                   second=second.id, closed=closed.id, others_interest=others_interest.id,
+                   manager=manager, other=other, supervisor=supervisor)
+        return ids
+
+
+KEYS = {"contact": Contact, "plan": Interaction, "second_plan": Interaction,
+        "task": Interaction, "done": Interaction, "others_plan": Interaction,
+        "new_inquiry": Inquiry, "old_inquiry": Inquiry, "others_inquiry": Inquiry,
+        "client": Client, "others_client": Client, "interest": Interest, "second": Interest,
+        "closed": Interest, "others_interest": Interest}
+
+
+def owners(dbx, work) -> dict[str, int]:
+    """Who is responsible for each record of the fixture."""
+    with dbx.session() as s:
+        return {key: s.execute(select(OWNER[model]).where(model.id == work[key])).scalar()
+                for key, model in KEYS.items()}
+
+
+def expect(work, before: dict, to: int, *keys) -> dict:
+    return {**before, **{key: to for key in keys}}
+
+
+def hand(dbx, by="admin", **values):
+    with dbx.acting(by):
+        return handover.hand_over(values["from_user"], values["to_user"],
+                                  values.get("items", ["all"]), values.get("ids"))
+
+
+# --- what moves -----------------------------------------------------------------------------
+
+
+def test_all_open_work_moves_and_nothing_of_anyone_else(dbx, work):
+    before = owners(dbx, work)
+    done = hand(dbx, from_user=work["manager"], to_user=work["supervisor"])
+    assert owners(dbx, work) == expect(
+        work, before, work["supervisor"], "plan", "second_plan", "task", "interest",
+        "second", "new_inquiry", "client", "contact")
+    assert done.counts == {"interactions": 3, "interests": 2, "inquiries": 1, "clients": 1,
+                           "contacts": 1}
+    assert sorted(done.moved["interactions"]) == sorted(
+        [work["plan"], work["second_plan"], work["task"]])
+
+
+@pytest.mark.parametrize("items,moved", [
+    (["interactions"], ["plan", "second_plan", "task"]),
+    # An interest keeps its plan (R1): its planned interactions go with it.
+    (["interests"], ["interest", "second", "plan", "second_plan"]),
+    (["inquiries"], ["new_inquiry"]),
+    (["clients"], ["client", "contact"]),
+    (["interactions", "inquiries"], ["plan", "second_plan", "task", "new_inquiry"]),
+])
+def test_exactly_the_chosen_kinds_move(dbx, work, items, moved):
+    before = owners(dbx, work)
+    hand(dbx, from_user=work["manager"], to_user=work["supervisor"], items=items)
+    assert owners(dbx, work) == expect(work, before, work["supervisor"], *moved)
+
+
+def test_ids_narrow_a_kind_to_those_records(dbx, work):
+    before = owners(dbx, work)
+    done = hand(dbx, from_user=work["manager"], to_user=work["supervisor"],
+                items=["interests", "interactions"],
+                ids={"interests": [work["second"]], "interactions": [work["task"]]})
+    assert owners(dbx, work) == expect(work, before, work["supervisor"],
+                                       "second", "second_plan", "task")
+    assert done.counts["interests"] == 1 and done.counts["interactions"] == 2
+    # A plain list when one kind is chosen.
+    hand(dbx, from_user=work["manager"], to_user=work["supervisor"], items=["inquiries"],
+         ids=[work["new_inquiry"]])
+    assert owners(dbx, work)["new_inquiry"] == work["supervisor"]
+
+
+@pytest.mark.parametrize("kind,key", [
+    ("interactions", "others_plan"), ("interactions", "done"), ("interests", "closed"),
+    ("interests", "others_interest"), ("inquiries", "old_inquiry"),
+    ("clients", "others_client"), ("interactions", "missing")])
+def test_an_id_that_is_not_the_employees_open_work_refuses_the_whole_handover(
+        dbx, work, kind, key):
+    before = owners(dbx, work)
+    record_id = work.get(key, 987654)
+    with pytest.raises(RuleBroken) as refused:
+        hand(dbx, from_user=work["manager"], to_user=work["supervisor"], items=["all"],
+             ids={"inquiries": [work["new_inquiry"]], kind: [record_id]})
+    assert refused.value.code == "not_theirs"
+    assert str(record_id) in refused.value.message
+    assert owners(dbx, work) == before
+    assert dbx.count(ChangeLog, ChangeLog.action == "update") == 0
+
+
+def test_the_history_says_who_handed_what_to_whom(dbx, work):
+    hand(dbx, from_user=work["manager"], to_user=work["supervisor"], items=["interests"])
+    rows = dbx.all(select(ChangeLog).where(ChangeLog.action == "update")
+                   .order_by(ChangeLog.entity, ChangeLog.record_id))
+    assert {(row.entity, row.record_id) for row in rows} == {
+        ("Interest", work["interest"]), ("Interest", work["second"]),
+        ("Interaction", work["plan"]), ("Interaction", work["second_plan"])}
+    for row in rows:
+        assert row.changes == {"responsible_id": [work["manager"], work["supervisor"]]}
+        assert row.user_id == dbx.user_id("admin")
+    # The versions rose: an editor who read the record before sees a conflict.
+    assert dbx.get(Interest, work["interest"]).version == 2
+
+
+def test_the_receiver_is_notified_once_with_the_counts(app, dbx, work):
+    hand(dbx, from_user=work["manager"], to_user=work["supervisor"], items=["interactions"])
+    hand(dbx, from_user=work["manager"], to_user=work["supervisor"], items=["inquiries"])
+    notes = dbx.all(select(Notification).where(Notification.kind == "handover"))
+    assert len(notes) == 1
+    note = notes[0]
+    assert note.user_id == work["supervisor"] and note.record_id == work["manager"]
+    assert note.payload["interaction"] == 3 and note.payload["inquiry"] == 1
+    from app.services import notifications
+
+    with app.test_request_context():
+        assert "Manager" in notifications.title(note)
+        assert "3" in notifications.details(note)
+
+
+def test_a_failure_midway_leaves_nothing_moved(dbx, work, monkeypatch):
+    before = owners(dbx, work)
+    real = handover._update
+
+    def failing(kind, *args):
+        if kind == "inquiries":
+            raise RuntimeError("the database went away")
+        return real(kind, *args)
+
+    monkeypatch.setattr(handover, "_update", failing)
+    with pytest.raises(RuntimeError):
+        hand(dbx, from_user=work["manager"], to_user=work["supervisor"])
+    assert owners(dbx, work) == before
+    assert dbx.count(ChangeLog, ChangeLog.action == "update") == 0
+    assert dbx.count(Notification, Notification.kind == "handover") == 0
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"to_user": "manager"}, "to_user"),
+    ({"to_user": 987654}, "to_user"),
+    ({"from_user": None}, "from_user"),
+    ({"from_user": "abc"}, "from_user"),
+    ({"items": []}, "items"),
+    ({"items": ["everything"]}, "items"),
+    ({"items": "interests", "ids": {"clients": [1]}}, "ids"),
+    ({"items": ["interests", "clients"], "ids": [1]}, "ids"),
+    ({"items": ["interests"], "ids": ["x"]}, "ids"),
+])
+def test_bad_requests_are_refused_by_field(dbx, work, change, field):
+    values = {"from_user": work["manager"], "to_user": work["supervisor"], "items": ["all"]}
+    values.update(change)
+    if values["to_user"] == "manager":
+        values["to_user"] = work["manager"]
+    with pytest.raises(RecordInvalid) as refused:
+        hand(dbx, **values)
+    assert field in refused.value.errors
+
+
+def test_an_inactive_receiver_is_refused(dbx, work):
+    with dbx.session() as s:
+        s.get(CrmUser, work["other"]).active = False
+        s.commit()
+    with pytest.raises(RecordInvalid) as refused:
+        hand(dbx, from_user=work["manager"], to_user=work["other"])
+    assert "to_user" in refused.value.errors
+
+
+def test_nothing_to_hand_over_is_said(dbx, work):
+    with pytest.raises(RuleBroken) as refused:
+        hand(dbx, from_user=dbx.user_id("readonly"), to_user=work["manager"])
+    assert refused.value.code == "nothing_to_hand_over"
+
+
+def test_the_reassign_scope_holds_both_employees(dbx, work):
+    before = owners(dbx, work)
+    # The supervisor reassigns within Sales (themselves and the manager) only.
+    hand(dbx, by="supervisor", from_user=work["manager"], to_user=work["supervisor"],
+         items=["interactions"])
+    for giver, receiver in ((work["manager"], work["other"]),
+                            (work["other"], work["supervisor"])):
+        with pytest.raises(Forbidden):
+            hand(dbx, by="supervisor", from_user=giver, to_user=receiver)
+    # A manager has no reassign right at all.
+    with pytest.raises(Forbidden):
+        hand(dbx, by="manager", from_user=work["supervisor"], to_user=work["manager"])
+    assert owners(dbx, work) == expect(work, before, work["supervisor"],
+                                       "plan", "second_plan", "task")
+
+
+def test_a_thousand_records_take_a_bounded_number_of_statements(dbx, work, count_queries):
+    rows = [{"subject": f"Звонок {n}", "planned_at": SOON, "responsible_id": work["manager"],
+             "status": "planned", "version": 1, "created_on": SOON, "changed_on": SOON}
+            for n in range(1000)]
+    dbx.insert(Interaction, rows)
+    with count_queries() as counter:
+        done = hand(dbx, from_user=work["manager"], to_user=work["supervisor"])
+    assert done.counts["interactions"] == 1003
+    assert counter.count <= 25, counter.dump()
+    assert dbx.count(ChangeLog, ChangeLog.entity == "Interaction",
+                     ChangeLog.action == "update") == 1003
