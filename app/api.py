@@ -15,6 +15,7 @@ from app.entities import BY_API
 from app.exports_api import ExportApi
 from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmApi, install_prepared_schemas
+from app.handover_api import HandoverApi
 from app.jobs_api import JobApi, JobRunApi, NotificationApi
 from app.labels import LABELS
 from app.models import AUDIT_STAMPS, Client, Inquiry, Interaction, Interest
@@ -105,3 +106,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(CalendarFeedApi)
     appbuilder.add_api(CalendarApi)
     appbuilder.add_api(AbsenceApi)
+    appbuilder.add_api(HandoverApi)

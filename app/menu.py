@@ -47,7 +47,23 @@ def _placed(pages: list[MenuEntry], lists: list[MenuEntry]) -> list[MenuEntry]:
     return menu
 
 
-MENU = _placed(PAGES, _LISTS)
+# Pages for those who may reassign work (app.services.rights grants their entries to the
+# roles with a reassign right over interactions, interests or inquiries), last in their
+# category.
+REASSIGN_PAGES = [MenuEntry("HandoverView", "Hand over work", _l("Hand over work"), "Sales",
+                            "fa-exchange")]
+
+
+def _appended(pages: list[MenuEntry], menu: list[MenuEntry]) -> list[MenuEntry]:
+    menu = list(menu)
+    for page in pages:
+        last = max((i for i, entry in enumerate(menu) if entry.category == page.category),
+                   default=len(menu) - 1)
+        menu.insert(last + 1, page)
+    return menu
+
+
+MENU = _appended(REASSIGN_PAGES, _placed(PAGES, _LISTS))
 
 CATEGORY_LABELS = {
     "CRM": _l("CRM"),

@@ -16,6 +16,7 @@ from app.screens.calendar import CalendarView
 from app.screens.calendar_feed import CalendarFeedView
 from app.screens.custom_files import CustomFileView
 from app.screens.exports import ExportView
+from app.screens.handover import HandoverView
 from app.screens.jobs import JobView
 from app.screens.lookup import LookupView
 from app.screens.notifications import NotificationView
@@ -51,7 +52,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(CalendarFeedView)
     appbuilder.add_view_no_menu(AbsenceView)
     pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, CalendarView,
-                                               ReportView, JobView]}
+                                               ReportView, JobView, HandoverView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
                             category=entry.category, icon=entry.icon,

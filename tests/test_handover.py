@@ -24,6 +24,8 @@ from app.models import (
 )
 from app.services import handover
 from app.services.errors import Forbidden, RecordInvalid, RuleBroken
+from tests.conftest import json_of
+from tests.helpers import text_of
 
 SOON = dt.datetime.utcnow().replace(microsecond=0) + dt.timedelta(days=2)
 OWNER = {Client: Client.responsible_id, Contact: Contact.responsible_id,
@@ -283,3 +285,143 @@ def test_a_thousand_records_take_a_bounded_number_of_statements(dbx, work, count
     assert counter.count <= 25, counter.dump()
     assert dbx.count(ChangeLog, ChangeLog.entity == "Interaction",
                      ChangeLog.action == "update") == 1003
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def test_the_api_hands_over_and_answers_what_moved(api, dbx, work):
+    before = owners(dbx, work)
+    response = api.post(API, json={"from_user": work["manager"], "to_user": work["supervisor"],
+                                   "items": ["interests", "inquiries"]})
+    assert response.status_code == 200, json_of(response)
+    body = json_of(response)
+    assert body["moved"] == {"interactions": 2, "interests": 2, "inquiries": 1, "clients": 0,
+                             "contacts": 0}
+    assert body["total"] == 5 and body["to_user"] == work["supervisor"]
+    assert sorted(body["ids"]["interests"]) == sorted([work["interest"], work["second"]])
+    assert owners(dbx, work) == expect(work, before, work["supervisor"], "interest", "second",
+                                       "plan", "second_plan", "new_inquiry")
+
+
+def test_the_api_takes_ids_and_the_path_without_its_slash(api, dbx, work):
+    response = api.post(API.rstrip("/"), json={
+        "from_user": work["manager"], "to_user": work["supervisor"], "items": ["clients"],
+        "ids": [work["client"]]})
+    assert response.status_code in (200, 308), json_of(response)
+    if response.status_code == 308:
+        response = api.post(API, json={
+            "from_user": work["manager"], "to_user": work["supervisor"],
+            "items": ["clients"], "ids": [work["client"]]})
+    assert json_of(response)["moved"]["clients"] == 1
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ("not an object", 400, "bad_request"),
+    ([1, 2], 400, "bad_request"),
+    ({"from_user": "$manager", "to_user": "$manager", "items": ["all"]}, 422, "invalid"),
+    ({"from_user": "$manager", "to_user": 987654, "items": ["all"]}, 422, "invalid"),
+    ({"to_user": "$supervisor", "items": ["all"]}, 422, "invalid"),
+    ({"from_user": "$manager", "to_user": "$supervisor"}, 422, "invalid"),
+    ({"from_user": "$manager", "to_user": "$supervisor", "items": ["x"]}, 422, "invalid"),
+    ({"from_user": "$manager", "to_user": "$supervisor", "items": "interests",
+      "ids": {"interests": ["$others_interest"]}}, 422, "not_theirs"),
+    ({"from_user": "$readonly", "to_user": "$supervisor", "items": ["all"]}, 422,
+     "nothing_to_hand_over"),
+    ({"from_user": True, "to_user": {"a": 1}, "items": [None]}, 422, "invalid"),
+])
+def test_the_api_refuses_with_a_code(api, dbx, work, body, status, code):
+    def fill(value):
+        if isinstance(value, str) and value.startswith("$"):
+            name = value[1:]
+            return work.get(name) or dbx.user_id(name)
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        return value
+
+    before = owners(dbx, work)
+    if isinstance(body, str):
+        response = api.post(API, data=body, headers={"Content-Type": "application/json"})
+    else:
+        response = api.post(API, json=fill(body))
+    assert response.status_code == status, json_of(response)
+    assert json_of(response)["code"] == code
+    assert json_of(response)["message"]
+    assert owners(dbx, work) == before
+
+
+def test_the_api_follows_the_reassign_scope(api_as, dbx, work):
+    before = owners(dbx, work)
+    response = api_as("manager").post(API, json={
+        "from_user": work["manager"], "to_user": work["supervisor"], "items": ["all"]})
+    assert response.status_code == 403 and json_of(response)["code"] == "forbidden"
+    response = api_as("supervisor").post(API, json={
+        "from_user": work["manager"], "to_user": work["other"], "items": ["all"]})
+    assert response.status_code == 403 and json_of(response)["code"] == "forbidden"
+    assert owners(dbx, work) == before
+    response = api_as("supervisor").post(API, json={
+        "from_user": work["manager"], "to_user": work["supervisor"], "items": ["inquiries"]})
+    assert response.status_code == 200, json_of(response)
+    assert owners(dbx, work)["new_inquiry"] == work["supervisor"]
+
+
+def test_the_api_is_for_logged_in_users_only(anon_api, work):
+    response = anon_api.post(API, json={"from_user": work["manager"],
+                                        "to_user": work["supervisor"], "items": ["all"]})
+    assert response.status_code == 401
+
+
+def test_the_spec_describes_every_answer(api):
+    spec = json_of(api.get("/api/v1/_openapi"))
+    operation = spec["paths"]["/api/v1/handover/"]["post"]
+    assert {"200", "400", "401", "403", "422"} <= set(operation["responses"])
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_counts_and_hands_over(admin_client, dbx, work):
+    page = admin_client.get(f"/handover/?from_user={work['manager']}")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Hand over work" in text or "Передать дела" in text
+    assert 'value="interactions" checked' in text and 'value="clients"' in text
+    assert 'value="clients" checked' not in text
+    assert '<span class="badge">3</span>' in text and '<span class="badge">2</span>' in text
+    before = owners(dbx, work)
+    response = admin_client.post("/handover/", data={
+        "from_user": work["manager"], "to_user": work["supervisor"],
+        "items": ["interests", "clients"]})
+    assert response.status_code == 302
+    assert owners(dbx, work) == expect(work, before, work["supervisor"], "interest", "second",
+                                       "plan", "second_plan", "client", "contact")
+    followed = admin_client.get(response.headers["Location"])
+    assert "alert-success" in text_of(followed)
+
+
+def test_the_page_says_what_is_wrong(admin_client, dbx, work):
+    before = owners(dbx, work)
+    response = admin_client.post("/handover/", data={
+        "from_user": work["manager"], "to_user": work["manager"], "items": ["interests"]})
+    assert response.status_code == 422
+    assert "alert-danger" in text_of(response)
+    response = admin_client.post("/handover/", data={
+        "from_user": work["manager"], "to_user": work["supervisor"]})
+    assert response.status_code == 422
+    assert owners(dbx, work) == before
+
+
+def test_the_page_and_its_menu_entry_are_for_those_who_may_reassign(
+        admin_client, supervisor_client, manager_client, dbx, work):
+    assert 'href="/handover/' in text_of(supervisor_client.get("/"))
+    assert 'href="/handover/' not in text_of(manager_client.get("/"))
+    page = manager_client.get("/handover/")
+    assert page.status_code == 200 and "alert-info" in text_of(page)
+    # The supervisor chooses among the employees of their subtree only.
+    text = text_of(supervisor_client.get(f"/handover/?from_user={work['manager']}"))
+    assert f'value="{work["other"]}"' not in text
+    response = supervisor_client.post("/handover/", data={
+        "from_user": work["manager"], "to_user": work["other"], "items": ["interactions"]})
+    assert response.status_code == 422 or response.status_code == 403

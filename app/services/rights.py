@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from app.database import db
 from app.entities import pages_of
-from app.menu import MENU
+from app.menu import MENU, REASSIGN_PAGES
 from app.models import RoleRight
 from app.services.access import (
     ACTIONS,
@@ -81,7 +81,15 @@ PERSONAL_PERMISSIONS = [
     ("can_post", "AbsenceApi"),
     ("can_put", "AbsenceApi"),
     ("can_delete", "AbsenceApi"),
+    # Handing work over: the page and the command; who may hand over whose work is the
+    # reassign right over both employees (app.services.handover). Its menu entry shows to
+    # those who hold a reassign right (below).
+    ("can_list", "HandoverView"),
+    ("can_edit", "HandoverView"),
+    ("can_post", "HandoverApi"),
 ]
+# The menu entries of pages for those who may reassign work (app.menu.REASSIGN_PAGES).
+REASSIGN_ENTITIES = ("interaction", "interest", "inquiry")
 
 CRM = ("client", "contact", "inquiry", "interest", "interaction")
 # Entities whose rights can be limited to own / department records (reports show the
@@ -176,6 +184,10 @@ def _sync_fab_permissions(role, matrix: Matrix) -> None:
             add("menu_access", entry.category)
     for permission, view in PERSONAL_PERMISSIONS:
         add(permission, view)
+    if any(matrix.get((entity, "reassign"), NONE) > OWN for entity in REASSIGN_ENTITIES):
+        for entry in REASSIGN_PAGES:
+            add("menu_access", entry.name)
+            add("menu_access", entry.category)
     role.permissions = sorted(set(wanted), key=lambda pv: pv.id)
 
 
