@@ -66,6 +66,7 @@ SCREENS = [
     ("interest-close", "/interestview/close/{interest_id}?outcome=lost"),
     ("interaction-complete", "/interactionview/complete/{plan_id}"),
     ("interaction-add", "/interactionview/add"),
+    ("interaction-show", "/interactionview/show/{plan_id}"),
     ("inquiry-add", "/inquiryview/add"),
     ("history-list", "/changelogview/list/"),
     ("inquiries-list", "/inquiryview/list/"),

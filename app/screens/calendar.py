@@ -146,9 +146,7 @@ class CalendarView(BaseView):
                     "texts": {"busy": gettext("Busy at that time:"),
                               "anyway": gettext("Move it anyway?"),
                               "moved": gettext("Moved."),
-                              "failed": gettext("Not moved:"),
-                              "plan": gettext("Plan an interaction at %(when)s?",
-                                              when="{when}")}})
+                              "failed": gettext("Not moved:")}})
 
     @expose("/events")
     @has_access

@@ -105,11 +105,11 @@
         views: {dayGridMonth: {eventDisplay: "block", displayEventEnd: false}},
         nowIndicator: true,
         allDaySlot: false,
-        slotMinTime: "07:00:00",
-        slotMaxTime: "22:00:00",
+        // The whole day, scrolled to the working morning: nothing planned early or late
+        // is out of sight.
         scrollTime: "08:00:00",
         slotDuration: "00:30:00",
-        height: "auto",
+        contentHeight: 680,
         dayMaxEvents: 4,
         eventTimeFormat: {hour: "2-digit", minute: "2-digit", hour12: false},
         slotLabelFormat: {hour: "2-digit", minute: "2-digit", hour12: false},

@@ -25,6 +25,11 @@
         return m ? m[1] : null;
     }
 
+    // The responsible chosen, if any ("__None": Flask-AppBuilder's blank choice).
+    function user() {
+        return who && who.value && who.value !== "__None" ? who.value : "";
+    }
+
     function show() {
         var day = dayOf(when.value);
         if (!day) {
@@ -32,8 +37,8 @@
             return;
         }
         var url = config.dataset.url + "?day=" + day;
-        if (who && who.value) {
-            url += "&user=" + encodeURIComponent(who.value);
+        if (user()) {
+            url += "&user=" + encodeURIComponent(user());
         }
         fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
             .then(function (r) { return r.ok ? r.json() : null; })
@@ -44,7 +49,7 @@
                 }
                 var link = document.createElement("a");
                 link.href = config.dataset.calendar + "?view=timeGridDay&date=" + day +
-                    (who && who.value ? "&user=" + encodeURIComponent(who.value) : "");
+                    (user() ? "&user=" + encodeURIComponent(user()) : "");
                 link.textContent = load.text;
                 holder.appendChild(link);
                 if (load.items.length) {
