@@ -217,6 +217,22 @@ def test_the_page_draws_the_calendar(manager_client):
     assert "https://" not in page.split("vendor/fullcalendar")[0][-200:]
 
 
+def test_the_page_s_settings(supervisor_client, dbx):
+    import html
+    import json
+    import re
+
+    manager = dbx.user_id("manager")
+    page = supervisor_client.get(f"/calendar/?user={manager}&view=dayGridMonth&date=2026-12-01")
+    config = json.loads(html.unescape(re.search(
+        r'data-config="([^"]*)"', page.get_data(as_text=True)).group(1)))
+    assert config["user"] == manager and config["mine"] is False
+    assert (config["view"], config["date"]) == ("dayGridMonth", "2026-12-01")
+    assert config["events"] == f"/calendar/events?user={manager}"
+    assert config["move"] == "/calendar/move/" and config["offset"] == 180
+    assert config["locale"] in ("ru", "en")
+
+
 def test_the_events_are_the_user_s_in_the_company_s_wall_clock_time(manager_client, plans):
     found = _events(manager_client)
     assert set(found) == {plans["meeting"], plans["call"], plans["done"]}

@@ -142,7 +142,7 @@ class CalendarView(BaseView):
                                              "dayGridMonth", "listWeek") else
                     "timeGridWeek",
                     "date": request.args.get("date") or local_today().isoformat(),
-                    "mine": user_id == g.user.id,
+                    "mine": user_id == g.user.id, "user": user_id,
                     "texts": {"busy": gettext("Busy at that time:"),
                               "anyway": gettext("Move it anyway?"),
                               "moved": gettext("Moved."),
