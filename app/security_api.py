@@ -42,8 +42,8 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from app.database import db
-from app.fab.rest import refuse_malformed_rison
-from app.services import accounts
+from app.fab.rest import answer, refuse_malformed_rison
+from app.services import accounts, handover
 from app.services.records import DomainError
 
 READ_ONLY = {"info", "get", "get_list"}
@@ -114,6 +114,11 @@ class CrmUserPostSchema(UserPostSchema):
 class CrmUserPutSchema(UserPutSchema):
     class Meta:
         exclude = ("groups",)
+
+    hand_over_to = fields.Integer(required=False, allow_none=True, metadata={
+        "description": "When the user is deactivated: the active employee who takes over "
+                       "their planned interactions and tasks, open interests, unprocessed "
+                       "inquiries and clients. Required when they have any."})
 
     @validates_schema
     def roles_not_emptied(self, data, **kwargs):
@@ -199,12 +204,22 @@ class CrmUserApi(SecurityResource, UserApi):
             item = self.edit_model_schema.load(data)
         except ValidationError as error:
             return self.response_400(message=error.messages)
+        receiver = item.pop("hand_over_to", None)
+        was_active = bool(user.active)
         refused = self._apply(user, item)
         if refused is not None:
             db.session.rollback()
             return refused
         user.changed_on = datetime.now()
         user.changed_by_fk = self.appbuilder.sm.current_user.id
+        if was_active and not user.active:
+            # Their open work goes to the receiver in the same command, or it is refused.
+            try:
+                handover.deactivate(user, receiver)
+            except DomainError as error:
+                db.session.rollback()
+                return answer(error.status, {"code": error.code,
+                                             "message": error.errors or error.message})
         try:
             accounts.check_administrators_remain()
             accounts.commit()

@@ -425,3 +425,96 @@ def test_the_page_and_its_menu_entry_are_for_those_who_may_reassign(
     response = supervisor_client.post("/handover/", data={
         "from_user": work["manager"], "to_user": work["other"], "items": ["interactions"]})
     assert response.status_code == 422 or response.status_code == 403
+
+
+# --- deactivating a user --------------------------------------------------------------------
+
+USERS_API = "/api/v1/security/users/"
+
+
+def user_form(dbx, user_id: int, **more) -> dict:
+    with dbx.session() as s:
+        user = s.get(CrmUser, user_id)
+        form = {"first_name": user.first_name, "last_name": user.last_name,
+                "username": user.username, "email": user.email,
+                "roles": [str(role.id) for role in user.roles]}  # "active" unchecked
+    form.update(more)
+    return form
+
+
+def is_active(dbx, user_id: int) -> bool:
+    return dbx.get(CrmUser, user_id).active
+
+
+def test_a_user_with_open_work_is_not_deactivated_without_a_receiver(dbx, work):
+    before = owners(dbx, work)
+    with dbx.acting("admin") as s:
+        with pytest.raises(RuleBroken) as refused:
+            handover.deactivate(s.get(CrmUser, work["manager"]))
+    assert refused.value.code == "open_work"
+    assert "3 interactions and tasks" in refused.value.message
+    assert "hand_over_to" in refused.value.errors
+    assert is_active(dbx, work["manager"]) and owners(dbx, work) == before
+
+
+def test_deactivating_with_a_receiver_hands_everything_over_in_one_command(dbx, work):
+    before = owners(dbx, work)
+    with dbx.acting("admin") as s:
+        done = handover.deactivate(s.get(CrmUser, work["manager"]), work["supervisor"])
+    assert done.total == 8
+    assert not is_active(dbx, work["manager"])
+    assert owners(dbx, work) == expect(
+        work, before, work["supervisor"], "plan", "second_plan", "task", "interest", "second",
+        "new_inquiry", "client", "contact")
+
+
+def test_a_user_without_open_work_is_deactivated_as_before(dbx, work):
+    with dbx.acting("admin") as s:
+        assert handover.deactivate(s.get(CrmUser, dbx.user_id("readonly"))) is None
+    assert not is_active(dbx, dbx.user_id("readonly"))
+
+
+def test_the_users_form_asks_where_the_work_goes(admin_client, dbx, work):
+    page = text_of(admin_client.get(f"/users/edit/{work['manager']}"))
+    assert 'name="hand_over_to"' in page
+    before = owners(dbx, work)
+    response = admin_client.post(f"/users/edit/{work['manager']}",
+                                 data=user_form(dbx, work["manager"]))
+    assert response.status_code == 302
+    followed = text_of(admin_client.get(response.headers["Location"]))
+    assert "alert-danger" in followed
+    assert is_active(dbx, work["manager"]) and owners(dbx, work) == before
+    response = admin_client.post(f"/users/edit/{work['manager']}", data=user_form(
+        dbx, work["manager"], hand_over_to=str(work["supervisor"])))
+    assert response.status_code == 302
+    assert not is_active(dbx, work["manager"])
+    assert owners(dbx, work)["client"] == work["supervisor"]
+    assert dbx.count(Notification, Notification.kind == "handover",
+                     Notification.user_id == work["supervisor"]) == 1
+
+
+def test_the_users_form_changes_an_active_user_without_asking(admin_client, dbx, work):
+    form = user_form(dbx, work["manager"], active="y", first_name="Мария")
+    response = admin_client.post(f"/users/edit/{work['manager']}", data=form)
+    assert response.status_code == 302
+    assert dbx.get(CrmUser, work["manager"]).first_name == "Мария"
+    assert is_active(dbx, work["manager"])
+
+
+def test_the_users_api_asks_where_the_work_goes(api, dbx, work):
+    before = owners(dbx, work)
+    response = api.put(f"{USERS_API}{work['manager']}", json={"active": False})
+    assert response.status_code == 422, json_of(response)
+    assert json_of(response)["code"] == "open_work"
+    assert "hand_over_to" in json_of(response)["message"]
+    assert is_active(dbx, work["manager"]) and owners(dbx, work) == before
+    response = api.put(f"{USERS_API}{work['manager']}",
+                       json={"active": False, "hand_over_to": work["manager"]})
+    assert response.status_code == 422 and json_of(response)["code"] == "invalid"
+    assert is_active(dbx, work["manager"])
+    response = api.put(f"{USERS_API}{work['manager']}",
+                       json={"active": False, "hand_over_to": work["supervisor"]})
+    assert response.status_code == 200, json_of(response)
+    assert "hand_over_to" not in json_of(response)["result"]
+    assert not is_active(dbx, work["manager"])
+    assert owners(dbx, work)["interest"] == work["supervisor"]

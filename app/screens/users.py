@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.sqla.models import Role
@@ -34,7 +35,8 @@ from wtforms.validators import Optional as OptionalValue
 from app.database import db
 from app.fab.crud import refuse_action_without_right
 from app.fab.widgets import CrmFormWidget, CrmShowWidget
-from app.services import accounts
+from app.models import CrmUser
+from app.services import accounts, handover
 from app.services.records import DomainError
 from app.services.roles import (
     admin_role_name,
@@ -146,6 +148,12 @@ class CrmResetPasswordView(ResetPasswordView):
 _EMPLOYEE_FIELDS = ["department", "position", "phone"]
 
 
+def _active_employees():
+    return db.session.query(CrmUser).filter(CrmUser.active.is_(True)).order_by(
+        CrmUser.first_name, CrmUser.last_name, CrmUser.id)
+
+
+
 class CrmUserDBModelView(SafeActions, UserDBModelView):
     """Settings → Users, and every user's own profile (`/users/userinfo/`)."""
 
@@ -178,6 +186,9 @@ class CrmUserDBModelView(SafeActions, UserDBModelView):
         "email": _l("Also accepted as the login."),
         "roles": _l("What the user may do. The roles of their department apply as well."),
         "department": _l("The department's roles apply to the user too."),
+        "hand_over_to": _l("When you deactivate a user who still has planned interactions "
+                           "and tasks, open interests, unprocessed inquiries or clients: who "
+                           "takes them over. They are handed over in the same step."),
     }
     list_columns = ["first_name", "last_name", "username", "email", "department", "roles",
                     "active"]
@@ -199,8 +210,16 @@ class CrmUserDBModelView(SafeActions, UserDBModelView):
     ]
     add_columns = ["first_name", "last_name", "username", "active", "email", *_EMPLOYEE_FIELDS,
                    "roles", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "active", "email", *_EMPLOYEE_FIELDS,
-                    "roles"]
+    edit_columns = ["first_name", "last_name", "username", "active", "hand_over_to", "email",
+                    *_EMPLOYEE_FIELDS, "roles"]
+    edit_form_extra_fields = {
+        # Asked when the user is deactivated: where their open work goes
+        # (app.services.handover.deactivate). Not a column of the user.
+        "hand_over_to": QuerySelectField(
+            _l("Hand their open work over to"), query_func=_active_employees,
+            get_pk_func=lambda user: user.id, allow_blank=True, blank_text="—",
+            validators=[OptionalValue()]),
+    }
     validators_columns = {
         **UserDBModelView.validators_columns,
         "username": [UserFieldRule()],
@@ -233,8 +252,25 @@ class CrmUserDBModelView(SafeActions, UserDBModelView):
             for name in ("username", "email"):
                 _drop_validators(form_class, name, Unique)
 
+    def process_form(self, form, is_created):
+        super().process_form(form, is_created)
+        if "hand_over_to" in form:
+            # Not a column of the user: kept for pre_update, left out of populate_obj.
+            g.crm_hand_over_to = form.hand_over_to.data
+            del form["hand_over_to"]
+
     def pre_update(self, item):
         super().pre_update(item)
+        if getattr(g, "crm_was_active", False) and not item.active:
+            receiver = getattr(g, "crm_hand_over_to", None)
+            try:
+                done = handover.deactivate(item, receiver.id if receiver else None)
+            except DomainError:
+                db.session.rollback()
+                raise
+            if done is not None:
+                flash(gettext("Handed over to %(name)s: %(what)s.", name=done.to_user,
+                              what=handover.work_text(done.counts)), "success")
         accounts.check_administrators_remain()
 
     def _delete(self, pk):
@@ -255,7 +291,12 @@ class CrmUserDBModelView(SafeActions, UserDBModelView):
         return UserDBModelView.show.__wrapped__(self, _int_pk(pk))
 
     def _edit(self, pk):
-        return super()._edit(_int_pk(pk))
+        pk = _int_pk(pk)
+        if request.method == "POST":
+            # Read before the form changes it (a query while filling the form flushes).
+            user = db.session.get(CrmUser, pk)
+            g.crm_was_active = bool(user is not None and user.active)
+        return super()._edit(pk)
 
 
 # --- roles -----------------------------------------------------------------------------------
