@@ -79,6 +79,7 @@ SCREENS = [
     ("notification-settings", "/notifications/settings"),
     ("exports", "/exports/"),
     ("calendar-feed", "/calendar_feed/"),
+    ("handover", "/handover/?from_user={busy_user_id}"),
     ("calendar-week", "/calendar/?user={busy_user_id}"),
     ("calendar-day", "/calendar/?user={busy_user_id}&view=timeGridDay"),
     ("calendar-month", "/calendar/?user={busy_user_id}&view=dayGridMonth"),
