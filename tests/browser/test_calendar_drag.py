@@ -90,3 +90,20 @@ def test_an_item_changed_meanwhile_snaps_back(logged_in, live_server):
     _drag_to(page, pk, wednesday + dt.timedelta(days=1))
     expect(page.locator(".crm-calendar-message.alert-danger")).to_be_visible()
     assert _planned_at(live_server, pk) == dt.datetime.combine(wednesday, dt.time(12, 0))
+
+
+def test_an_empty_time_clicked_opens_the_form_with_that_time(logged_in):
+    monday, wednesday = _week()
+    page = logged_in
+    page.goto(f"/calendar/?view=timeGridWeek&date={monday.isoformat()}")
+    column = page.locator(f'td.fc-timegrid-col[data-date="{wednesday.isoformat()}"]')
+    slot = page.locator('td.fc-timegrid-slot-lane[data-time="15:00:00"]')
+    slot.scroll_into_view_if_needed()
+    x = column.bounding_box()["x"] + column.bounding_box()["width"] / 2
+    y = slot.bounding_box()["y"] + slot.bounding_box()["height"] / 2
+    with page.expect_navigation():
+        page.mouse.click(x, y)
+    assert "/interactionview/add" in page.url
+    expect(page.locator("input[name=planned_at]")).to_have_value(
+        wednesday.strftime("%d.%m.%Y 15:00"))
+    expect(page.locator(".crm-day-load")).to_contain_text("Администратор")

@@ -104,6 +104,7 @@
                                            month: "Month", list: "List"} : undefined,
         views: {dayGridMonth: {eventDisplay: "block", displayEventEnd: false}},
         nowIndicator: true,
+        navLinks: true,  // a day's number or heading opens that day
         allDaySlot: false,
         // The whole day, scrolled to the working morning: nothing planned early or late
         // is out of sight.
