@@ -362,6 +362,18 @@ def test_a_meeting_over_a_busy_participant_warns_and_saves_when_confirmed(
     assert pk in _events(supervisor_client, dbx.user_id("manager"))
     page = supervisor_client.get(f"/interactionview/show/{pk}").get_data(as_text=True)
     assert "Переговорная" in page and "crm-participants" in page
+    # Its subject changed, neither its time nor who takes part: saved without asking.
+    version = dbx.get(Interaction, pk).version
+    edited = {**data, "subject": "Переговоры о цене", "version": version}
+    response = supervisor_client.post(f"/interactionview/edit/{pk}", data=edited)
+    assert response.status_code == 302, text_of(response)
+    # At another time it is asked about again: the manager's meeting is still there.
+    response = supervisor_client.post(f"/interactionview/edit/{pk}", data={
+        **edited, "subject": "Переговоры", "version": version + 1,
+        "planned_at": DAY.strftime("%d.%m.%Y 10:15")})
+    assert response.status_code == 200
+    assert "Презентация" in response.get_data(as_text=True)
+    assert dbx.get(Interaction, pk).subject == "Переговоры о цене"
 
 
 def test_a_meeting_at_a_free_time_saves_with_the_client_s_contact(

@@ -165,14 +165,23 @@ class InteractionView(CommandForms, CrmView, entity=INTERACTION):
         form.participant_contacts.data = [p.contact for p in item.participants
                                           if p.contact_id]
 
-    def _with_meeting(self, form, apply):
+    @staticmethod
+    def _when_and_who(item) -> tuple:
+        responsible = item.responsible.id if item.responsible is not None \
+            else item.responsible_id
+        return (item.planned_at, item.planned_minutes, responsible, item.status,
+                sorted(p.user_id for p in item.participants if p.user_id))
+
+    def _with_meeting(self, form, apply, before=None):
         """`apply` (the form's fill or change) and the participants; then, unless the user
-        confirmed it, a refusal naming whoever is busy at that time."""
+        confirmed it or changed neither the time nor who takes part (`before`: what they
+        were), a refusal naming whoever is busy at that time."""
         def applied(item):
             apply(item)
             calendar.set_participants(item, form.participant_users.data,
                                       form.participant_contacts.data)
-            if form.confirm_busy.data:
+            if form.confirm_busy.data or (
+                    before is not None and self._when_and_who(item) == before):
                 return
             with db.session.no_autoflush:
                 clashes = calendar.clashes_of(item)
@@ -188,7 +197,8 @@ class InteractionView(CommandForms, CrmView, entity=INTERACTION):
         super().create_record(item, self._with_meeting(form, fill), form)
 
     def update_record(self, item, change, seen_version, form) -> None:
-        super().update_record(item, self._with_meeting(form, change), seen_version, form)
+        super().update_record(item, self._with_meeting(form, change, self._when_and_who(item)),
+                              seen_version, form)
 
     @staticmethod
     def _unasked(form, exclude_cols) -> list:
