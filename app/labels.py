@@ -78,6 +78,8 @@ LABELS = {
     "contact": _l("Contact"),
     "planned_at": _l("Planned at"),
     "planned_minutes": _l("How long, minutes"),
+    "spent_minutes": _l("Time spent, minutes"),
+    "given_by": _l("Given by"),
     "place": _l("Place"),
     "participant_users": _l("Colleagues taking part"),
     "participant_contacts": _l("Client's people taking part"),

@@ -27,7 +27,8 @@ class MenuEntry:
 
 # Pages that are not an entity's list, first in their category. Whoever may read the
 # entity they are a page of (its declaration's `pages`) sees them.
-PAGES = [MenuEntry("BoardView", "My sales", _l("My sales"), "Sales", "fa-columns"),
+PAGES = [MenuEntry("MyTasksView", "My tasks", _l("My tasks"), "Sales", "fa-check-square-o"),
+         MenuEntry("BoardView", "My sales", _l("My sales"), "Sales", "fa-columns"),
          MenuEntry("CalendarView", "Calendar", _l("Calendar"), "Sales", "fa-calendar"),
          MenuEntry("ReportView", "Reports", _l("Reports"), "Reports", "fa-bar-chart"),
          MenuEntry("JobView", "Jobs", _l("Jobs"), "Settings", "fa-clock-o")]

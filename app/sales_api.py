@@ -7,7 +7,8 @@ interaction and inquiry resources, with the bodies integrators rely on.
     POST /api/v1/interest/<id>/reopen         next, stage (optional), version
     POST /api/v1/interest/<id>/create_client  version
     POST /api/v1/interest/<id>/link_client    client, version
-    POST /api/v1/interaction/<id>/complete    result, next (when it is the last plan), version
+    POST /api/v1/interaction/<id>/complete    result, spent_minutes, next (when it is the last
+                                              plan), version
     POST /api/v1/interaction/<id>/cancel      reason, next (when it is the last plan), version
     POST /api/v1/inquiry/<id>/dismiss         version
     POST /api/v1/inquiry/dismiss              ids
@@ -100,6 +101,9 @@ class LinkClientSchema(Schema):
 
 class CompleteSchema(Schema):
     result = fields.String(allow_none=True)
+    spent_minutes = fields.Integer(allow_none=True, validate=validate.Range(
+        min=0, max=sales.MAX_SPENT_MINUTES), metadata={
+        "description": "How long it took, minutes; by default its planned length"})
     next = fields.Nested(PlanSchema, allow_none=True)
     version = _version()
 
@@ -403,7 +407,7 @@ class InteractionCommands(CommandsMixin):
         """
         return self._command(pk, CompleteSchema, lambda interaction, body: sales.complete(
             interaction, result=body.get("result"), plan=plan_of(body.get("next")),
-            seen_version=body.get("version")))
+            spent_minutes=body.get("spent_minutes"), seen_version=body.get("version")))
 
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()

@@ -19,6 +19,7 @@ from app.screens.exports import ExportView
 from app.screens.handover import HandoverView
 from app.screens.jobs import JobView
 from app.screens.lookup import LookupView
+from app.screens.my_tasks import MyTasksView
 from app.screens.notifications import NotificationView
 from app.screens.reports import ReportView
 from app.screens.search import SearchView
@@ -52,7 +53,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(CalendarFeedView)
     appbuilder.add_view_no_menu(AbsenceView)
     pages = {view.__name__: view for view in [*CRUD_SCREENS, BoardView, CalendarView,
-                                               ReportView, JobView, HandoverView]}
+                                               MyTasksView, ReportView, JobView, HandoverView]}
     for entry in MENU:
         appbuilder.add_view(pages[entry.view], entry.name, label=entry.label,
                             category=entry.category, icon=entry.icon,

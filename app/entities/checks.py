@@ -82,3 +82,9 @@ def planned_minutes(record, value) -> None:
     """How long an item is planned to take: from 5 minutes to a day."""
     if value is not None and not 5 <= int(value) <= 24 * 60:
         raise v.ValidationError(v.N_("An item lasts from 5 minutes to 24 hours."))
+
+
+def spent_minutes(record, value) -> None:
+    """How long an item took: from 0 minutes to a day."""
+    if value is not None and not 0 <= int(value) <= 24 * 60:
+        raise v.ValidationError(v.N_("The time spent is from 0 minutes to 24 hours."))

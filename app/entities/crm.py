@@ -237,27 +237,34 @@ def _interaction_check(interaction) -> dict:
 
 INTERACTION = Entity(
     Interaction, "interaction", owner="responsible", tracked=True,
-    # Its list and resource, and the calendar (app.screens.calendar).
-    pages=("InteractionView", "InteractionApi", "CalendarView"),
+    # Its list and resource, the calendar (app.screens.calendar) and "My tasks".
+    pages=("InteractionView", "InteractionApi", "CalendarView", "MyTasksView"),
     plural=_l("Interactions"), label=_l("Interaction"),
     menu=MenuPlace("Interactions", "Sales", "fa-phone"),
     list=("planned_at", "type", "subject", "client", "interest", "responsible", "status"),
     show=("subject", "type", "status", "planned_at", "planned_minutes", "place", "done_at",
-          "client", "contact", "interest", "responsible", "result"),
+          "client", "contact", "interest", "responsible", "given_by", "description",
+          "result", "spent_minutes"),
     form=("type", "subject", "client", "contact", "interest", "responsible", "planned_at",
-          "planned_minutes", "place", "status", "done_at", "result"),
+          "planned_minutes", "place", "description", "status", "done_at", "result",
+          "spent_minutes"),
+    # Who gave a task to a colleague: set by the command that gives it (app.services.my_tasks).
+    api_read=("given_by",),
     search=("subject", "type", "status", "responsible", "planned_at"),
     order=("planned_at", "subject", "status", "type", "responsible", "client"),
     base_order=("planned_at", "desc"),
     api="interaction",
-    api_search=("subject", "status", "client", "interest", "responsible", "planned_at"),
+    api_search=("subject", "status", "type", "client", "interest", "responsible",
+                "given_by", "planned_at", "done_at"),
     api_order=("id", "planned_at", "status"),
     choices={"status": (INTERACTION_STATUSES, "planned")},
     lookups={"client": "client", "contact": "contact", "interest": "interest"},
     sections=(Section(MAIN, ("type", "subject", "planned_at", "planned_minutes", "place",
-                             "responsible", "status", "done_at", "result")),
+                             "responsible", "given_by", "description", "status", "done_at",
+                             "result", "spent_minutes")),
               Section(_l("With whom"), ("client", "contact", "interest"))),
-    rules={"planned_minutes": checks.planned_minutes},
+    rules={"planned_minutes": checks.planned_minutes,
+           "spent_minutes": checks.spent_minutes},
     check=_interaction_check,
 )
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.database import db
 from app.models import NOTIFICATION_DELIVERIES, Notification, NotificationSetting, utcnow
 from app.services import access, actor, request_scope
-from app.services.clock import format_local
+from app.services.clock import format_local, to_local
 from app.services.errors import NotFound, RecordInvalid
 from app.services.unit_of_work import unit_of_work
 
@@ -57,6 +57,10 @@ KINDS = (
     Kind("absence", _l("Absences"),
          _l("You stand in for an absent colleague and have their work, or you are back "
             "and your work has returned to you."), emailed=True),
+    Kind("given_done", _l("Tasks I gave are done"),
+         _l("A task you gave a colleague is done, with its result.")),
+    Kind("given_overdue", _l("Tasks I gave are overdue"),
+         _l("A task you gave a colleague is past its deadline and not done."), emailed=True),
     Kind("handover", _l("Work handed to me"),
          _l("A colleague's planned interactions, interests, inquiries or clients have been "
             "handed over to you."), emailed=True),
@@ -97,6 +101,32 @@ def add(rows: list[dict]) -> list[int]:
     with unit_of_work():
         return list(db.session.execute(_insert().returning(Notification.id),
                                        wanted).scalars())
+
+
+def giver_row(interaction, event: str, *, responsible: str = "") -> Optional[dict]:
+    """The notification that tells who gave a task that it is done or overdue (`event`);
+    None for work nobody gave, or that its giver does themselves."""
+    giver = interaction.given_by_id
+    if giver is None or giver == interaction.responsible_id:
+        return None
+    moment = interaction.done_at if event == "done" else interaction.planned_at
+    if event == "done" and giver == actor.current_user_id():
+        return None
+    return {"user_id": giver, "kind": f"given_{event}", "entity": "interaction",
+            "record_id": interaction.id, "day": to_local(moment or utcnow()).date(),
+            "payload": {"subject": interaction.subject,
+                        "planned_at": interaction.planned_at.isoformat()
+                        if interaction.planned_at else None,
+                        "responsible": responsible or str(interaction.responsible or ""),
+                        "result": (interaction.result or "")[:200]
+                        if event == "done" else None}}
+
+
+def tell_giver(interaction, event: str) -> None:
+    """Tell whoever gave the task that it is done (in the caller's unit of work)."""
+    row = giver_row(interaction, event)
+    if row is not None:
+        add([row])
 
 
 # Read notifications older than this are deleted by the nightly clean-up; unread ones stay.
@@ -252,6 +282,12 @@ def title(notification: Notification) -> str:
         return gettext("Your work has returned from %(name)s", name=p.get("deputy", ""))
     if kind == "handover":
         return gettext("%(name)s's work is handed over to you", name=p.get("from", ""))
+    if kind == "given_done":
+        return gettext("%(name)s has done your task: %(subject)s",
+                       name=p.get("responsible", ""), subject=p.get("subject", ""))
+    if kind == "given_overdue":
+        return gettext("Your task to %(name)s is overdue: %(subject)s",
+                       name=p.get("responsible", ""), subject=p.get("subject", ""))
     return kind
 
 
@@ -286,6 +322,10 @@ def details(notification: Notification) -> str:
         return gettext("Try again, or ask the administrator to look at the exports' history.")
     if kind == "absence":
         return handed_text(p) or gettext("Nothing was open.")
+    if kind == "given_done":
+        return p.get("result") or ""
+    if kind == "given_overdue":
+        return gettext("Deadline %(when)s", when=_when(p.get("planned_at")))
     if kind == "handover":
         text = handed_text(p)
         return gettext("%(what)s, by %(who)s", what=text, who=p["by"]) \

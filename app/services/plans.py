@@ -56,6 +56,19 @@ def refuse_leaving_without_plan(interaction, before: dict[str, Any], *,
             interest=interest.title), {"next": [gettext("Plan the next interaction.")]})
 
 
+def lonely_interests(interest_ids) -> set[int]:
+    """Of these interests, the open ones with exactly one planned interaction: completing
+    it needs the next plan (one statement)."""
+    keys = sorted({key for key in interest_ids if key is not None})
+    if not keys:
+        return set()
+    return set(db.session.execute(
+        select(Interaction.interest_id).join(Interest, Interest.id == Interaction.interest_id)
+        .where(Interaction.interest_id.in_(keys), Interaction.status == "planned",
+               Interest.closed_at.is_(None))
+        .group_by(Interaction.interest_id).having(func.count() == 1)).scalars())
+
+
 # --- When an interest's next interaction is due ----------------------------------------------
 
 

@@ -141,9 +141,33 @@ def overdue(now: dt.datetime) -> int:
 
     made = _for_candidates("overdue", Interaction,
                            _by_user(found, lambda row: row.responsible_id), make)
+    made += _overdue_for_givers(now, since)
     made += _overdue_for_heads(now, set(_active_users()))
     mail.send_at_once(now)
     return made
+
+
+def _overdue_for_givers(now: dt.datetime, since: dt.datetime) -> int:
+    """Tasks given to a colleague that became overdue: to who gave each, once."""
+    found = db.session.execute(
+        select(Interaction.id, Interaction.given_by_id, Interaction.subject,
+               Interaction.planned_at,
+               CrmUser.first_name + " " + CrmUser.last_name)
+        .outerjoin(CrmUser, CrmUser.id == Interaction.responsible_id)
+        .where(Interaction.status == "planned", Interaction.planned_at >= since,
+               Interaction.planned_at < now, Interaction.given_by_id.is_not(None),
+               Interaction.given_by_id != Interaction.responsible_id,
+               _not_made("given_overdue", "interaction", Interaction.id,
+                         Interaction.given_by_id))).all()
+
+    def make(user_id: int, row) -> dict:
+        return {"user_id": user_id, "kind": "given_overdue", "entity": "interaction",
+                "record_id": row.id, "day": to_local(row.planned_at).date(),
+                "payload": {"subject": row.subject, "planned_at": row.planned_at.isoformat(),
+                            "responsible": (row[4] or "").strip()}}
+
+    return _for_candidates("given_overdue", Interaction,
+                           _by_user(found, lambda row: row.given_by_id), make)
 
 
 def _overdue_for_heads(now: dt.datetime, active: set[int]) -> int:

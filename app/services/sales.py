@@ -31,7 +31,7 @@ from app.models import (
     Stage,
     StageChange,
 )
-from app.services import access, actor, commands, custom_fields, records
+from app.services import access, actor, commands, custom_fields, notifications, records
 from app.services.actor import current_user_id
 from app.services.clock import utcnow
 from app.services.errors import RecordInvalid, RuleBroken
@@ -432,22 +432,48 @@ def _plan_after(interaction, plan: Plan) -> Interaction:
     return _plan(None, plan, client=interaction.client, responsible=interaction.responsible)
 
 
+# The longest time an interaction may be recorded to have taken: a day.
+MAX_SPENT_MINUTES = 24 * 60
+
+
+def _spent(spent_minutes: Any) -> Optional[int]:
+    """The time spent as entered: whole minutes from 0 to a day, or None when not given."""
+    if spent_minutes is None or spent_minutes == "":
+        return None
+    try:
+        minutes = int(str(spent_minutes).strip())
+    except (TypeError, ValueError):
+        minutes = -1
+    if not 0 <= minutes <= MAX_SPENT_MINUTES:
+        raise RecordInvalid({"spent_minutes": [gettext(
+            "Enter the time spent in whole minutes, from 0 to %(most)d.",
+            most=MAX_SPENT_MINUTES)]})
+    return minutes
+
+
 def complete(interaction, *, result: Optional[str], plan: Optional[Plan] = None,
-             done_at: Optional[dt.datetime] = None, seen_version: Any = None) -> Interaction:
-    """Done, with its result. The last plan of an open interest needs the next (R1)."""
+             done_at: Optional[dt.datetime] = None, seen_version: Any = None,
+             spent_minutes: Any = None) -> Interaction:
+    """Done, with its result and the time it took (`spent_minutes`; not given, its planned
+    length when it has one). The last plan of an open interest needs the next (R1). A task
+    a colleague gave is reported done to them (app.services.notifications)."""
     with unit_of_work():
         _require_planned(interaction)
         if not (result or "").strip():
             message = gettext("Describe the result.")
             raise RuleBroken(RESULT_REQUIRED, message, {"result": [message]})
+        spent = _spent(spent_minutes)
         if plan is not None:
             _plan_after(interaction, plan)
 
         def done(interaction):
             interaction.status, interaction.result = "done", result.strip()
             interaction.done_at = done_at or utcnow()
+            interaction.spent_minutes = spent if spent is not None \
+                else interaction.spent_minutes or interaction.planned_minutes
 
         commands.update(interaction, done, seen_version=seen_version)
+        notifications.tell_giver(interaction, "done")
     return interaction
 
 
