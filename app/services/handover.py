@@ -252,7 +252,7 @@ def move(from_id: int, to_id: int, kinds: Iterable[str],
 
 def tell(done: Handover) -> None:
     """One notification to the receiver; a second handover from the same employee on the
-    same day adds to it (and makes it unread again)."""
+    same day adds to it (and makes it unread, and due to be e-mailed, again)."""
     payload = {"from": str(done.from_user), "by": _acting_name(),
                **{_SINGULAR[kind]: count for kind, count in done.counts.items() if count}}
     row = {"user_id": done.to_user.id, "kind": "handover", "entity": "user",
@@ -272,7 +272,7 @@ def tell(done: Handover) -> None:
             merged[key] = merged.get(key, 0) + payload[key]
     merged.update({"from": payload["from"], "by": payload["by"]})
     existing.payload = merged
-    existing.read_at = None
+    existing.read_at = existing.emailed_at = None
 
 
 # --- Words ----------------------------------------------------------------------------------
