@@ -235,7 +235,7 @@ def test_another_managers_item_is_not_found(dbx, live, manager_client):
 
 def test_the_menu_badge_counts(live, manager_client):
     counts = manager_client.get("/my_tasks/counts").get_json()
-    assert counts["overdue"] == 1 and set(counts) == {"overdue", "today"}
+    assert counts["overdue"] == 1 and set(counts) == {"overdue", "today", "labels"}
 
 
 def test_the_page_in_russian_and_english(live, manager_client):

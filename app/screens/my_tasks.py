@@ -46,6 +46,12 @@ def _when(text: str, field: str, errors: dict) -> object:
         return None
 
 
+def next_morning() -> str:
+    """Tomorrow at ten, as a person types it: what a next plan's time starts with."""
+    return format_typed((to_local(utcnow()) + dt.timedelta(days=1))
+                        .replace(hour=10, minute=0, second=0, microsecond=0))
+
+
 def _messages(error: DomainError) -> dict:
     return {key: [str(message) for message in messages]
             for key, messages in (error.errors or {}).items()}
@@ -69,9 +75,6 @@ class MyTasksView(BaseView):
         local = to_local_many()
         _start, end_of_today = local_day_bounds_utc(local_today())
         given = my_tasks.given_by_me(g.user.id)
-        next_morning = format_typed(
-            (to_local(now) + dt.timedelta(days=1))
-            .replace(hour=10, minute=0, second=0, microsecond=0))
         return self.render_template(
             "crm/my_tasks.html", title=gettext("My tasks"), page=page,
             groups=my_tasks.GROUPS, filters=filters, local=local, now=now,
@@ -81,7 +84,7 @@ class MyTasksView(BaseView):
             interest=my_tasks.interest_named(filters.interest_id),
             failed=failed, failed_form=failed_form or {}, errors=errors or {},
             message=message, task_form=task_form or {}, task_errors=task_errors or {},
-            next_morning=next_morning, me=g.user.id,
+            next_morning=next_morning(), me=g.user.id,
             can_give=access.can("interaction", "add")), status
 
     @expose("/")
@@ -93,7 +96,8 @@ class MyTasksView(BaseView):
     @has_access
     def counts(self):
         """How many of my items are overdue and due today (the menu's badge)."""
-        return jsonify(my_tasks.counts(db.session, g.user.id))
+        return jsonify(**my_tasks.counts(db.session, g.user.id),
+                       labels={"overdue": gettext("Overdue"), "today": gettext("Due today")})
 
     @expose("/complete/<int:pk>", methods=["POST"])
     @has_access
@@ -126,6 +130,8 @@ class MyTasksView(BaseView):
                                            "the next interaction below."),
                               status=422)
         flash(gettext("Done: %(subject)s", subject=item.subject), "success")
+        if form.get("back") == "desk":
+            return redirect(url_for("HomeView.index"))
         return redirect(url_for("MyTasksView.index", **request.args))
 
     @expose("/give", methods=["POST"])

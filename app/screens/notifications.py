@@ -22,7 +22,7 @@ MAX_PAGE = 10**6
 ICONS = {"overdue": "fa-clock-o", "overdue_team": "fa-users", "digest": "fa-sun-o",
          "no_plan": "fa-exclamation-triangle", "birthday": "fa-birthday-cake",
          "stale_inquiry": "fa-inbox", "export": "fa-download", "absence": "fa-plane",
-         "handover": "fa-exchange"}
+         "handover": "fa-exchange", "given_done": "fa-check", "given_overdue": "fa-clock-o"}
 
 
 def _item(note) -> dict:
