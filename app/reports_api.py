@@ -116,7 +116,7 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist, time_spent]}}
           - {in: query, name: start, schema: {type: string, format: date}}
           - {in: query, name: end, schema: {type: string, format: date}}
           - {in: query, name: pipeline, schema: {type: integer}}
@@ -172,7 +172,7 @@ class ReportApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist, time_spent]}}
           - {in: query, name: stage, schema: {type: integer}}
           - {in: query, name: cell, schema: {type: string, enum: [started, won]}}
           - {in: query, name: line_department, schema: {type: integer}}
@@ -297,7 +297,7 @@ class ReportApi(BaseApi):
                   type: object
                   required: [report, frequency]
                   properties:
-                    report: {type: string, enum: [funnel, motivator, control, quality, abcxyz]}
+                    report: {type: string, enum: [funnel, motivator, control, quality, abcxyz, time_spent]}
                     frequency: {type: string, enum: [weekly, monthly]}
                     recipients: {type: string, maxLength: 2000}
                     filters: {type: object}
@@ -383,7 +383,7 @@ class ReportApi(BaseApi):
         ---
         post:
           parameters:
-          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist]}}
+          - {in: path, name: name, required: true, schema: {type: string, enum: [funnel, motivator, control, quality, abcxyz, pricelist, time_spent]}}
           responses:
             200:
               description: When the data was computed

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, update
 
 from app.api import API_LABELS, RESOURCES
 from app.labels import LABELS
-from app.models import CrmUser, Department, Interest, Model
+from app.models import CrmUser, Department, Interaction, Interest, Model
 from tests.conftest import ROLE_USERS
 from tests.factories import FACTORIES, INTEREST
 from tests.helpers import api_base, tr
@@ -119,6 +119,7 @@ def records(dbx):
         made[model] = factory.create(dbx, n=1, user="manager")
     with dbx.session() as s:
         s.execute(update(Interest).values(closed_by_id=dbx.user_id("supervisor")))
+        s.execute(update(Interaction).values(given_by_id=dbx.user_id("supervisor")))
         s.execute(update(Department).where(Department.name == "Back office")
                   .values(head_id=dbx.user_id("admin")))
         s.commit()

@@ -383,3 +383,87 @@ def test_the_interaction_resource_reads_and_writes_the_task_fields(api, api_as, 
                        json={"result": "Ок", "spent_minutes": 100000})
     assert bad.status_code == 422
     assert dbx.get(Interaction, ids["call"]).status == "planned"
+
+
+# --- time spent -------------------------------------------------------------------------------
+
+
+def spent_work(dbx, now: dt.datetime) -> dict:
+    """Done interactions with their minutes: the manager's (a call and a meeting with the
+    client, a call with none), the supervisor's, manager_b's; one done outside the period."""
+    ids = work_at(dbx, now)
+    done = dict(status="done", result="Ок", done_at=now - dt.timedelta(hours=1),
+                planned_at=now - dt.timedelta(hours=1))
+    with dbx.session() as s:
+        s.add_all([
+            Interaction(subject="Звонок 1", responsible_id=ids["manager"], spent_minutes=15,
+                        client_id=ids["client"], type_id=_type(dbx, "call"), **done),
+            Interaction(subject="Встреча", responsible_id=ids["manager"], spent_minutes=90,
+                        client_id=ids["client"], type_id=_type(dbx, "meeting"), **done),
+            Interaction(subject="Звонок 2", responsible_id=ids["manager"], spent_minutes=10,
+                        type_id=_type(dbx, "call"), **done),
+            Interaction(subject="Планёрка", responsible_id=ids["supervisor"],
+                        spent_minutes=30, type_id=_type(dbx, "meeting"), **done),
+            Interaction(subject="Регион", responsible_id=ids["other"], spent_minutes=500,
+                        type_id=_type(dbx, "call"), **done),
+            Interaction(subject="Давно", responsible_id=ids["manager"], spent_minutes=999,
+                        type_id=_type(dbx, "call"), status="done", result="Ок",
+                        planned_at=now - dt.timedelta(days=60),
+                        done_at=now - dt.timedelta(days=60)),
+        ])
+        s.commit()
+    return ids
+
+
+def test_time_spent_per_manager_client_and_type(dbx, frozen):
+    from app.services import reports
+
+    ids = spent_work(dbx, NOW)
+    call, meeting = f"t{_type(dbx, 'call')}", f"t{_type(dbx, 'meeting')}"
+    period = {"start": "2026-12-01", "end": "2026-12-31"}
+    with dbx.acting("supervisor"):
+        grid = reports.report("time_spent", reports.parse_filters(
+            {**period, "view": "managers"}, "time_spent"))
+        # The subtree's figures only: manager_b works in Regions. The done call of the
+        # fixture ("Звонок", a day ago) has no minutes.
+        rows = {row["who"]: (row[call], row[meeting], row["minutes"], row["done"])
+                for row in grid.rows}
+        assert rows == {"Manager Test": (25, 90, 115, 4), "Supervisor Test": (0, 30, 30, 1)}
+        assert grid.totals["minutes"] == 145 and str(grid.totals["hours"]) == "2.4"
+        by_client = reports.report("time_spent", reports.parse_filters(
+            {**period, "view": "clients"}, "time_spent"))
+        assert sorted((row["who"], row["client"], row["minutes"]) for row in by_client.rows) \
+            == [("Manager Test", "", 10), ("Manager Test", "ООО «Ромашка»", 105),
+                ("Supervisor Test", "", 30)]
+        drill = reports.DRILLS["time_spent"][0](
+            reports.parse_filters(period, "time_spent"),
+            {"manager": ids["manager"], "type": _type(dbx, "call"), "client": ids["client"]})
+        assert [row["subject"] for row in drill.rows] == ["Звонок 1"]
+        only = reports.report("time_spent", reports.parse_filters(
+            {**period, "manager": ids["manager"]}, "time_spent"))
+        assert [row["who"] for row in only.rows] == ["Manager Test"]
+    with dbx.acting("manager"):
+        grid = reports.report("time_spent", reports.parse_filters(period, "time_spent"))
+        assert [row["who"] for row in grid.rows] == ["Manager Test"]
+
+
+def test_time_spent_on_the_reports_page_and_exported(dbx, supervisor_client):
+    now = dt.datetime.utcnow().replace(microsecond=0)
+    spent_work(dbx, now)
+    day = now.date()
+    period = {"start": (day - dt.timedelta(days=2)).isoformat(),
+              "end": (day + dt.timedelta(days=2)).isoformat()}
+    page = supervisor_client.get("/reports/time_spent/", query_string=period)
+    assert page.status_code == 200
+    assert "Manager Test" in page_text(page)
+    assert "/reports/time_spent/" in page_text(supervisor_client.get("/reports/")) or \
+        "time_spent" in supervisor_client.get("/reports/").get_data(as_text=True)
+    exported = supervisor_client.get("/reports/time_spent/export",
+                                     query_string={**period, "format": "csv"})
+    assert exported.status_code == 200
+    text = exported.get_data().decode("utf-8-sig")
+    assert "Manager Test" in text and "115" in text
+    assert "Регион" not in text
+    xlsx = supervisor_client.get("/reports/time_spent/export",
+                                 query_string={**period, "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"

@@ -41,9 +41,13 @@ DESCRIPTIONS = {
     "motivator": _l("The points of each manager's done interactions per day against the "
                     "norm of their department: how much of it was fulfilled, and the days "
                     "below it."),
+    "time_spent": _l("How many minutes the interactions done in the period took, as "
+                     "recorded when each was completed: per manager, or per manager and "
+                     "client, a column per type of interaction."),
 }
 ICONS = {"funnel": "fa-filter", "motivator": "fa-trophy", "control": "fa-traffic-light",
-         "quality": "fa-check-square-o", "abcxyz": "fa-th", "pricelist": "fa-tags"}
+         "quality": "fa-check-square-o", "abcxyz": "fa-th", "pricelist": "fa-tags",
+         "time_spent": "fa-hourglass-half"}
 
 
 def _message(error: DomainError) -> str:

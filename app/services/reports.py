@@ -11,6 +11,9 @@ as JSON, and an export writes exactly its rows.
   by manager or by department, side by side with their plans (SalesPlan).
 - motivator (R11): each manager's points of done interactions per day against the norm of
   their department, the fulfilment in %, the days below the norm.
+- time_spent: the minutes the interactions done in the period took (as recorded when each
+  was completed), per manager or per manager and client, a column per interaction type;
+  read from the interactions themselves.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ REPORTS = {
     "quality": _l("Quality of the client base"),
     "abcxyz": _l("ABC/XYZ analysis"),
     "pricelist": _l("Price list"),
+    "time_spent": _l("Time spent"),
 }
 FUNNEL_VIEWS = {"stages": _l("By stages"), "managers": _l("By managers"),
                 "departments": _l("By departments")}
@@ -70,7 +74,9 @@ CONTROL_VIEWS = {"clients": _l("By clients"), "touches": _l("Touches per client"
                  "interactions": _l("By interactions"), "warm": _l("By warm clients"),
                  "interests": _l("By interests"),
                  "clients_interests": _l("By clients and interests")}
-VIEWS = {"funnel": FUNNEL_VIEWS, "control": CONTROL_VIEWS}
+# Time spent: minutes per manager, or per manager and client; a column per type.
+TIME_VIEWS = {"managers": _l("By managers"), "clients": _l("By managers and clients")}
+VIEWS = {"funnel": FUNNEL_VIEWS, "control": CONTROL_VIEWS, "time_spent": TIME_VIEWS}
 MAX_DAYS = 366 * 2
 MAX_CHOSEN = 500  # items chosen by hand for a price list
 # The days a report may be asked for: time zones and day arithmetic hold well inside them.
@@ -1140,16 +1146,149 @@ def send_pricelist(filters: Filters, address: str) -> int:
 MIME_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# --- time spent ------------------------------------------------------------------------------
+
+
+def _done_between(filters: Filters):
+    start, end = _utc_period(filters)
+    return and_(Interaction.status == "done", Interaction.done_at >= start,
+                Interaction.done_at < end, _people(Interaction.responsible_id, filters))
+
+
+def time_spent(filters: Filters) -> Grid:
+    """The minutes the interactions done in the period took, per manager (or per manager
+    and client), a column per interaction type, with how many were done (four statements
+    whatever the number of rows)."""
+    by_client = filters.view == "clients"
+    keys = [Interaction.responsible_id, Interaction.client_id] if by_client \
+        else [Interaction.responsible_id]
+    found = db.session.execute(
+        access.readable(Interaction, *keys, Interaction.type_id, func.count().label("done"),
+                        func.coalesce(func.sum(Interaction.spent_minutes), 0).label("minutes"))
+        .where(_done_between(filters))
+        .group_by(*keys, Interaction.type_id)).all()
+    types = list(db.session.execute(
+        select(DictionaryItem.id, DictionaryItem.name)
+        .where(DictionaryItem.kind == "interaction_type")
+        .order_by(DictionaryItem.sort, DictionaryItem.name)).all())
+    used = {row.type_id for row in found}
+    shown_types = [(type_id, name) for type_id, name in types if type_id in used]
+    if None in used:
+        shown_types.append((None, gettext("Without a type")))
+    columns = [ExportColumn("who", _l("Manager")), ExportColumn("department", _l("Department"))]
+    if by_client:
+        columns.append(ExportColumn("client", _l("Client")))
+    columns += [ExportColumn(f"t{type_id or 0}", name, "integer")
+                for type_id, name in shown_types]
+    columns += [ExportColumn("minutes", _l("Minutes in all"), "integer"),
+                ExportColumn("hours", _l("Hours"), "decimal"),
+                ExportColumn("done", _l("Interactions done"), "integer")]
+    grid = Grid("time_spent", str(REPORTS["time_spent"]), filters, columns, [], None, None,
+                live=True)
+    users = {row.id: row for row in db.session.execute(
+        select(CrmUser.id, CrmUser.first_name, CrmUser.last_name, CrmUser.username,
+               Department.name.label("department"))
+        .outerjoin(Department, Department.id == CrmUser.department_id)
+        .where(CrmUser.id.in_(sorted({row.responsible_id for row in found})))).all()}
+    clients = dict(db.session.execute(
+        access.readable(Client, Client.id, Client.name).where(Client.id.in_(sorted(
+            {row.client_id for row in found if row.client_id is not None}))))
+        .all()) if by_client else {}
+    lines: dict[tuple, dict] = {}
+    for row in found:
+        key = (row.responsible_id, row.client_id if by_client else None)
+        person = users.get(row.responsible_id)
+        line = lines.setdefault(key, {
+            "who": _person(person) if person else "", "user_id": row.responsible_id,
+            "department": (person.department or "") if person else "",
+            "client": clients.get(row.client_id, "") if by_client else None,
+            "client_id": row.client_id if by_client else None, "minutes": 0, "done": 0})
+        column = f"t{row.type_id or 0}"
+        line[column] = line.get(column, 0) + int(row.minutes or 0)
+        line["minutes"] += int(row.minutes or 0)
+        line["done"] += int(row.done or 0)
+    type_keys = [f"t{type_id or 0}" for type_id, _name in shown_types]
+    for line in sorted(lines.values(), key=lambda line: (line["who"], line["client"] or "")):
+        for key in type_keys:
+            line.setdefault(key, 0)
+        line["hours"] = (Decimal(line["minutes"]) / 60).quantize(Decimal("0.1"))
+        grid.rows.append(line)
+        index = len(grid.rows) - 1
+        where = {"manager": line["user_id"]}
+        if by_client:
+            where["client"] = line["client_id"] or 0
+        for type_id, _name in shown_types:
+            grid.drills[(index, f"t{type_id or 0}")] = {**where, "type": type_id or 0}
+        grid.drills[(index, "minutes")] = grid.drills[(index, "done")] = where
+    minutes = sum(line["minutes"] for line in grid.rows)
+    grid.totals = {"who": gettext("Total"), "minutes": minutes,
+                   "hours": (Decimal(minutes) / 60).quantize(Decimal("0.1")),
+                   "done": sum(line["done"] for line in grid.rows),
+                   **{key: sum(line[key] for line in grid.rows) for key in type_keys}}
+    if grid.rows and not by_client:
+        grid.chart = {"type": "bar", "labels": [line["who"] for line in grid.rows],
+                      "series": [{"label": gettext("Hours"),
+                                  "data": [float(line["hours"]) for line in grid.rows]}]}
+    return grid
+
+
+TIME_DRILL_COLUMNS = [
+    ExportColumn("id", _l("No."), "integer"),
+    ExportColumn("subject", _l("Interaction")),
+    ExportColumn("type", _l("Type")),
+    ExportColumn("client", _l("Client")),
+    ExportColumn("responsible", _l("Responsible")),
+    ExportColumn("done_at", _l("Done"), "datetime"),
+    ExportColumn("minutes", _l("Minutes"), "integer"),
+]
+
+
+def time_spent_drill(filters: Filters, args, limit: Optional[int] = None) -> Drill:
+    """The done interactions behind a cell of the time spent: a manager's (`manager`), with
+    a client (`client`, 0: none), of a type (`type`, 0: none)."""
+    errors: dict = {}
+    manager = _int(args.get("manager"), "manager", errors)
+    chosen = {}
+    for name, column in (("client", Interaction.client_id), ("type", Interaction.type_id)):
+        value = args.get(name)
+        if value in (None, ""):
+            continue
+        if str(value) == "0":
+            chosen[name] = column.is_(None)
+        else:
+            key = _int(value, name, errors)
+            if key is not None:
+                chosen[name] = column == key
+    if errors:
+        raise RecordInvalid(errors)
+    query = access.readable(
+        Interaction, Interaction.id, Interaction.subject, DictionaryItem.name,
+        Client.name.label("client"), CrmUser.first_name, CrmUser.last_name, CrmUser.username,
+        Interaction.done_at, Interaction.spent_minutes,
+    ).outerjoin(DictionaryItem, DictionaryItem.id == Interaction.type_id).outerjoin(
+        Client, Client.id == Interaction.client_id).join(
+        CrmUser, CrmUser.id == Interaction.responsible_id).where(
+        _done_between(filters), *chosen.values()).order_by(Interaction.done_at, Interaction.id)
+    if manager is not None:
+        query = query.where(Interaction.responsible_id == manager)
+    total, query = _limited(query, limit)
+    rows = [{"id": row.id, "subject": row.subject, "type": row.name or "",
+             "client": row.client or "", "responsible": _person(row), "done_at": row.done_at,
+             "minutes": row.spent_minutes} for row in db.session.execute(query)]
+    return Drill(total if total is not None else len(rows), rows)
+
+
 BUILDERS = {"funnel": funnel, "motivator": motivator, "control": control, "quality": quality,
-            "abcxyz": abcxyz, "pricelist": pricelist}
+            "abcxyz": abcxyz, "pricelist": pricelist, "time_spent": time_spent}
 DRILLS = {"funnel": (funnel_drill, DRILL_COLUMNS),
           "motivator": (motivator_drill, MOTIVATOR_DRILL_COLUMNS),
           "control": (client_drill, CLIENT_DRILL_COLUMNS),
           "quality": (client_drill, CLIENT_DRILL_COLUMNS),
-          "abcxyz": (abc_drill, ABC_DRILL_COLUMNS)}
+          "abcxyz": (abc_drill, ABC_DRILL_COLUMNS),
+          "time_spent": (time_spent_drill, TIME_DRILL_COLUMNS)}
 TABLES_OF = {"funnel": ["funnel"], "motivator": ["activity"],
              "control": ["clients", "activity"], "quality": ["clients"], "abcxyz": ["abc"],
-             "pricelist": []}
+             "pricelist": [], "time_spent": []}
 
 
 def report(name: str, filters: Filters) -> Grid:
