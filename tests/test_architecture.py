@@ -36,9 +36,6 @@ ALLOWED = {
     "services/report_tables.py": "the jobs compute the report tables of the whole company; "
                                  "each grid then reads them through the filter on its "
                                  "figures (access.figures_condition) as its user",
-    "services/handover.py": "moves all or given open work of one employee, whose records "
-                            "the command has first checked the reassign right over; its "
-                            "subqueries pick the rows an UPDATE moves, and show nothing",
     "sample_data/demo.py": "the demo company, written by the system",
     "sample_data/generator.py": "bulk generated data, written by the system",
 }
