@@ -79,6 +79,10 @@ SCREENS = [
     ("notification-settings", "/notifications/settings"),
     ("exports", "/exports/"),
     ("calendar-feed", "/calendar_feed/"),
+    ("my-tasks", "/my_tasks/"),
+    ("report-time-spent", "/reports/time_spent/"),
+    ("report-time-spent-clients", "/reports/time_spent/?view=clients"),
+    ("absences", "/absences/"),
     ("handover", "/handover/?from_user={busy_user_id}"),
     ("calendar-week", "/calendar/?user={busy_user_id}"),
     ("calendar-day", "/calendar/?user={busy_user_id}&view=timeGridDay"),
@@ -123,6 +127,102 @@ def busiest_calendar(app) -> dict:
                 .group_by(Interaction.responsible_id).order_by(func.count().desc())
                 .limit(1)).scalar()
             return {"busy_user_id": user} if user else {}
+        finally:
+            db.session.remove()
+
+
+def planned_absences(app) -> None:
+    """Two managers' absences, one under way since today and one next week, so that the
+    absences' page shows both states and what went to a deputy."""
+    from sqlalchemy import func, select
+
+    from app.database import db
+    from app.models import CrmUser, Interaction
+    from app.services import absences
+    from app.services.actor import acting_as
+    from app.services.clock import local_today
+
+    with app.app_context():
+        try:
+            managers = db.session.execute(
+                select(Interaction.responsible_id).where(Interaction.status == "planned")
+                .group_by(Interaction.responsible_id).order_by(func.count())
+                .limit(4)).scalars().all()
+            admin = db.session.execute(
+                select(CrmUser).where(CrmUser.username == "admin")).scalar_one()
+            if len(managers) < 4:
+                return
+            today = local_today()
+            with acting_as(admin):
+                absences.plan(managers[0], managers[1], today, today + dt.timedelta(days=4),
+                              "Отпуск")
+                absences.plan(managers[2], managers[3], today + dt.timedelta(days=7),
+                              today + dt.timedelta(days=9), "Командировка")
+        finally:
+            db.session.remove()
+
+
+def tasks_and_time(app, busy_user_id) -> None:
+    """The administrator's own work for "My tasks" and the desk: a call of an interest due
+    today, tasks for themselves and given to the busiest manager (one of them done, one
+    overdue); and the minutes of the demo's done interactions, for the time spent."""
+    from sqlalchemy import case, select, update
+
+    from app.database import db
+    from app.models import CrmUser, DictionaryItem, Interaction, Interest
+    from app.services import my_tasks, sales
+    from app.services.actor import acting_as
+    from app.services.clock import local_day_bounds_utc, local_today, utcnow
+
+    with app.app_context():
+        try:
+            admin = db.session.execute(
+                select(CrmUser).where(CrmUser.username == "admin")).scalar_one()
+            now = utcnow().replace(second=0, microsecond=0)
+            _start, end_of_today = local_day_bounds_utc(local_today())
+            later_today = max(now + dt.timedelta(minutes=30),
+                              end_of_today - dt.timedelta(hours=2))
+            with acting_as(admin):
+                interest = db.session.execute(
+                    select(Interest).where(Interest.closed_at.is_(None))
+                    .order_by(Interest.id).limit(1)).scalar()
+                if interest is not None:
+                    sales.create_interest(
+                        Interest(title="Поставка оборудования", client=interest.client,
+                                 responsible=admin, amount=480000),
+                        sales.Plan("Обсудить спецификацию", now - dt.timedelta(hours=3)))
+                for subject, when, text in [
+                        ("Подготовить коммерческое предложение", later_today,
+                         "Три варианта комплектации, цены с НДС"),
+                        ("Согласовать скидку с финансовым отделом",
+                         now + dt.timedelta(days=1, hours=2), None),
+                        ("Проверить договор у юриста", now + dt.timedelta(days=3), None)]:
+                    my_tasks.give_task(subject=subject, planned_at=when, description=text)
+                if busy_user_id:
+                    given = [my_tasks.give_task(
+                        subject=subject, planned_at=when, description=text,
+                        responsible_id=busy_user_id) for subject, when, text in [
+                        ("Собрать отзывы клиентов", now - dt.timedelta(days=1),
+                         "Пять клиентов из Москвы"),
+                        ("Обновить презентацию", now + dt.timedelta(days=2), None),
+                        ("Обзвонить участников выставки", now - dt.timedelta(days=2), None)]]
+                    busy = db.session.get(CrmUser, busy_user_id)
+                    with acting_as(busy):
+                        sales.complete(db.session.get(Interaction, given[2].id),
+                                       result="Обзвонили 12 компаний, 3 интересуются",
+                                       spent_minutes=95)
+            minutes = db.session.execute(
+                select(DictionaryItem.id, DictionaryItem.code)
+                .where(DictionaryItem.kind == "interaction_type")).all()
+            usual = {"call": 10, "meeting": 60, "email": 15, "message": 5, "task": 30}
+            db.session.execute(
+                update(Interaction).where(Interaction.status == "done",
+                                          Interaction.spent_minutes.is_(None))
+                .values(spent_minutes=case(
+                    *[(Interaction.type_id == key, usual.get(code, 20) + (Interaction.id % 7) * 5)
+                      for key, code in minutes], else_=20))
+                .execution_options(synchronize_session=False))
+            db.session.commit()
         finally:
             db.session.remove()
 
@@ -515,6 +615,8 @@ def main(argv=None) -> int:
         app = build_app(Path(tmp) / "voronka.db")
         client_id = client_with_history(app)
         more_ids = {**busy_interest(app), **busiest_calendar(app)}
+        planned_absences(app)
+        tasks_and_time(app, more_ids.get("busy_user_id"))
         run_jobs(app)
         server, thread, url = serve(app, "waitress-screenshots")
         try:
