@@ -53,7 +53,7 @@ def represent(absence: Absence, handed: bool = False) -> dict:
             "version": absence.version, "changed_on": utc_iso(absence.changed_on)}
     if handed:
         counts = absences.handed_counts([absence.id]).get(absence.id, {})
-        body["handed"] = {kind: counts.get(kind, 0) for kind in absences.HANDED}
+        body["handed"] = {kind: counts.get(kind, 0) for kind in absences.KINDS}
     return body
 
 

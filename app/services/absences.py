@@ -22,22 +22,17 @@ from flask_babel import gettext
 from sqlalchemy import and_, func, or_, select
 
 from app.database import db
-from app.models import Absence, AbsenceItem, CrmUser, Inquiry, Interaction, Interest
-from app.services import access, actor, bounds, notifications, records
-from app.services.access import user_within_scope
+from app.models import Absence, AbsenceItem, CrmUser
+from app.services import access, handover, notifications, records
 from app.services.clock import local_today
-from app.services.errors import Forbidden, NotFound, RecordInvalid
+from app.services.errors import NotFound, RecordInvalid
 from app.services.principals import principal, scope_departments
 from app.services.unit_of_work import unit_of_work
 
-# What an absence hands to the deputy: kind -> (model, its responsible, still open).
-# Interests first: when they return, so do the plans the deputy made for them.
-HANDED = {
-    "interest": (Interest, Interest.responsible_id, Interest.closed_at.is_(None)),
-    "interaction": (Interaction, Interaction.responsible_id, Interaction.status == "planned"),
-    "inquiry": (Inquiry, Inquiry.manager_id, Inquiry.status == "new"),
-}
-RIGHTS_ENTITIES = ("interaction", "interest", "inquiry")
+# What an absence hands to the deputy (app.services.handover's kinds of open work), and
+# what each is called in the absence's list of what was handed.
+WORK = handover.WORK
+KINDS = tuple(handover.ENTITY[kind] for kind in WORK)
 LIVE = ("planned", "active")
 
 
@@ -69,7 +64,7 @@ def visible():
 def _reassign_scope(p) -> int:
     """The narrowest of the user's reassign scopes over the kinds an absence hands over."""
     return access.ALL if p.is_admin else \
-        min(p.scope(entity, "reassign") for entity in RIGHTS_ENTITIES)
+        min(p.scope(entity, "reassign") for entity in KINDS)
 
 
 def employees() -> list[CrmUser]:
@@ -208,25 +203,15 @@ def _date(value: Any, field: str) -> dt.date:
 
 
 def _employee(value: Any, field: str) -> CrmUser:
-    user_id = bounds.as_key(CrmUser.id, value)
-    user = db.session.get(CrmUser, user_id) if user_id is not None else None
-    if user is None:
-        raise RecordInvalid({field: [gettext("Choose an employee.")]})
+    user = handover.employee(value, field)
     if not user.active:
         raise RecordInvalid({field: [gettext("%(name)s is no longer active.", name=user)]})
     return user
 
 
 def _authorize(user_id: int, deputy_id: int) -> None:
-    p = principal()
-    if p.is_admin or actor.current_user_id() is None:
-        return
-    for entity in RIGHTS_ENTITIES:
-        scope = p.scope(entity, "reassign")
-        if not (user_within_scope(user_id, scope, p) and user_within_scope(deputy_id, scope, p)):
-            raise Forbidden(gettext(
-                "You may plan absences only for employees whose work you may reassign, "
-                "with a deputy among them."))
+    """An absence hands the employee's open work to the deputy: the handover's rights."""
+    handover.authorize(user_id, deputy_id, WORK)
 
 
 def _fill(absence: Absence, user_id: Any, deputy_id: Any, starts_on: Any, ends_on: Any,
@@ -276,56 +261,29 @@ def _refuse_overlaps(user_id: int, deputy_id: int, first: dt.date, last: dt.date
     raise RecordInvalid({field: [message]})
 
 
-def _move(rows: Iterable[Any], column: str, to_user: int) -> list[int]:
-    """Give each record to `to_user`, as a change of its responsible (its history kept)."""
-    moved = []
-    for row in rows:
-        before = records.snapshot(row)
-        setattr(row, column, to_user)
-        records.stage(row, is_new=False, before=before)
-        moved.append(row.id)
-    return moved
-
-
 def _begin(absence: Absence) -> None:
-    counts = {}
-    for kind, (model, owner, still_open) in HANDED.items():
-        rows = db.session.execute(
-            select(model).where(owner == absence.user_id, still_open)
-            .order_by(model.id)).scalars().all()
-        moved = _move(rows, owner.key, absence.deputy_id)
-        if moved:
-            db.session.execute(AbsenceItem.__table__.insert(), [
-                {"absence_id": absence.id, "kind": kind, "record_id": record_id}
-                for record_id in moved])
-        counts[kind] = len(moved)
+    moved = handover.move(absence.user_id, absence.deputy_id, WORK)
+    rows = [{"absence_id": absence.id, "kind": handover.ENTITY[kind], "record_id": pk}
+            for kind in WORK for pk in moved.get(kind, ())]
+    if rows:
+        db.session.execute(AbsenceItem.__table__.insert(), rows)
     absence.status = "active"
-    _tell(absence, absence.deputy_id, "begun", counts)
+    _tell(absence, absence.deputy_id, "begun", moved)
 
 
 def _end(absence: Absence, status: str) -> None:
     """Return what is still open and still with the deputy, and the plans the deputy made
-    for the interests that return."""
-    counts = {}
-    returned_interests: list[int] = []
-    for kind, (model, owner, still_open) in HANDED.items():
-        handed = select(AbsenceItem.record_id).where(AbsenceItem.absence_id == absence.id,
-                                                     AbsenceItem.kind == kind)
-        condition = model.id.in_(handed)
-        if kind == "interaction" and returned_interests:
-            condition = or_(condition, Interaction.interest_id.in_(returned_interests))
-        rows = db.session.execute(
-            select(model).where(condition, owner == absence.deputy_id, still_open)
-            .order_by(model.id)).scalars().all()
-        moved = _move(rows, owner.key, absence.user_id)
-        if kind == "interest":
-            returned_interests = moved
-        counts[kind] = len(moved)
+    for the interests that return (they go along with their interests)."""
+    handed = {kind: select(AbsenceItem.record_id).where(
+        AbsenceItem.absence_id == absence.id, AbsenceItem.kind == handover.ENTITY[kind])
+        for kind in WORK}
+    moved = handover.move(absence.deputy_id, absence.user_id, WORK, ids=handed)
     absence.status = status
-    _tell(absence, absence.user_id, "ended", counts)
+    _tell(absence, absence.user_id, "ended", moved)
 
 
-def _tell(absence: Absence, user_id: int, event: str, counts: dict[str, int]) -> None:
+def _tell(absence: Absence, user_id: int, event: str, moved: dict[str, list[int]]) -> None:
+    counts = {handover.ENTITY[kind]: len(moved.get(kind, ())) for kind in WORK}
     notifications.add([{
         "user_id": user_id, "kind": "absence", "entity": "absence", "record_id": absence.id,
         "day": local_today(),

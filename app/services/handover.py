@@ -164,8 +164,8 @@ def hand_over(from_user: Any, to_user: Any, items: Any, ids: Any = None) -> Hand
     is not the employee's open work, a handover outside the user's reassign scope, and a
     handover of nothing."""
     with unit_of_work():
-        giver = _employee(from_user, "from_user")
-        receiver = _employee(to_user, "to_user")
+        giver = employee(from_user, "from_user")
+        receiver = employee(to_user, "to_user")
         if receiver.id == giver.id:
             raise RecordInvalid({"to_user": [gettext(
                 "Choose another employee to hand the work to.")]})
@@ -316,7 +316,8 @@ def work_text(by_kind: dict[str, int]) -> str:
 # --- The rules ------------------------------------------------------------------------------
 
 
-def _employee(value: Any, field_name: str) -> CrmUser:
+def employee(value: Any, field_name: str) -> CrmUser:
+    """The employee a form or a body names by id, or a refusal naming the field."""
     user_id = bounds.as_key(CrmUser.id, value) if not isinstance(value, bool) else None
     user = db.session.get(CrmUser, user_id) if user_id is not None else None
     if user is None:
