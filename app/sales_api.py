@@ -37,7 +37,16 @@ from app.fab.datamodel import CrmInterface
 from app.fab.rest import CrmSchemaConverter, invalid
 from app.models import Client, Contact, Interest, Stage
 from app.screens.board import filters_from_request
-from app.services import access, board, client_search, commands, duplicates, records, sales
+from app.services import (
+    access,
+    board,
+    client_search,
+    commands,
+    duplicates,
+    my_tasks,
+    records,
+    sales,
+)
 from app.services.errors import DomainError
 
 # A record's id: what an integer key column holds, so that no database is asked for more.
@@ -396,6 +405,15 @@ def _missing(field: str):
 
 
 class InteractionCommands(CommandsMixin):
+    def create_item(self, item, extras: dict[str, Any]) -> None:
+        """A new interaction; one of no interest for a colleague is a task given to them
+        (app.services.my_tasks): its giver follows it."""
+        def fill(interaction):
+            self.pre_add(interaction)
+            my_tasks.mark_given(interaction)
+
+        commands.create(item, fill)
+
     @expose("/<int:pk>/complete", methods=["POST"])
     @protect()
     @safe

@@ -467,3 +467,25 @@ def test_time_spent_on_the_reports_page_and_exported(dbx, supervisor_client):
     xlsx = supervisor_client.get("/reports/time_spent/export",
                                  query_string={**period, "format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_a_task_posted_for_a_colleague_through_the_api_is_given(api_as, dbx):
+    now = dt.datetime.utcnow().replace(microsecond=0)
+    ids = work_at(dbx, now)
+    supervisor = api_as("supervisor")
+    body = {"subject": "Отчёт за неделю", "description": "К пятнице",
+            "planned_at": (now + dt.timedelta(days=1)).isoformat(),
+            "responsible": ids["manager"], "planned_minutes": 30}
+    response = supervisor.post("/api/v1/interaction/", json=body)
+    assert response.status_code == 201, response.get_json()
+    task = dbx.get(Interaction, response.get_json()["id"])
+    assert (task.given_by_id, task.description, task.status) == \
+        (ids["supervisor"], "К пятнице", "planned")
+    mine = supervisor.post("/api/v1/interaction/", json={**body, "subject": "Себе",
+                                                         "responsible": ids["supervisor"]})
+    assert dbx.get(Interaction, mine.get_json()["id"]).given_by_id is None
+    # A manager may not give work to a colleague (no reassign right): refused, not saved.
+    refused = api_as("manager").post("/api/v1/interaction/", json={
+        **body, "subject": "Чужое", "responsible": ids["other"]})
+    assert refused.status_code == 403, refused.get_json()
+    assert dbx.count(Interaction, Interaction.subject == "Чужое") == 0

@@ -239,6 +239,17 @@ def interest_named(interest_id: Optional[int]) -> Optional[Interest]:
 # --- Giving a task ---------------------------------------------------------------------------
 
 
+def mark_given(interaction) -> None:
+    """A new interaction of no interest planned for a colleague is a task given to them:
+    its giver is the user who plans it (the API's POST, as give_task does)."""
+    me = actor.current_user_id()
+    responsible = interaction.responsible.id if interaction.responsible is not None \
+        else interaction.responsible_id
+    if interaction.interest is None and interaction.interest_id is None \
+            and me is not None and responsible is not None and responsible != me:
+        interaction.given_by_id = me
+
+
 def give_task(*, subject: Any, planned_at: Optional[dt.datetime], description: Any = None,
               responsible_id: Any = None, client_id: Any = None,
               planned_minutes: Any = None) -> Interaction:

@@ -48,6 +48,8 @@ def test_complete_the_last_plan_with_the_next_from_my_tasks(logged_in, live_serv
     page.goto("/my_tasks/")
     item = page.locator(f"#task-{plan_id}")
     expect(item).to_be_visible()
+    # The menu's badge: at least this overdue call.
+    expect(page.locator(".navbar .crm-menu-overdue")).to_have_count(1)
     item.locator("summary").click()
     form = item.locator("form.crm-done-form")
     expect(form.locator("legend")).to_contain_text(f"Поставка {tag}")
