@@ -149,6 +149,25 @@ def test_a_participant_sees_the_meeting_in_their_calendar(dbx, plans):
         assert [item.interaction.id for item in items] == [plans["meeting"]]
 
 
+def test_a_participant_reads_the_meeting_they_take_part_in_whoever_is_responsible(
+        dbx, plans, client_as):
+    from app.services import access, calendar
+
+    with dbx.acting("manager_b") as s:
+        # Their own calendar holds the colleague's meeting they take part in, and no more
+        # of the colleague's work.
+        items, _ = calendar.period_items(at(0), at(0, day=DAY + dt.timedelta(days=1)),
+                                         dbx.user_id("manager_b"))
+        assert [item.interaction.id for item in items] == [plans["meeting"], plans["other"]]
+        assert access.allows(s.get(Interaction, plans["meeting"]), "read")
+        assert not access.allows(s.get(Interaction, plans["meeting"]), "edit")
+        assert not access.allows(s.get(Interaction, plans["call"]), "read")
+    page = client_as("manager_b").get(f"/interactionview/show/{plans['meeting']}")
+    assert page.status_code == 200 and "Презентация" in page.text
+    assert client_as("manager_b").get(
+        f"/interactionview/show/{plans['call']}").status_code == 404
+
+
 def test_the_planned_minutes_make_an_item_s_end(dbx, plans):
     from app.services import calendar
 

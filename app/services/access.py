@@ -33,6 +33,7 @@ from app.models import (
     ExportRun,
     Inquiry,
     Interaction,
+    InteractionParticipant,
     Interest,
     Notification,
     NotificationSetting,
@@ -159,6 +160,12 @@ def condition(model, action: str = "read", user=None):
         # A contact is also visible with its client.
         owned = owned | Contact.client_id.in_(
             select(Client.id).where(_owner_condition(p, Client.responsible_id, scope, action)))
+    if model is Interaction and action == "read":
+        # A colleague taking part in a meeting reads it (their calendar shows it); the
+        # lists, which read by owner (readable_owners), show what one is responsible for.
+        owned = owned | Interaction.id.in_(
+            select(InteractionParticipant.interaction_id)
+            .where(InteractionParticipant.user_id == p.user_id))
     return owned
 
 
@@ -205,7 +212,9 @@ def readable_owners(model, user=None):
     """The users whose records of `model` the user may read, when that is all the access
     filter asks (`condition` is exactly "the owner is one of them"): a frozenset of their
     ids, EVERY_OWNER when the filter lets every row through, None when the filter is of
-    another shape (the caller then reads through `condition` alone)."""
+    another shape (the caller then reads through `condition` alone). Of interactions, the
+    lists' owners: the meetings a user takes part in besides are read through
+    `condition` (a meeting's page, the calendar)."""
     p = principal(user)
     if p.user_id is None or model not in (Client, Inquiry, Interest, Interaction):
         return None
