@@ -1,6 +1,6 @@
 """Handing work over in the REST API (app.services.handover).
 
-    POST /api/v1/handover/   {"from_user": 7, "to_user": 9,
+    POST /api/v1/handover    {"from_user": 7, "to_user": 9,
                               "items": ["interactions", "interests", "inquiries", "clients"]
                                        or ["all"],
                               "ids": {"interests": [1, 2]} (optional; a plain list when one
@@ -38,7 +38,7 @@ class HandoverApi(BaseApi):
     openapi_spec_tag = "Handover"
     method_permission_name = {"hand_over": "post"}
 
-    @expose("/", methods=["POST"])
+    @expose("", methods=["POST"])
     @protect()
     @safe
     def hand_over(self):
