@@ -211,6 +211,20 @@ def test_an_absence_that_begins_today_begins_at_once_and_ending_it_early_returns
         assert not reads_client(dbx, "manager_b", work["client"])
 
 
+def test_work_does_not_return_to_an_employee_deactivated_meanwhile(app, dbx, work):
+    from app.models import CrmUser
+
+    with at(day(WEDNESDAY, 7)):
+        plan_absence(dbx, work)
+        with dbx.session() as s:
+            s.get(CrmUser, work["manager"]).active = False
+            s.commit()
+    with at(day(FRIDAY + dt.timedelta(days=1), 6)):
+        run_job(app)
+        assert responsible(dbx, Interaction, work["task"]) == work["deputy"]
+        assert dbx.scalar(select(Absence.status)) == "ended"
+
+
 def test_a_planned_absence_cancelled_hands_nothing(app, dbx, work):
     with at(MONDAY):
         absence = plan_absence(dbx, work)

@@ -277,7 +277,9 @@ def _end(absence: Absence, status: str) -> None:
     handed = {kind: select(AbsenceItem.record_id).where(
         AbsenceItem.absence_id == absence.id, AbsenceItem.kind == handover.ENTITY[kind])
         for kind in WORK}
-    moved = handover.move(absence.deputy_id, absence.user_id, WORK, ids=handed)
+    # Work does not return to an employee deactivated meanwhile: it stays with the deputy.
+    moved = handover.move(absence.deputy_id, absence.user_id, WORK, ids=handed) \
+        if absence.user.active else {}
     absence.status = status
     _tell(absence, absence.user_id, "ended", moved)
 
