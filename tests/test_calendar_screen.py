@@ -134,6 +134,21 @@ def test_conflicts_name_whoever_is_busy_with_what(dbx, plans):
         assert calendar.conflicts([manager], at(9), at(9, 30)) == []
 
 
+def test_busy_time_of_someone_one_may_not_read_warns_without_saying_what_with(dbx, plans):
+    from app.services import calendar
+
+    other = dbx.user_id("manager_b")
+    with dbx.acting("supervisor"):  # manager_b is outside the supervisor's subtree
+        (clash,) = calendar.conflicts([other], at(12, 10), at(12, 20))
+        assert clash.user.id == other and clash.item is None
+        assert (clash.start, clash.end) == (at(12), at(12, 30))
+        text = calendar.describe(clash)
+        assert "Чужой звонок" not in text and "12:30" in text
+    with dbx.acting("admin"):
+        (clash,) = calendar.conflicts([other], at(12, 10), at(12, 20))
+        assert "Чужой звонок" in calendar.describe(clash)
+
+
 def test_a_participant_sees_the_meeting_in_their_calendar(dbx, plans):
     from app.services import calendar
 

@@ -30,6 +30,7 @@ from app.models import (
     Client,
     Contact,
     CrmUser,
+    DictionaryItem,
     ExportRun,
     Inquiry,
     Interaction,
@@ -257,6 +258,23 @@ def possible_owners(model, user_column, action: str = "read", user=None):
     if scope == ALL:
         return None
     return _owner_condition(p, user_column, scope, action)
+
+
+def busy_times(user_ids: Iterable[int], since, until):
+    """When employees are busy, whoever asks: SELECT the id, responsible, start, planned
+    length and type of the planned interactions of `user_ids` (theirs, or meetings they
+    take part in) that start in [since, until). That a colleague is busy at a time is
+    known to anyone planning a meeting with them; what with, only to those who may read
+    it (app.services.calendar.conflicts reads that through the filter)."""
+    wanted = sorted(set(user_ids))
+    return select(Interaction.id, Interaction.responsible_id, Interaction.planned_at,
+                  Interaction.planned_minutes, DictionaryItem.code).outerjoin(
+        DictionaryItem, DictionaryItem.id == Interaction.type_id).where(
+        Interaction.status == "planned", Interaction.planned_at >= since,
+        Interaction.planned_at < until,
+        Interaction.responsible_id.in_(wanted) | Interaction.id.in_(
+            select(InteractionParticipant.interaction_id)
+            .where(InteractionParticipant.user_id.in_(wanted))))
 
 
 def _history_condition(user=None):

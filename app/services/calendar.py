@@ -189,54 +189,58 @@ def reschedule(interaction, planned_at: Optional[dt.datetime], *,
 
 @dataclass
 class Clash:
-    """Someone (responsible or participant) busy with another item at that time."""
+    """Someone (responsible or participant) busy at that time: with `item` when the user
+    may read it, else only busy."""
 
     user: CrmUser
-    item: Item
+    start: dt.datetime
+    end: dt.datetime
+    item: Optional[Item] = None
 
 
 def conflicts(user_ids, start: dt.datetime, end: dt.datetime, *,
               excluding: Optional[int] = None) -> list[Clash]:
     """The planned items the users (a meeting's responsible and participants) have that
-    overlap [start, end), as the user acting now may read them: a warning the user may
-    accept, not a refusal."""
+    overlap [start, end), whoever may read them, each with what it is when the user acting
+    now may read it: a warning the user may accept, not a refusal."""
     wanted = sorted({user for user in user_ids if user is not None})
     if not wanted or end <= start:
         return []
-    query = _items().add_columns(Interaction.responsible_id).where(
-        Interaction.status == "planned",
-        Interaction.planned_at < end, Interaction.planned_at > start - LONGEST_ITEM,
-        or_(Interaction.responsible_id.in_(wanted),
-            Interaction.id.in_(_taking_part(wanted))))
-    if excluding is not None:
-        query = query.where(Interaction.id != excluding)
-    rows = db.session.execute(query.order_by(Interaction.planned_at, Interaction.id)).all()
-    items = [(Item(*row[:5]), row[5]) for row in rows]
-    items = [(item, owner) for item, owner in items if item.end > start]
-    if not items:
+    busy = [row for row in db.session.execute(
+        access.busy_times(wanted, start - LONGEST_ITEM, end)
+        .order_by(Interaction.planned_at, Interaction.id)).all()
+        if row.id != excluding and
+        row.planned_at + duration_of(row.planned_minutes, row.code) > start]
+    if not busy:
         return []
+    ids = [row.id for row in busy]
     taking = {}
     for interaction_id, user_id in db.session.execute(
             select(InteractionParticipant.interaction_id, InteractionParticipant.user_id)
-            .where(InteractionParticipant.interaction_id.in_(
-                [item.interaction.id for item, _ in items]),
-                InteractionParticipant.user_id.in_(wanted))).all():
+            .where(InteractionParticipant.interaction_id.in_(ids),
+                   InteractionParticipant.user_id.in_(wanted))).all():
         taking.setdefault(interaction_id, []).append(user_id)
+    readable = {row[0].id: Item(*row) for row in db.session.execute(
+        _items().where(Interaction.id.in_(ids))).all()}
     users = {user.id: user for user in db.session.execute(
         select(CrmUser).where(CrmUser.id.in_(wanted))).scalars()}
     clashes = []
-    for item, owner in items:
-        for user_id in sorted({owner, *taking.get(item.interaction.id, [])}):
+    for row in busy:
+        ends = row.planned_at + duration_of(row.planned_minutes, row.code)
+        for user_id in sorted({row.responsible_id, *taking.get(row.id, [])}):
             if user_id in users:
-                clashes.append(Clash(users[user_id], item))
+                clashes.append(Clash(users[user_id], row.planned_at, ends,
+                                     readable.get(row.id)))
     return clashes
 
 
 def describe(clash: Clash) -> str:
+    if clash.item is None:
+        return gettext("%(who)s is busy %(start)s–%(end)s", who=clash.user,
+                       start=format_local(clash.start), end=format_local(clash.end)[-5:])
     return gettext("%(who)s is busy: %(subject)s, %(start)s–%(end)s",
                    who=clash.user, subject=clash.item.interaction.subject,
-                   start=format_local(clash.item.start),
-                   end=format_local(clash.item.end)[-5:])
+                   start=format_local(clash.start), end=format_local(clash.end)[-5:])
 
 
 # --- Meetings: who takes part ----------------------------------------------------------------
