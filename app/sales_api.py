@@ -10,6 +10,8 @@ interaction and inquiry resources, with the bodies integrators rely on.
     POST /api/v1/interaction/<id>/complete    result, spent_minutes, next (when it is the last
                                               plan), version
     POST /api/v1/interaction/<id>/cancel      reason, next (when it is the last plan), version
+    GET  /api/v1/interaction/<id>/participants
+    POST /api/v1/interaction/<id>/participants  users, contacts (ids), version
     POST /api/v1/inquiry/<id>/dismiss         version
     POST /api/v1/inquiry/dismiss              ids
     POST /api/v1/inquiry/<id>/convert         interest, next, new_client, contact, version
@@ -40,6 +42,7 @@ from app.screens.board import filters_from_request
 from app.services import (
     access,
     board,
+    calendar,
     client_search,
     commands,
     duplicates,
@@ -114,6 +117,15 @@ class CompleteSchema(Schema):
         min=0, max=sales.MAX_SPENT_MINUTES), metadata={
         "description": "How long it took, minutes; by default its planned length"})
     next = fields.Nested(PlanSchema, allow_none=True)
+    version = _version()
+
+
+class ParticipantsSchema(Schema):
+    users = fields.List(_key(), load_default=list, validate=validate.Length(max=200),
+                        metadata={"description": "Employees taking part besides the "
+                                                 "responsible"})
+    contacts = fields.List(_key(), load_default=list, validate=validate.Length(max=200),
+                           metadata={"description": "Contact persons of its client"})
     version = _version()
 
 
@@ -223,8 +235,10 @@ class CommandsMixin:
             loaded["version"] = if_match
         return loaded
 
-    def _command(self, pk, schema: type[Schema], run, *, action: str = "edit"):
-        """Run `run(record, body)` on the record `pk` the user may `action`; answer it."""
+    def _command(self, pk, schema: type[Schema], run, *, action: str = "edit",
+                 represent=None):
+        """Run `run(record, body)` on the record `pk` the user may `action`; answer it
+        (as `represent(record)` says, by default as the resource shows it)."""
         item = self.datamodel.get(pk, self._base_filters, action=action)
         if not item:
             return self.response_404()
@@ -238,6 +252,8 @@ class CommandsMixin:
         except DomainError as error:
             return self._error(error)
         record = answer if answer is not None else item
+        if represent is not None:
+            return self.response(200, **represent(record))
         return self.response(200, result=self.show_model_schema.dump(record),
                              id=record.id, version=getattr(record, "version", None))
 
@@ -439,6 +455,67 @@ class InteractionCommands(CommandsMixin):
         return self._command(pk, CancelSchema, lambda interaction, body: sales.cancel(
             interaction, reason=body.get("reason"), plan=plan_of(body.get("next")),
             seen_version=body.get("version")))
+
+
+    @expose("/<int:pk>/participants", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    @command_spec("The participants are set", ParticipantsSchema, required=False)
+    def participants(self, pk):
+        """Set who takes part in a meeting besides its responsible, employees and contact
+        persons of its client, by id (those not named leave); the answer's `participants`
+        and `busy`, whom its time finds busy (a warning: the meeting is saved).
+        """
+        return self._command(pk, ParticipantsSchema, lambda interaction, body: (
+            calendar.change_participants(interaction, body["users"], body["contacts"],
+                                         seen_version=body.get("version"))),
+            represent=_participants)
+
+    @expose("/<int:pk>/participants", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def get_participants(self, pk):
+        """Who takes part in an interaction besides its responsible, and whom its time
+        finds busy.
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: The participants
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      version: {type: integer}
+                      participants:
+                        type: object
+                        properties:
+                          users: {type: array, items: {type: integer}}
+                          contacts: {type: array, items: {type: integer}}
+                      busy: {type: array, items: {type: string}}
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        item = self.datamodel.get(pk, self._base_filters, action="read")
+        if not item:
+            return self.response_404()
+        return self.response(200, **_participants(item))
+
+
+def _participants(interaction) -> dict:
+    return {"id": interaction.id, "version": interaction.version,
+            "participants": {
+                "users": [p.user_id for p in interaction.participants if p.user_id],
+                "contacts": [p.contact_id for p in interaction.participants if p.contact_id]},
+            "busy": [calendar.describe(clash) for clash in calendar.clashes_of(interaction)]}
 
 
 # --- Inquiries ------------------------------------------------------------------------------

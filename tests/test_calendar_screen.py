@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from app.models import (
     ChangeLog,
     Client,
+    Contact,
     DictionaryItem,
     Interaction,
     InteractionParticipant,
@@ -455,3 +456,41 @@ def test_the_board_s_move_dialog_lists_the_day_s_items(manager_client, dbx, plan
     assert load["count"] == 3
     assert [(i["time"], i["subject"]) for i in load["items"]] == [
         ("10:00", "Презентация"), ("14:00", "Перезвонить"), ("17:00", "Позвонить")]
+
+
+def test_the_api_reads_and_sets_a_meetings_participants(api_as, dbx):
+    """Through /api/v1/interaction/<id>/participants, around now (the API's tokens are
+    issued at the real time)."""
+    now = dt.datetime.utcnow().replace(microsecond=0) + dt.timedelta(days=1)
+    manager, other = dbx.user_id("manager"), dbx.user_id("manager_b")
+    with dbx.session() as s:
+        client = Client(name="ООО «Лютик»", kind="company", responsible_id=manager)
+        elsewhere = Client(name="ООО «Астра»", kind="company", responsible_id=manager)
+        s.add_all([client, elsewhere])
+        s.flush()
+        contact = Contact(name="Анна", client_id=client.id, responsible_id=manager)
+        stranger = Contact(name="Чужой", client_id=elsewhere.id, responsible_id=manager)
+        meeting = Interaction(subject="Встреча", client_id=client.id, planned_at=now,
+                              responsible_id=manager)
+        busy = Interaction(subject="Звонок", planned_at=now, responsible_id=other)
+        s.add_all([contact, stranger, meeting, busy])
+        s.commit()
+        ids = {"contact": contact.id, "stranger": stranger.id, "meeting": meeting.id}
+    path = f"/api/v1/interaction/{ids['meeting']}/participants"
+    api = api_as("manager")
+    assert api.get(path).get_json()["participants"] == {"users": [], "contacts": []}
+    answer = api.post(path, json={"users": [other], "contacts": [ids["contact"]],
+                                  "version": 1})
+    assert answer.status_code == 200, text_of(answer)
+    body = answer.get_json()
+    assert body["participants"] == {"users": [other], "contacts": [ids["contact"]]}
+    assert len(body["busy"]) == 1 and "Звонок" not in body["busy"][0]  # not the manager's
+    assert body["version"] == 2
+    stale = api.post(path, json={"users": [], "version": 1})
+    assert stale.status_code == 409
+    for wrong in ({"users": [10**6]}, {"contacts": [ids["stranger"]]}):
+        refused = api.post(path, json=wrong)
+        assert refused.status_code == 422 and refused.get_json()["code"] == "invalid", wrong
+    # manager_b now reads the meeting they take part in, but may not change who comes.
+    assert api_as("manager_b").get(path).status_code == 200
+    assert api_as("manager_b").post(path, json={"users": []}).status_code == 404

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Iterable, Optional
 
 from flask_babel import gettext
 from sqlalchemy import or_, select
@@ -287,6 +287,25 @@ def set_participants(interaction, users, contacts) -> None:
     kept += [InteractionParticipant(user_id=user_id) for user_id in sorted(user_ids)]
     kept += [InteractionParticipant(contact_id=contact_id) for contact_id in sorted(contact_ids)]
     interaction.participants = kept
+
+
+def change_participants(interaction, user_ids: Iterable[int], contact_ids: Iterable[int], *,
+                        seen_version: Any = None):
+    """Set who takes part in an interaction besides its responsible, by id: active
+    employees and contact persons of its client the user may read (an id naming anyone
+    else is refused)."""
+    user_ids, contact_ids = sorted(set(user_ids)), sorted(set(contact_ids))
+    users = list(db.session.execute(select(CrmUser).where(
+        CrmUser.id.in_(user_ids), CrmUser.active.is_(True))).scalars())
+    if len(users) != len(user_ids):
+        raise RecordInvalid({"users": [gettext("Choose active employees.")]})
+    contacts = list(db.session.execute(access.readable(Contact).where(
+        Contact.id.in_(contact_ids))).scalars())
+    if len(contacts) != len(contact_ids):
+        raise RecordInvalid({"contacts": [gettext(
+            "Choose contact persons of the interaction's client.")]})
+    return commands.update(interaction, lambda item: set_participants(item, users, contacts),
+                           seen_version=seen_version)
 
 
 def clashes_of(interaction) -> list[Clash]:
