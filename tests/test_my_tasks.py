@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from helpers import page_text
+from helpers import page_text, tr
 from sqlalchemy import select
 
 from app.models import (
@@ -190,7 +190,7 @@ def test_time_spent_is_entered_or_the_planned_length(dbx, work):
     assert dbx.get(Interaction, work["call"]).spent_minutes == 20
 
 
-def test_complete_in_place_on_the_page_keeps_what_was_typed_when_refused(dbx, live,
+def test_complete_in_place_on_the_page_keeps_what_was_typed_when_refused(app, dbx, live,
                                                                           manager_client):
     page = manager_client.get(URL)
     assert page.status_code == 200
@@ -203,7 +203,8 @@ def test_complete_in_place_on_the_page_keeps_what_was_typed_when_refused(dbx, li
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert "Показали КП" in html                          # nothing lost
-    assert "last plan" in html
+    assert tr(app, "This is the last plan of its interest: plan the next interaction "
+                   "below.") in html
     assert dbx.get(Interaction, live["last_plan"]).status == "planned"
     typed, when = in_two_days()
     done = manager_client.post(url, data={"result": "Показали КП", "spent_minutes": "30",

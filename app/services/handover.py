@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from sqlalchemy import and_, func, select, true, update
 
 from app.database import db
@@ -296,21 +296,8 @@ def kind_label(kind: str) -> str:
 
 def work_text(by_kind: dict[str, int]) -> str:
     """"3 interactions and tasks, 1 open interest, 2 clients" of counts by (plural) kind."""
-    parts = []
-    if by_kind.get("interactions"):
-        parts.append(ngettext("%(num)d interaction or task", "%(num)d interactions and tasks",
-                              by_kind["interactions"]))
-    if by_kind.get("interests"):
-        parts.append(ngettext("%(num)d open interest", "%(num)d open interests",
-                              by_kind["interests"]))
-    if by_kind.get("inquiries"):
-        parts.append(ngettext("%(num)d unprocessed inquiry", "%(num)d unprocessed inquiries",
-                              by_kind["inquiries"]))
-    if by_kind.get("clients"):
-        parts.append(ngettext("%(num)d client", "%(num)d clients", by_kind["clients"]))
-    if by_kind.get("contacts"):
-        parts.append(ngettext("%(num)d contact", "%(num)d contacts", by_kind["contacts"]))
-    return ", ".join(parts)
+    return notifications.handed_text({_SINGULAR[kind]: count
+                                      for kind, count in by_kind.items()})
 
 
 # --- The rules ------------------------------------------------------------------------------

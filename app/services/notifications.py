@@ -334,15 +334,18 @@ def details(notification: Notification) -> str:
 
 
 def handed_text(counts: dict) -> str:
-    """What an absence handed over or returned: "3 interactions and tasks, 1 interest"."""
+    """What a handover or an absence handed over or returned, of counts by kind: "3
+    interactions and tasks, 1 open interest, 2 clients"."""
     parts = []
     if counts.get("interaction"):
         parts.append(ngettext("%(num)d interaction or task", "%(num)d interactions and tasks",
                               counts["interaction"]))
     if counts.get("interest"):
-        parts.append(ngettext("%(num)d interest", "%(num)d interests", counts["interest"]))
+        parts.append(ngettext("%(num)d open interest", "%(num)d open interests",
+                              counts["interest"]))
     if counts.get("inquiry"):
-        parts.append(ngettext("%(num)d inquiry", "%(num)d inquiries", counts["inquiry"]))
+        parts.append(ngettext("%(num)d unprocessed inquiry", "%(num)d unprocessed inquiries",
+                              counts["inquiry"]))
     if counts.get("client"):
         parts.append(ngettext("%(num)d client", "%(num)d clients", counts["client"]))
     if counts.get("contact"):
