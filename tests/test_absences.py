@@ -161,9 +161,17 @@ def test_the_deputy_reads_and_edits_the_absent_records_only_within_the_dates(app
             from app.services import commands
 
             commands.update(client, lambda c: setattr(c, "name", "ООО «Ромашка-2»"))
-        # Nobody else's records: the supervisor's own are still out of reach.
         assert dbx.scalar(select(Client.name).where(Client.id == work["client"])) == \
             "ООО «Ромашка-2»"
+        # Nobody else's records: the supervisor's own are still out of reach.
+        with dbx.session() as s:
+            theirs = Client(name="ООО «Чужое»", kind="company",
+                            responsible_id=dbx.user_id("supervisor"))
+            s.add(theirs)
+            s.commit()
+            theirs = theirs.id
+        assert not reads_client(dbx, "manager_b", theirs)
+        assert reads_client(dbx, "manager_b", work["client"])
     with at(day(FRIDAY, 22)):
         with dbx.acting("manager_b") as s:
             client = s.get(Client, work["client"])
