@@ -494,3 +494,28 @@ def test_the_api_reads_and_sets_a_meetings_participants(api_as, dbx):
     # manager_b now reads the meeting they take part in, but may not change who comes.
     assert api_as("manager_b").get(path).status_code == 200
     assert api_as("manager_b").post(path, json={"users": []}).status_code == 404
+
+
+def test_the_contact_look_up_narrowed_to_a_client_lists_its_readable_contact_persons(
+        dbx, client_as):
+    manager, other = dbx.user_id("manager"), dbx.user_id("manager_b")
+    with dbx.session() as s:
+        mine = Client(name="ООО «Мой»", kind="company", responsible_id=manager)
+        theirs = Client(name="ООО «Их»", kind="company", responsible_id=other)
+        s.add_all([mine, theirs])
+        s.flush()
+        s.add_all([Contact(name="Анна", client_id=mine.id, responsible_id=manager),
+                   Contact(name="Борис", client_id=mine.id, responsible_id=manager),
+                   Contact(name="Вера", client_id=theirs.id, responsible_id=other)])
+        s.commit()
+        ids = {"mine": mine.id, "theirs": theirs.id}
+    manager_client = client_as("manager")
+
+    def names(client) -> list[str]:
+        answer = manager_client.get(f"/lookup/contact?client={client}")
+        assert answer.status_code == 200
+        return [row["text"] for row in answer.get_json()["results"]]
+
+    assert names(ids["mine"]) == ["Анна", "Борис"]
+    assert names(ids["theirs"]) == []  # not readable by the manager
+    assert names("abc") == [] and names(10**20) == []

@@ -127,8 +127,7 @@ def _meeting_fields() -> dict:
         "participant_contacts": QuerySelectMultipleField(
             LABELS["participant_contacts"], query_func=_client_contacts,
             get_pk_func=lambda contact: contact.id, widget=Select2ManyWidget(),
-            description=_l("Contact persons of the chosen client; choose the client and "
-                           "save to pick among them.")),
+            description=_l("Contact persons of the chosen client.")),
         "confirm_busy": BooleanField(LABELS["confirm_busy"]),
     }
 

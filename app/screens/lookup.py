@@ -17,6 +17,8 @@ from app.services import access, bounds
 from app.services.prefixes import prefix_condition
 
 LIMIT = 20
+# The most records of one client a look-up lists at once.
+CLIENT_LIMIT = 200
 
 
 def _matches(entity, term: str):
@@ -55,8 +57,15 @@ class LookupView(BaseView):
         statement = access.readable(model).order_by(order, model.id).limit(LIMIT)
         if term:
             statement = statement.where(_matches(declared, term))
+        text = lookup_text
+        if "client" in request.args and hasattr(model, "client_id"):
+            # A client's own records (a meeting's contact persons), all of them but a few,
+            # each by its own name: the client is the one already chosen.
+            client_id = bounds.as_key(model.client_id, request.args["client"])
+            statement = statement.where(model.client_id == client_id).limit(CLIENT_LIMIT)
+            text = str
         items = db.session.execute(statement).scalars().all()
-        return jsonify(results=[{"id": item.id, "text": lookup_text(item)} for item in items],
+        return jsonify(results=[{"id": item.id, "text": text(item)} for item in items],
                        pagination={"more": False})
 
 

@@ -103,3 +103,32 @@ def test_the_calendar_speaks_the_page_language(logged_in):
         assert weekday in ({"Пн"} if language == "ru" else {"Mon"}), weekday
         page.keyboard.press("Escape")
     assert page.js_errors == [], page.js_errors
+
+
+def test_a_meetings_contact_persons_follow_the_client_chosen(logged_in, live_server):
+    """On a new interaction's form, the client's contact persons are offered as participants
+    as soon as the client is chosen, without saving first."""
+    from app.database import db
+    from app.models import Client, Contact
+
+    with live_server.app.app_context():
+        client = db.session.query(Client).filter_by(name="ООО «Встреча-Тест»").one_or_none()
+        if client is None:
+            client = Client(name="ООО «Встреча-Тест»", kind="company")
+            db.session.add(client)
+            db.session.flush()
+            db.session.add_all([Contact(name="Ирина Участникова", client_id=client.id),
+                                Contact(name="Олег Участников", client_id=client.id)])
+            db.session.commit()
+        db.session.remove()
+    page = logged_in
+    page.goto("/interactionview/add")
+    assert page.locator("#participant_contacts option").count() == 0
+    page.locator("#client + .select2-container .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").type("Встреча-Тест")
+    page.locator(".select2-container--open .select2-results__option",
+                 has_text="Встреча-Тест").first.click()
+    expect(page.locator("#participant_contacts option")).to_have_count(2)
+    assert sorted(page.locator("#participant_contacts option").all_inner_texts()) == [
+        "Ирина Участникова", "Олег Участников"]
+    assert page.js_errors == [], page.js_errors
