@@ -21,8 +21,12 @@ from app.database import db
 from app.models import CrmUser
 from app.services import bounds, calendar
 from app.services.clock import (
+    FIRST_DAY,
+    LAST_DAY,
+    UnreadableTime,
     company_tz,
     local_today,
+    parse_typed,
     to_local,
     to_local_many,
     to_utc,
@@ -43,6 +47,8 @@ def _from_wall(text: str, field: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value[:19] if len(value) > 10 else value)
         if moment.tzinfo is not None:
             moment = moment.replace(tzinfo=None)
+        if not FIRST_DAY <= moment.date() <= LAST_DAY:
+            raise ValueError(value)
         return to_utc(moment)
     except (ValueError, OverflowError):
         raise RecordInvalid({field: [gettext(
@@ -88,9 +94,12 @@ def _user_arg(default: int) -> int:
 
 
 def _day_arg() -> dt.date:
+    day = request.args.get("day")
+    if not day:
+        return local_today()
     try:
-        return dt.date.fromisoformat(request.args.get("day") or local_today().isoformat())
-    except ValueError:
+        return parse_typed(day, with_time=False)
+    except UnreadableTime:
         abort(400)
 
 
@@ -178,6 +187,7 @@ class CalendarView(BaseView):
         try:
             start = _from_wall(request.form.get("start", ""), "start")
             minutes = request.form.get("minutes", type=int)
+            calendar.check_length(minutes)
             if request.form.get("confirm") != "1":
                 length = calendar.duration_of(minutes or interaction.planned_minutes,
                                               interaction.type.code if interaction.type

@@ -157,6 +157,13 @@ def editable(interaction_id: int) -> Optional[Interaction]:
         Interaction.id == interaction_id)).scalar()
 
 
+def check_length(planned_minutes: Optional[int]) -> None:
+    """An item lasts from 5 minutes to a day (unset: its type's usual length)."""
+    if planned_minutes is not None and not 5 <= planned_minutes <= 24 * 60:
+        raise RecordInvalid({"planned_minutes": [gettext(
+            "An item lasts from 5 minutes to 24 hours.")]})
+
+
 def reschedule(interaction, planned_at: Optional[dt.datetime], *,
                planned_minutes: Optional[int] = None, seen_version=None) -> Interaction:
     """A planned item to another time (naive UTC), and with `planned_minutes` another
@@ -166,14 +173,9 @@ def reschedule(interaction, planned_at: Optional[dt.datetime], *,
         if interaction.status != "planned":
             raise RuleBroken(NOT_PLANNED, gettext(
                 "Only a planned interaction can be moved in the calendar."))
-        errors: dict[str, list[str]] = {}
         if planned_at is None:
-            errors["planned_at"] = [gettext("This field is required.")]
-        if planned_minutes is not None and not 5 <= planned_minutes <= 24 * 60:
-            errors["planned_minutes"] = [gettext(
-                "An item lasts from 5 minutes to 24 hours.")]
-        if errors:
-            raise RecordInvalid(errors)
+            raise RecordInvalid({"planned_at": [gettext("This field is required.")]})
+        check_length(planned_minutes)
 
         def moved(item):
             item.planned_at = planned_at

@@ -87,10 +87,15 @@ class UnreadableTime(ValueError):
     """The text is not a date (and time) in any form people write them."""
 
 
+# The days the application works with: time zones and day arithmetic hold well inside them
+# (a typed year 1 or 9999 is refused, not carried to an overflow).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def parse_typed(text: str, with_time: bool = True) -> dt.datetime | dt.date:
     """A date and time as a person typed it or the picker wrote it, in local time (naive);
     a date without a time is the start of the day. With with_time=False: a date, and a
-    typed time is refused."""
+    typed time is refused; a day outside FIRST_DAY..LAST_DAY is refused."""
     match = _TYPED.fullmatch(text or "")
     if match is None:
         raise UnreadableTime(text)
@@ -100,8 +105,11 @@ def parse_typed(text: str, with_time: bool = True) -> dt.datetime | dt.date:
     if not with_time and parts["H"] is not None:
         raise UnreadableTime(text)
     try:
+        typed = dt.date(int(year), int(month), int(day))
+        if not FIRST_DAY <= typed <= LAST_DAY:
+            raise UnreadableTime(text)
         if not with_time:
-            return dt.date(int(year), int(month), int(day))
+            return typed
         return dt.datetime(int(year), int(month), int(day), int(parts["H"] or 0),
                            int(parts["M"] or 0), int(parts["S"] or 0),
                            int((parts["f"] or "0").ljust(6, "0")))

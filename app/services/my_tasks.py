@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from app.database import db
 from app.models import Client, CrmUser, DictionaryItem, Interaction, Interest
-from app.services import access, actor, commands, plans
+from app.services import access, actor, calendar, commands, plans
 from app.services.clock import (
     UnreadableTime,
     local_day_bounds_utc,
@@ -275,9 +275,10 @@ def give_task(*, subject: Any, planned_at: Optional[dt.datetime], description: A
         minutes = None
         if planned_minutes not in (None, ""):
             minutes = _int(planned_minutes)
-            if minutes is None or minutes > 24 * 60:
-                errors["planned_minutes"] = [gettext(
-                    "Enter the length in whole minutes, from 1 to %(most)d.", most=24 * 60)]
+            try:
+                calendar.check_length(minutes if minutes is not None else 0)
+            except RecordInvalid as refused:
+                errors.update(refused.errors)
         if errors:
             raise RecordInvalid(errors)
         if to != me:

@@ -53,7 +53,7 @@ from app.models import (
 )
 from app.rules.validation import ValidationError, validate_email
 from app.services import access, exports, mail, report_tables
-from app.services.clock import company_tz, local_today
+from app.services.clock import FIRST_DAY, LAST_DAY, company_tz, local_today
 from app.services.errors import DomainError, Forbidden, RecordInvalid
 from app.services.exports import ExportColumn
 from app.services.principals import subtree
@@ -79,8 +79,6 @@ TIME_VIEWS = {"managers": _l("By managers"), "clients": _l("By managers and clie
 VIEWS = {"funnel": FUNNEL_VIEWS, "control": CONTROL_VIEWS, "time_spent": TIME_VIEWS}
 MAX_DAYS = 366 * 2
 MAX_CHOSEN = 500  # items chosen by hand for a price list
-# The days a report may be asked for: time zones and day arithmetic hold well inside them.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 DAY_COLUMNS_UP_TO = 31  # a motivator of a longer period shows no column per day
 
 
