@@ -5,6 +5,7 @@ text for ids. Each answers what is wrong or ignores it; none answers 500."""
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 
 @pytest.mark.parametrize("path", [
@@ -39,3 +40,22 @@ def test_a_form_given_nonsense_answers_without_a_server_error(client_as, dbx, pa
                               "responsible_id": dbx.user_id("supervisor")}])
     r = client_as("supervisor").post(path, data=data)
     assert r.status_code < 500, (path, r.status_code, r.get_data(as_text=True)[-500:])
+
+
+def test_my_tasks_carry_their_filters_and_nothing_else_of_the_query(client_as, dbx):
+    """Links and forms take the page's filters only: a stray `pk` or `endpoint` in the
+    query string is not passed on (it would clash with the link's own arguments)."""
+    from app.models import Interaction
+
+    dbx.insert(Interaction, [{"subject": "Звонок", "status": "planned",
+                              "planned_at": dt.datetime(2030, 1, 1), "version": 1,
+                              "responsible_id": dbx.user_id("supervisor")}])
+    supervisor = client_as("supervisor")
+    page = supervisor.get("/my_tasks/?pk=7&endpoint=x&_scheme=javascript&type=1")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "endpoint=x" not in text and "javascript" not in text and "type=1" in text
+    pk = dbx.scalar(select(Interaction.id))
+    done = supervisor.post(f"/my_tasks/complete/{pk}?endpoint=x&pk=3",
+                           data={"result": "Поговорили"})
+    assert done.status_code == 302 and "endpoint" not in done.headers["Location"]

@@ -57,6 +57,11 @@ def _messages(error: DomainError) -> dict:
             for key, messages in (error.errors or {}).items()}
 
 
+def _back() -> str:
+    """The page again, with its filters and nothing else of the request."""
+    return url_for("MyTasksView.index", **my_tasks.filters_from(request.args).as_args())
+
+
 class MyTasksView(BaseView):
     """Whoever may read interactions opens it (app.entities.crm: a page of the
     interaction); completing one and giving a task need the right to change and add them."""
@@ -71,6 +76,10 @@ class MyTasksView(BaseView):
               task_errors: dict | None = None, status: int = 200):
         filters = my_tasks.filters_from(request.args)
         page = my_tasks.page(g.user.id, filters)
+        listed = {item.id for items in page.groups.values() for item in items}
+        if failed is not None and message and failed not in listed:
+            # Its form is not on the page (done meanwhile, filtered out): say it above.
+            flash(message, "danger")
         now = utcnow()
         local = to_local_many()
         _start, end_of_today = local_day_bounds_utc(local_today())
@@ -107,7 +116,7 @@ class MyTasksView(BaseView):
         form = request.form
         if item is None:
             flash(gettext("The interaction is not found, or you may not change it."), "danger")
-            return redirect(url_for("MyTasksView.index", **request.args))
+            return redirect(_back())
         errors: dict = {}
         plan = None
         subject = (form.get("next_subject") or "").strip()
@@ -132,7 +141,7 @@ class MyTasksView(BaseView):
         flash(gettext("Done: %(subject)s", subject=item.subject), "success")
         if form.get("back") == "desk":
             return redirect(url_for("HomeView.index"))
-        return redirect(url_for("MyTasksView.index", **request.args))
+        return redirect(_back())
 
     @expose("/give", methods=["POST"])
     @has_access
@@ -157,4 +166,4 @@ class MyTasksView(BaseView):
                   "success")
         else:
             flash(gettext("The task is planned."), "success")
-        return redirect(url_for("MyTasksView.index", **request.args))
+        return redirect(_back())

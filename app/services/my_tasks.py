@@ -61,6 +61,16 @@ class Filters:
     start: Optional[dt.date] = None
     end: Optional[dt.date] = None
 
+    def as_args(self, **changed) -> dict[str, str]:
+        """The page's query string for these filters (with `changed` ones, "" dropping
+        one): what its links and forms carry, and nothing else of the request."""
+        args = {"type": self.type_id, "client": self.client_id,
+                "interest": self.interest_id,
+                "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None, **changed}
+        return {name: str(value) for name, value in args.items()
+                if value not in (None, "")}
+
     @property
     def any(self) -> bool:
         return any(value is not None for value in (self.type_id, self.client_id,
