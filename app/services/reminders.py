@@ -152,7 +152,8 @@ def _overdue_for_givers(now: dt.datetime, since: dt.datetime) -> int:
     found = db.session.execute(
         select(Interaction.id, Interaction.given_by_id, Interaction.subject,
                Interaction.planned_at,
-               CrmUser.first_name + " " + CrmUser.last_name)
+               func.coalesce(CrmUser.first_name, "") + " " +
+               func.coalesce(CrmUser.last_name, ""))
         .outerjoin(CrmUser, CrmUser.id == Interaction.responsible_id)
         .where(Interaction.status == "planned", Interaction.planned_at >= since,
                Interaction.planned_at < now, Interaction.given_by_id.is_not(None),
