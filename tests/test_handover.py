@@ -516,3 +516,12 @@ def test_the_users_api_asks_where_the_work_goes(api, dbx, work):
     assert "hand_over_to" not in json_of(response)["result"]
     assert not is_active(dbx, work["manager"])
     assert owners(dbx, work)["interest"] == work["supervisor"]
+
+
+def test_a_receiver_refused_on_deactivating_names_the_deactivating_forms_field(dbx, work):
+    before = owners(dbx, work)
+    with dbx.acting("admin") as s:
+        with pytest.raises(RecordInvalid) as refused:
+            handover.deactivate(s.get(CrmUser, work["manager"]), work["manager"])
+    assert list(refused.value.errors) == ["hand_over_to"]
+    assert is_active(dbx, work["manager"]) and owners(dbx, work) == before

@@ -200,7 +200,12 @@ def deactivate(user: CrmUser, to_user: Any = None) -> Optional[Handover]:
                 text = gettext("%(name)s still has %(work)s. Choose who takes it over "
                                "before deactivating them.", name=user, work=work_text(left))
                 raise RuleBroken("open_work", text, {"hand_over_to": [text]})
-            done = hand_over(user.id, to_user, [ALL])
+            try:
+                done = hand_over(user.id, to_user, [ALL])
+            except RecordInvalid as refused:
+                # The receiver is chosen in the deactivating form's own field.
+                raise RecordInvalid({("hand_over_to" if field == "to_user" else field): errors
+                                     for field, errors in refused.errors.items()}) from None
         accounts.check_administrators_remain()
     return done
 
@@ -261,7 +266,7 @@ def tell(done: Handover) -> None:
     """One notification to the receiver; a second handover from the same employee on the
     same day adds to it (and makes it unread, and due to be e-mailed, again)."""
     payload = {"from": str(done.from_user), "by": _acting_name(),
-               **{_SINGULAR[kind]: count for kind, count in done.counts.items() if count}}
+               **{ENTITY[kind]: count for kind, count in done.counts.items() if count}}
     row = {"user_id": done.to_user.id, "kind": "handover", "entity": "user",
            "record_id": done.from_user.id, "day": local_today(), "payload": payload}
     if notifications.add([row]):
@@ -274,7 +279,7 @@ def tell(done: Handover) -> None:
     if existing is None:
         return  # the receiver has turned these notifications off
     merged = dict(existing.payload or {})
-    for key in _SINGULAR.values():
+    for key in ENTITY.values():
         if payload.get(key):
             merged[key] = merged.get(key, 0) + payload[key]
     merged.update({"from": payload["from"], "by": payload["by"]})
@@ -283,9 +288,6 @@ def tell(done: Handover) -> None:
 
 
 # --- Words ----------------------------------------------------------------------------------
-
-_SINGULAR = {"interactions": "interaction", "interests": "interest", "inquiries": "inquiry",
-             "clients": "client", "contacts": "contact"}
 
 
 def kind_label(kind: str) -> str:
@@ -296,7 +298,7 @@ def kind_label(kind: str) -> str:
 
 def work_text(by_kind: dict[str, int]) -> str:
     """"3 interactions and tasks, 1 open interest, 2 clients" of counts by (plural) kind."""
-    return notifications.handed_text({_SINGULAR[kind]: count
+    return notifications.handed_text({ENTITY[kind]: count
                                       for kind, count in by_kind.items()})
 
 
