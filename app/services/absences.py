@@ -49,7 +49,7 @@ def visible():
     if p.is_admin:
         return query
     mine = or_(Absence.user_id == p.user_id, Absence.deputy_id == p.user_id)
-    scope = _reassign_scope(p)
+    scope = handover.reassign_scope(p)
     if scope == access.ALL:
         return query
     if scope == access.NONE:
@@ -61,26 +61,10 @@ def visible():
         select(CrmUser.id).where(CrmUser.department_id.in_(sorted(departments)))))
 
 
-def _reassign_scope(p) -> int:
-    """The narrowest of the user's reassign scopes over the kinds an absence hands over."""
-    return access.ALL if p.is_admin else \
-        min(p.scope(entity, "reassign") for entity in KINDS)
-
-
 def employees() -> list[CrmUser]:
-    """The active employees the user may plan absences for, and choose as deputies; none
-    when the user may not plan absences at all."""
-    p = principal()
-    scope = _reassign_scope(p) if p.user_id is not None else access.NONE
-    if scope <= access.OWN:
-        return []
-    query = select(CrmUser).where(CrmUser.active.is_(True)).order_by(
-        CrmUser.first_name, CrmUser.last_name, CrmUser.id)
-    if scope < access.ALL:
-        departments = scope_departments(p, scope, "reassign")
-        query = query.where(CrmUser.department_id.in_(sorted(departments)) |
-                            (CrmUser.id == p.user_id))
-    return list(db.session.execute(query).scalars())
+    """The active employees the user may plan absences for, and choose as deputies (an
+    absence hands over their work): none when the user may not plan absences at all."""
+    return handover.employees(active_only=True)
 
 
 def one(absence_id: int) -> Absence:

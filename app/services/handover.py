@@ -132,17 +132,24 @@ def counts(user_id: int) -> dict[str, int]:
     return dict(zip(KINDS, row, strict=True))
 
 
-def employees() -> list[CrmUser]:
+def reassign_scope(p) -> int:
+    """The narrowest of a principal's reassign scopes over the kinds of open work."""
+    return access.ALL if p.is_admin else min(
+        p.scope(ENTITY[kind], "reassign") for kind in WORK)
+
+
+def employees(active_only: bool = False) -> list[CrmUser]:
     """The employees the acting user may hand work from or to: within the narrowest of
     their reassign scopes over the kinds of work; none without the right."""
     p = principal()
     if p.user_id is None:
         return []
-    scope = access.ALL if p.is_admin else min(
-        p.scope(ENTITY[kind], "reassign") for kind in WORK)
+    scope = reassign_scope(p)
     if scope <= access.OWN:
         return []
     query = select(CrmUser).order_by(CrmUser.first_name, CrmUser.last_name, CrmUser.id)
+    if active_only:
+        query = query.where(CrmUser.active.is_(True))
     if scope < access.ALL:
         departments = access.scope_departments(p, scope, "reassign")
         query = query.where(CrmUser.department_id.in_(sorted(departments)) |
